@@ -1,0 +1,166 @@
+//! Durable storage for the slack-sessions server: one [`Store`] trait with SQLite and
+//! PostgreSQL backends, checked by one conformance suite.
+//!
+//! Every write that returns `Ok` is committed to disk. Every call that depends on time takes
+//! `now` (unix seconds) from the caller, so the server's clock can be controlled and several
+//! server nodes agree. Tokens are stored only as [`TokenHash`]es.
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use sessions_store::{open, Fixture, TokenHash, TokenLookup};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let url = format!("sqlite://{}", dir.path().join("state.db").display());
+//! let store = open(&url).await.unwrap();
+//! let fixture = Fixture::from_json(r#"{"orgs":[{"id":"E1","name":"Acme",
+//!     "teams":[{"id":"T1","name":"Eng"}],
+//!     "users":[{"id":"W1","name":"ada","role":"admin","teams":["T1"]}],
+//!     "tokens":[{"token":"xoxp-ada","user":"W1","type":"user","scopes":["admin.users:read"]}]}]}"#).unwrap();
+//! store.load_fixture(&fixture, 1_700_000_000).await.unwrap();
+//! let who = store.authenticate(&TokenHash::of("xoxp-ada"), 1_700_000_000).await.unwrap();
+//! assert!(matches!(who, TokenLookup::Active(p) if p.user.user_id == "W1"));
+//! # });
+//! ```
+
+mod fixture;
+mod model;
+// Backends: `sqlite` and `postgres` modules implement `Store`.
+
+use std::sync::Arc;
+
+pub use fixture::*;
+pub use model::*;
+
+/// Errors from a store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A fixture was refused; nothing was written.
+    #[error("fixture refused: {0}")]
+    Fixture(#[from] FixtureError),
+    /// The database URL is not one we support.
+    #[error("unsupported database url {0:?} (expected sqlite://PATH or postgres://...)")]
+    BadUrl(String),
+    /// A lease-guarded write by a worker whose lease was taken over.
+    #[error("job lease lost")]
+    LeaseLost,
+    /// A referenced row does not exist (e.g. a sign-in for an unknown user or team).
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// A unique constraint would be violated.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The backend failed (I/O, connection, corruption).
+    #[error("storage backend: {0}")]
+    Backend(String),
+}
+
+/// Result alias.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which sessions `list_sessions` returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionFilter {
+    /// One user's sessions on one team, or the whole org when `None`.
+    pub user_team: Option<(String, String)>,
+}
+
+/// Storage for orgs, users, tokens, sessions, settings and bulk jobs.
+///
+/// Implementations must make each method atomic: it either applies fully or not at all.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    // ----- identity -------------------------------------------------------------------
+    /// Resolves an API token or a session token.
+    async fn authenticate(&self, token: &TokenHash, now: UnixTime) -> Result<TokenLookup>;
+    /// One user of an org.
+    async fn user(&self, org_id: &str, user_id: &str) -> Result<Option<UserRow>>;
+    /// Users of an org among `user_ids` (missing ones are simply absent from the result).
+    async fn users(&self, org_id: &str, user_ids: &[String]) -> Result<Vec<UserRow>>;
+    /// Whether a team exists in an org.
+    async fn team_exists(&self, org_id: &str, team_id: &str) -> Result<bool>;
+    /// Marks an API token revoked.
+    async fn revoke_token(&self, token: &TokenHash) -> Result<bool>;
+
+    // ----- sessions -------------------------------------------------------------------
+    /// Active sessions (not revoked, not expired at `now`, not of bots) of an org, in ascending
+    /// `session_id` order, with `session_id > after`, at most `limit`. Must cost O(log n + limit).
+    async fn list_sessions(
+        &self,
+        org_id: &str,
+        filter: &SessionFilter,
+        after: Option<u64>,
+        limit: u32,
+        now: UnixTime,
+    ) -> Result<Vec<SessionRow>>;
+    /// One session of an org, whatever its state.
+    async fn session(&self, org_id: &str, session_id: u64) -> Result<Option<SessionRow>>;
+    /// Revokes one session if active; returns whether it was active.
+    async fn invalidate_session(&self, org_id: &str, session_id: u64, now: UnixTime) -> Result<bool>;
+    /// Revokes a user's active sessions matching `filter`; returns how many.
+    async fn reset_user(&self, org_id: &str, user_id: &str, filter: ResetFilter, now: UnixTime) -> Result<u64>;
+    /// Creates a session (sign-in). Its `expires_at` follows the user's duration setting.
+    /// Ids are allocated by the store, unique across the server and across nodes.
+    async fn create_session(&self, new: NewSession) -> Result<SessionRow>;
+
+    // ----- settings -------------------------------------------------------------------
+    /// Settings of those `user_ids` that have any (users without settings are absent).
+    async fn get_settings(&self, org_id: &str, user_ids: &[String]) -> Result<Vec<SettingsRow>>;
+    /// Applies a change to every listed user in one transaction, and re-derives `expires_at`
+    /// of their sessions when the duration changes.
+    async fn set_settings(&self, org_id: &str, user_ids: &[String], change: SettingsChange) -> Result<()>;
+    /// Removes the listed users' settings (their sessions no longer expire by duration).
+    async fn clear_settings(&self, org_id: &str, user_ids: &[String]) -> Result<()>;
+
+    // ----- resetBulk jobs ---------------------------------------------------------------
+    /// Records a job; once this returns it survives restarts.
+    async fn enqueue_bulk_reset(
+        &self,
+        org_id: &str,
+        actor_user_id: &str,
+        user_ids: &[String],
+        filter: ResetFilter,
+        now: UnixTime,
+        run_after: UnixTime,
+    ) -> Result<i64>;
+    /// Claims the oldest runnable pending job whose lease is free or lapsed, for `lease_secs`.
+    /// At most one worker holds a job's lease at a time, across nodes.
+    async fn claim_bulk_job(&self, worker: &str, now: UnixTime, lease_secs: i64) -> Result<Option<JobClaim>>;
+    /// Resets every user of a claimed job and marks it done, atomically, recording per-user
+    /// results. Fails with [`StoreError::LeaseLost`] if another worker took the job over, in
+    /// which case nothing is applied.
+    async fn complete_bulk_job(&self, claim: &JobClaim, now: UnixTime) -> Result<BulkJob>;
+    /// One job.
+    async fn bulk_job(&self, org_id: &str, job_id: i64) -> Result<Option<BulkJob>>;
+    /// Jobs not yet done (all orgs).
+    async fn pending_bulk_jobs(&self) -> Result<u64>;
+
+    // ----- administration -----------------------------------------------------------------
+    /// Loads a fixture, all or nothing. Orgs in the file replace stored orgs with the same id;
+    /// other orgs are untouched. Sessions loaded older than their user's duration are expired.
+    async fn load_fixture(&self, fixture: &Fixture, now: UnixTime) -> Result<()>;
+    /// The stored state in fixture form, tokens left out; one org or all.
+    async fn dump(&self, org_id: Option<&str>) -> Result<Fixture>;
+    /// Deletes everything but the server secret.
+    async fn reset_all(&self) -> Result<()>;
+    /// A random server secret shared by all nodes (for cursor signing), created on first use.
+    async fn server_secret(&self) -> Result<Vec<u8>>;
+}
+
+/// A shared store handle.
+pub type DynStore = Arc<dyn Store>;
+
+/// Opens a store by URL: `sqlite://PATH` (created if missing) or `postgres://...`.
+/// Runs migrations.
+pub async fn open(url: &str) -> Result<DynStore> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        sqlite::open(path).await
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        postgres::open(url).await
+    } else {
+        Err(StoreError::BadUrl(url.to_owned()))
+    }
+}
+
+pub mod postgres;
+pub mod sqlite;

@@ -1,0 +1,1 @@
+//! The conformance suite: generic over the backend.

@@ -1,0 +1,1 @@
+//! Runs the conformance suite on SQLite.

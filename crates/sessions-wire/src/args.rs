@@ -33,7 +33,10 @@ impl Args {
 
     /// Every value of `name`, empty ones included.
     pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.pairs.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Whether no argument was given.
@@ -64,7 +67,9 @@ impl Args {
 
     /// A required string argument.
     pub fn required(&self, name: &'static str) -> Result<String, ArgError> {
-        self.get(name).map(str::to_owned).ok_or(ArgError::Missing { name })
+        self.get(name)
+            .map(str::to_owned)
+            .ok_or(ArgError::Missing { name })
     }
 
     /// An optional string argument.
@@ -74,12 +79,16 @@ impl Args {
 
     /// An optional boolean (`true`/`false`/`1`/`0`, any case).
     pub fn bool(&self, name: &'static str) -> Result<Option<bool>, ArgError> {
-        self.get(name).map(|v| parse_bool(v).ok_or(ArgError::NotBoolean { name })).transpose()
+        self.get(name)
+            .map(|v| parse_bool(v).ok_or(ArgError::NotBoolean { name }))
+            .transpose()
     }
 
     /// An optional unsigned integer (decimal, surrounding quotes tolerated).
     pub fn u64(&self, name: &'static str) -> Result<Option<u64>, ArgError> {
-        self.get(name).map(|v| parse_u64(v).ok_or(ArgError::NotInteger { name })).transpose()
+        self.get(name)
+            .map(|v| parse_u64(v).ok_or(ArgError::NotInteger { name }))
+            .transpose()
     }
 
     /// A list of ids from every accepted shape, across repeated fields.
@@ -96,7 +105,12 @@ impl Args {
 
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Args {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        Args { pairs: iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect() }
+        Args {
+            pairs: iter
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
     }
 }
 
@@ -115,7 +129,10 @@ pub fn parse_bool(v: &str) -> Option<bool> {
 /// A decimal unsigned integer; `"12345"` with JSON-style quotes is accepted too.
 pub fn parse_u64(v: &str) -> Option<u64> {
     let v = v.trim();
-    let v = v.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(v);
+    let v = v
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(v);
     if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -142,7 +159,9 @@ pub fn parse_id_list(v: &str) -> Option<Vec<String>> {
     for item in inner.split(',') {
         let item = item.trim();
         let unquoted = match item.as_bytes() {
-            [q @ (b'"' | b'\''), .., last] if last == q && item.len() >= 2 => &item[1..item.len() - 1],
+            [q @ (b'"' | b'\''), .., last] if last == q && item.len() >= 2 => {
+                &item[1..item.len() - 1]
+            }
             [b'"' | b'\'', ..] => return None,
             _ if item.ends_with('"') || item.ends_with('\'') => return None,
             _ => item,
@@ -165,9 +184,19 @@ pub enum ArgError {
     /// list: `team_id` without `user_id`.
     MissingUser,
     /// A number outside its bounds.
-    OutOfRange { name: &'static str, min: u64, max: u64, got: u64 },
+    OutOfRange {
+        name: &'static str,
+        min: u64,
+        max: u64,
+        got: u64,
+    },
     /// A list with too few or too many entries.
-    BadLength { name: &'static str, min: usize, max: usize, got: usize },
+    BadLength {
+        name: &'static str,
+        min: usize,
+        max: usize,
+        got: usize,
+    },
     /// A list entry that is empty or not an id.
     BadListEntry { name: &'static str, index: usize },
     /// A list in none of the accepted shapes.
@@ -228,15 +257,32 @@ impl fmt::Display for ArgError {
             ArgError::Missing { name } => write!(f, "Required arguments :{name} missing"),
             ArgError::MissingOneOf { names } => {
                 let list: Vec<String> = names.iter().map(|n| format!(":{n}")).collect();
-                write!(f, "Required arguments: one of {} missing", list.join(" or "))
+                write!(
+                    f,
+                    "Required arguments: one of {} missing",
+                    list.join(" or ")
+                )
             }
             ArgError::MissingTeam => f.write_str("team_id must be given with user_id"),
             ArgError::MissingUser => f.write_str("user_id must be given with team_id"),
-            ArgError::OutOfRange { name, min, max, got } => {
+            ArgError::OutOfRange {
+                name,
+                min,
+                max,
+                got,
+            } => {
                 write!(f, "{name} must be between {min} and {max} (got {got})")
             }
-            ArgError::BadLength { name, min, max, got } => {
-                write!(f, "{name} must have between {min} and {max} entries (got {got})")
+            ArgError::BadLength {
+                name,
+                min,
+                max,
+                got,
+            } => {
+                write!(
+                    f,
+                    "{name} must have between {min} and {max} entries (got {got})"
+                )
             }
             ArgError::BadListEntry { name, index } => {
                 write!(f, "{name}[{index}] is not a valid id")
@@ -265,7 +311,12 @@ pub fn check_ids(
     max: usize,
 ) -> Result<(), ArgError> {
     if ids.len() < min || ids.len() > max {
-        return Err(ArgError::BadLength { name, min, max, got: ids.len() });
+        return Err(ArgError::BadLength {
+            name,
+            min,
+            max,
+            got: ids.len(),
+        });
     }
     check_id_entries(name, ids)
 }
@@ -285,7 +336,9 @@ pub fn check_id_entries(name: &'static str, ids: &[String]) -> Result<(), ArgErr
 pub fn is_plausible_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 #[cfg(test)]
@@ -314,8 +367,13 @@ mod tests {
 
     #[test]
     fn repeated_fields_concatenate() {
-        let args: Args = [("user_ids", "U1"), ("user_ids", "U2,U3")].into_iter().collect();
-        assert_eq!(args.list("user_ids").unwrap().unwrap(), vec!["U1", "U2", "U3"]);
+        let args: Args = [("user_ids", "U1"), ("user_ids", "U2,U3")]
+            .into_iter()
+            .collect();
+        assert_eq!(
+            args.list("user_ids").unwrap().unwrap(),
+            vec!["U1", "U2", "U3"]
+        );
     }
 
     #[test]
@@ -331,15 +389,26 @@ mod tests {
     #[test]
     fn empty_values_count_as_absent() {
         let args: Args = [("user_id", "")].into_iter().collect();
-        assert_eq!(args.required("user_id"), Err(ArgError::Missing { name: "user_id" }));
+        assert_eq!(
+            args.required("user_id"),
+            Err(ArgError::Missing { name: "user_id" })
+        );
     }
 
     #[test]
     fn messages_name_the_argument() {
         let e = ArgError::Missing { name: "session_id" };
         assert_eq!(e.to_string(), "Required arguments :session_id missing");
-        assert_eq!(e.slack_message(), "[ERROR] missing required field: session_id");
-        let e = ArgError::OutOfRange { name: "limit", min: 1, max: 1000, got: 0 };
+        assert_eq!(
+            e.slack_message(),
+            "[ERROR] missing required field: session_id"
+        );
+        let e = ArgError::OutOfRange {
+            name: "limit",
+            min: 1,
+            max: 1000,
+            got: 0,
+        };
         assert!(e.slack_message().contains("limit"));
     }
 }

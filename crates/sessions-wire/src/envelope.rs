@@ -53,18 +53,28 @@ pub struct Envelope {
 impl Envelope {
     /// An `ok:false` envelope with the given code.
     pub fn error(code: ErrorCode) -> Self {
-        Envelope { ok: false, error: Some(code), ..Envelope::default() }
+        Envelope {
+            ok: false,
+            error: Some(code),
+            ..Envelope::default()
+        }
     }
 
     /// Adds a `response_metadata.messages` line.
     pub fn with_message(mut self, line: impl Into<String>) -> Self {
-        self.response_metadata.get_or_insert_with(Default::default).messages.push(line.into());
+        self.response_metadata
+            .get_or_insert_with(Default::default)
+            .messages
+            .push(line.into());
         self
     }
 
     /// The `response_metadata.messages` lines (empty when there are none).
     pub fn messages(&self) -> &[String] {
-        self.response_metadata.as_ref().map(|m| m.messages.as_slice()).unwrap_or(&[])
+        self.response_metadata
+            .as_ref()
+            .map(|m| m.messages.as_slice())
+            .unwrap_or(&[])
     }
 
     /// Warning codes from both `warning` and `response_metadata.warnings`.
@@ -103,7 +113,10 @@ mod tests {
 
     #[test]
     fn empty_next_cursor_means_last_page() {
-        let meta = ResponseMetadata { next_cursor: Some(String::new()), ..Default::default() };
+        let meta = ResponseMetadata {
+            next_cursor: Some(String::new()),
+            ..Default::default()
+        };
         assert_eq!(meta.next_cursor(), None);
     }
 
@@ -111,6 +124,9 @@ mod tests {
     fn warnings_merge_both_places_without_duplicates() {
         let body = r#"{"ok":true,"warning":"missing_charset,superfluous_charset","response_metadata":{"warnings":["missing_charset","other"]}}"#;
         let env: Envelope = serde_json::from_str(body).unwrap();
-        assert_eq!(env.warnings(), vec!["missing_charset", "superfluous_charset", "other"]);
+        assert_eq!(
+            env.warnings(),
+            vec!["missing_charset", "superfluous_charset", "other"]
+        );
     }
 }

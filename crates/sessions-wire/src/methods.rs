@@ -174,7 +174,11 @@ impl ListRequest {
     }
     /// One user's sessions on one workspace.
     pub fn user(team_id: impl Into<String>, user_id: impl Into<String>) -> Self {
-        ListRequest { team_id: Some(team_id.into()), user_id: Some(user_id.into()), ..Default::default() }
+        ListRequest {
+            team_id: Some(team_id.into()),
+            user_id: Some(user_id.into()),
+            ..Default::default()
+        }
     }
     /// Sets the page size.
     pub fn limit(mut self, limit: u32) -> Self {
@@ -252,7 +256,9 @@ pub struct ListResponse {
 impl ListResponse {
     /// The cursor of the next page, or `None` on the last one.
     pub fn next_cursor(&self) -> Option<&str> {
-        self.response_metadata.as_ref().and_then(ResponseMetadata::next_cursor)
+        self.response_metadata
+            .as_ref()
+            .and_then(ResponseMetadata::next_cursor)
     }
 }
 
@@ -275,11 +281,19 @@ pub struct InvalidateRequest {
 impl InvalidateRequest {
     /// Today's form: session and its user.
     pub fn for_user(session_id: impl Into<SessionId>, user_id: impl Into<String>) -> Self {
-        InvalidateRequest { session_id: Some(session_id.into()), user_id: Some(user_id.into()), team_id: None }
+        InvalidateRequest {
+            session_id: Some(session_id.into()),
+            user_id: Some(user_id.into()),
+            team_id: None,
+        }
     }
     /// The seeds' form: session and its workspace.
     pub fn for_team(session_id: impl Into<SessionId>, team_id: impl Into<String>) -> Self {
-        InvalidateRequest { session_id: Some(session_id.into()), team_id: Some(team_id.into()), user_id: None }
+        InvalidateRequest {
+            session_id: Some(session_id.into()),
+            team_id: Some(team_id.into()),
+            user_id: None,
+        }
     }
 }
 
@@ -304,10 +318,18 @@ impl Request for InvalidateRequest {
         if self.session_id.is_none() {
             return Err(ArgError::Missing { name: "session_id" });
         }
-        let user = self.user_id.as_deref().is_some_and(|s| !s.trim().is_empty());
-        let team = self.team_id.as_deref().is_some_and(|s| !s.trim().is_empty());
+        let user = self
+            .user_id
+            .as_deref()
+            .is_some_and(|s| !s.trim().is_empty());
+        let team = self
+            .team_id
+            .as_deref()
+            .is_some_and(|s| !s.trim().is_empty());
         if !user && !team {
-            return Err(ArgError::MissingOneOf { names: &["user_id", "team_id"] });
+            return Err(ArgError::MissingOneOf {
+                names: &["user_id", "team_id"],
+            });
         }
         Ok(())
     }
@@ -329,11 +351,17 @@ pub struct ResetRequest {
 impl ResetRequest {
     /// All of a user's sessions.
     pub fn new(user_id: impl Into<String>) -> Self {
-        ResetRequest { user_id: user_id.into(), ..Default::default() }
+        ResetRequest {
+            user_id: user_id.into(),
+            ..Default::default()
+        }
     }
     /// Which sessions the flags select.
     pub fn scope(&self) -> Result<ResetScope, ArgError> {
-        ResetScope::from_flags(self.mobile_only.unwrap_or(false), self.web_only.unwrap_or(false))
+        ResetScope::from_flags(
+            self.mobile_only.unwrap_or(false),
+            self.web_only.unwrap_or(false),
+        )
     }
 }
 
@@ -375,11 +403,17 @@ pub struct ResetBulkRequest {
 impl ResetBulkRequest {
     /// All sessions of the given users.
     pub fn new<I: IntoIterator<Item = S>, S: Into<String>>(user_ids: I) -> Self {
-        ResetBulkRequest { user_ids: user_ids.into_iter().map(Into::into).collect(), ..Default::default() }
+        ResetBulkRequest {
+            user_ids: user_ids.into_iter().map(Into::into).collect(),
+            ..Default::default()
+        }
     }
     /// Which sessions the flags select.
     pub fn scope(&self) -> Result<ResetScope, ArgError> {
-        ResetScope::from_flags(self.mobile_only.unwrap_or(false), self.web_only.unwrap_or(false))
+        ResetScope::from_flags(
+            self.mobile_only.unwrap_or(false),
+            self.web_only.unwrap_or(false),
+        )
     }
 }
 
@@ -420,7 +454,9 @@ pub struct GetSettingsRequest {
 impl GetSettingsRequest {
     /// Settings of the given users.
     pub fn new<I: IntoIterator<Item = S>, S: Into<String>>(user_ids: I) -> Self {
-        GetSettingsRequest { user_ids: user_ids.into_iter().map(Into::into).collect() }
+        GetSettingsRequest {
+            user_ids: user_ids.into_iter().map(Into::into).collect(),
+        }
     }
 }
 
@@ -440,7 +476,9 @@ impl Request for GetSettingsRequest {
         vec![("user_ids", self.user_ids.join(","))]
     }
     fn from_args(args: &Args) -> Result<Self, ArgError> {
-        Ok(GetSettingsRequest { user_ids: user_ids_only(args)? })
+        Ok(GetSettingsRequest {
+            user_ids: user_ids_only(args)?,
+        })
     }
     fn validate(&self) -> Result<(), ArgError> {
         validate_user_ids(&self.user_ids)
@@ -472,7 +510,10 @@ pub struct SetSettingsRequest {
 impl SetSettingsRequest {
     /// No settings yet: set at least one before sending.
     pub fn new<I: IntoIterator<Item = S>, S: Into<String>>(user_ids: I) -> Self {
-        SetSettingsRequest { user_ids: user_ids.into_iter().map(Into::into).collect(), ..Default::default() }
+        SetSettingsRequest {
+            user_ids: user_ids.into_iter().map(Into::into).collect(),
+            ..Default::default()
+        }
     }
     /// Sets the duration.
     pub fn duration(mut self, seconds: u64) -> Self {
@@ -490,7 +531,11 @@ impl Request for SetSettingsRequest {
     fn to_form(&self) -> Vec<(&'static str, String)> {
         let mut f = vec![("user_ids", self.user_ids.join(","))];
         opt(&mut f, "duration", &self.duration);
-        opt(&mut f, "desktop_app_browser_quit", &self.desktop_app_browser_quit);
+        opt(
+            &mut f,
+            "desktop_app_browser_quit",
+            &self.desktop_app_browser_quit,
+        );
         f
     }
     fn from_args(args: &Args) -> Result<Self, ArgError> {
@@ -507,7 +552,12 @@ impl Request for SetSettingsRequest {
         }
         if let Some(d) = self.duration {
             if !(DURATION_MIN..=DURATION_MAX).contains(&d) {
-                return Err(ArgError::OutOfRange { name: "duration", min: DURATION_MIN, max: DURATION_MAX, got: d });
+                return Err(ArgError::OutOfRange {
+                    name: "duration",
+                    min: DURATION_MIN,
+                    max: DURATION_MAX,
+                    got: d,
+                });
             }
         }
         Ok(())
@@ -524,7 +574,9 @@ pub struct ClearSettingsRequest {
 impl ClearSettingsRequest {
     /// Clear the given users' settings.
     pub fn new<I: IntoIterator<Item = S>, S: Into<String>>(user_ids: I) -> Self {
-        ClearSettingsRequest { user_ids: user_ids.into_iter().map(Into::into).collect() }
+        ClearSettingsRequest {
+            user_ids: user_ids.into_iter().map(Into::into).collect(),
+        }
     }
 }
 
@@ -533,7 +585,9 @@ impl Request for ClearSettingsRequest {
         vec![("user_ids", self.user_ids.join(","))]
     }
     fn from_args(args: &Args) -> Result<Self, ArgError> {
-        Ok(ClearSettingsRequest { user_ids: user_ids_only(args)? })
+        Ok(ClearSettingsRequest {
+            user_ids: user_ids_only(args)?,
+        })
     }
     fn validate(&self) -> Result<(), ArgError> {
         validate_user_ids(&self.user_ids)

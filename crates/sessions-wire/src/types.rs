@@ -41,7 +41,9 @@ impl<'de> Deserialize<'de> for SessionId {
                 Ok(SessionId(v))
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<SessionId, E> {
-                u64::try_from(v).map(SessionId).map_err(|_| E::custom("negative session id"))
+                u64::try_from(v)
+                    .map(SessionId)
+                    .map_err(|_| E::custom("negative session id"))
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<SessionId, E> {
                 if v >= 0.0 && v.fract() == 0.0 && v < 1.8e19 {
@@ -128,9 +130,10 @@ impl ResetScope {
     /// rather than silently wiping nothing (or everything).
     pub fn from_flags(mobile_only: bool, web_only: bool) -> Result<Self, crate::ArgError> {
         match (mobile_only, web_only) {
-            (true, true) => {
-                Err(crate::ArgError::Conflict { a: "mobile_only", b: "web_only" })
-            }
+            (true, true) => Err(crate::ArgError::Conflict {
+                a: "mobile_only",
+                b: "web_only",
+            }),
             (true, false) => Ok(ResetScope::MobileOnly),
             (false, true) => Ok(ResetScope::WebOnly),
             (false, false) => Ok(ResetScope::All),

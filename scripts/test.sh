@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace. Tests that need PostgreSQL use SESSIONS_TEST_PG_URL
+# (default postgres://postgres@127.0.0.1:5432/postgres) and fail when it is unreachable.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-postgres.sh
+export SESSIONS_TEST_PG_URL="${SESSIONS_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+cargo test --workspace --all-targets --locked
+cargo test --workspace --doc --locked

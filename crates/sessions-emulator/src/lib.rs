@@ -1,0 +1,1 @@
+//! Emulator controls (to be written).

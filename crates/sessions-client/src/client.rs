@@ -512,6 +512,8 @@ impl Client {
                 }
             }
         })
+        // Fused so polling past the end keeps answering `None` instead of panicking.
+        .fuse()
     }
 
     /// Every session on every page (see [`Client::admin_users_session_list_pages`]).

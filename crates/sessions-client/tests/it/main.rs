@@ -1,0 +1,11 @@
+//! Integration tests: the client against wiremock on 127.0.0.1 standing in for slack.com.
+
+mod errors;
+mod pagination;
+mod props;
+mod redaction;
+mod retries;
+mod support;
+mod throttle;
+mod validation;
+mod wire;

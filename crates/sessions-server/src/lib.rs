@@ -1,1 +1,359 @@
-//! sessions-server
+//! A Slack-compatible server for the `admin.users.session.*` Web API methods and `auth.test`:
+//! a session authority backed by SQLite (one node) or PostgreSQL (several nodes), and an
+//! offline emulator for testing Slack clients.
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use sessions_server::{app, demo_fixture, AppState, StateOptions};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let store = sessions_store::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
+//!     .await
+//!     .unwrap();
+//! let (fixture, demo) = demo_fixture();
+//! store.load_fixture(&fixture, 1_700_000_000).await.unwrap();
+//! let state = AppState::new(store, StateOptions::default()).await.unwrap();
+//!
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+//! let url = format!("http://{}/api/auth.test", listener.local_addr().unwrap());
+//! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+//! let server = tokio::spawn(sessions_server::serve(listener, state, async { stopped.await.ok(); }));
+//!
+//! let body: serde_json::Value = reqwest::Client::new()
+//!     .post(&url)
+//!     .bearer_auth(&demo.admin_token)
+//!     .send().await.unwrap()
+//!     .json().await.unwrap();
+//! assert_eq!(body["ok"], true);
+//! assert_eq!(body["enterprise_id"], "E0DEMO");
+//! stop.send(()).unwrap();
+//! server.await.unwrap().unwrap();
+//! # });
+//! ```
+//!
+//! Layers: [`api`] handlers (HTTP only) → `service` (authorization and semantics, no HTTP, no
+//! SQL) → [`sessions_store::Store`]. Every store call gets `now` from the [`Clock`].
+//!
+//! Wire conventions and the choices made where Slack is silent:
+//! - `GET` and `POST` `/api/<method>`; arguments from the query string, urlencoded, JSON,
+//!   multipart or `text/plain` (read as a form) bodies, in any mix. The token comes from
+//!   `Authorization: Bearer`, a `token` argument, or a bare `token` header (in that order).
+//! - Every API answer is `application/json; charset=utf-8`, HTTP 200 with `ok:false` for API
+//!   errors (`unknown_method` included), with `x-oauth-scopes` (once the token is known) and
+//!   `x-accepted-oauth-scopes` headers.
+//! - A body over the limit (1 MiB by default) gets HTTP 413 with
+//!   `{"ok":false,"error":"request_too_large","response_metadata":{"messages":[...]}}`.
+//! - A storage failure gets HTTP 200 `internal_error` (Slack's own answer); the detail is
+//!   logged, never sent.
+//! - `resetBulk` answers `ok:true` once its job is recorded durably; the job id is in the
+//!   `x-sessions-job-id` header, and the job with per-user results at
+//!   `GET /control/jobs/{org}/{id}` ([`control`]).
+//! - Rate limiting plugs in through [`RateLimiter`] (HTTP 429, `Retry-After`, `ratelimited`).
+
+#![warn(missing_docs)]
+
+pub mod api;
+mod clock;
+pub mod control;
+pub mod cursor;
+mod demo;
+mod extract;
+mod service;
+mod state;
+mod worker;
+
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use axum::routing::get;
+use axum::Router;
+use sessions_store::{DynStore, Fixture, StoreError, TokenHash, TokenLookup};
+
+pub use clock::Clock;
+pub use demo::{
+    demo_fixture, DemoInfo, DEMO_ADMIN_TOKEN, DEMO_BOT_TOKEN, DEMO_ORG, DEMO_OWNER_TOKEN,
+    DEMO_READONLY_TOKEN,
+};
+pub use service::org_url;
+pub use state::{AppState, RateLimiter, StateOptions};
+
+/// Errors starting or running the server.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// The store failed (opening, migrating, loading).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A fixture file was refused; nothing was loaded.
+    #[error("fixture file {path}: {message}")]
+    Fixture {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, naming the entry.
+        message: String,
+    },
+    /// Binding the listen address failed.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Serving failed.
+    #[error("server I/O: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Configuration of [`run`].
+#[derive(Clone)]
+pub struct ServeConfig {
+    /// Listen address (default `127.0.0.1:8080`).
+    pub listen: SocketAddr,
+    /// `sqlite://PATH` or `postgres://...`.
+    pub database_url: String,
+    /// A fixture file to load at start (all or nothing; refuses to start naming the entry).
+    pub fixtures: Option<PathBuf>,
+    /// Seed the demo org when the store holds no org yet (idempotent across restarts).
+    pub demo: bool,
+    /// Control API token; random when `None`.
+    pub control_token: Option<String>,
+    /// Node name for job leases; random when `None`.
+    pub node_id: Option<String>,
+    /// Largest API request body (default 1 MiB).
+    pub max_body_bytes: usize,
+    /// Run the resetBulk worker on this node (default true).
+    pub bulk_worker: bool,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: "sqlite://slack-sessions.db".into(),
+            fixtures: None,
+            demo: false,
+            control_token: None,
+            node_id: None,
+            max_body_bytes: 1 << 20,
+            bulk_worker: true,
+        }
+    }
+}
+
+impl fmt::Debug for ServeConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServeConfig")
+            .field("listen", &self.listen)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("fixtures", &self.fixtures)
+            .field("demo", &self.demo)
+            .field(
+                "control_token",
+                &self.control_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("node_id", &self.node_id)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("bulk_worker", &self.bulk_worker)
+            .finish()
+    }
+}
+
+/// Hides a password in `postgres://user:password@host/db`.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:<redacted>{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// What [`run`] tells its caller once it listens.
+#[derive(Clone)]
+pub struct Started {
+    /// Base URL of the Web API, e.g. `http://127.0.0.1:8080/api/` (a client's `base_url`).
+    pub api_url: String,
+    /// Base URL of the control API, e.g. `http://127.0.0.1:8080/control/`.
+    pub control_url: String,
+    /// The control API token.
+    pub control_token: String,
+    /// The demo org, when seeded (or already there from an earlier `--demo` start).
+    pub demo: Option<DemoInfo>,
+    /// The bound address (useful with port 0).
+    pub local_addr: SocketAddr,
+}
+
+impl fmt::Debug for Started {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Started")
+            .field("api_url", &self.api_url)
+            .field("control_url", &self.control_url)
+            .field("control_token", &"<redacted>")
+            .field("demo", &self.demo)
+            .field("local_addr", &self.local_addr)
+            .finish()
+    }
+}
+
+/// The whole router: `/api/{method}` and `/control/...`.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/api/{method}", get(api::api_call).post(api::api_call))
+        .merge(control::router(state.clone()))
+        .fallback(api::not_found)
+        .with_state(state)
+}
+
+/// Serves until `shutdown` completes, then drains in-flight requests. Also runs the resetBulk
+/// worker (unless turned off in [`StateOptions`]) until shutdown.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let worker = state
+        .inner
+        .bulk_worker
+        .then(|| tokio::spawn(worker::run(state.clone(), stop_rx)));
+    let result = axum::serve(listener, app(state))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        })
+        .await;
+    if let Some(w) = worker {
+        // If serving failed before shutdown, the dropped sender stops the worker too.
+        let _ = w.await;
+    }
+    result
+}
+
+/// Seeds the demo org into an empty store; returns its description when it is there.
+async fn seed_demo(store: &DynStore, now: i64) -> Result<Option<DemoInfo>, ServerError> {
+    let (fixture, info) = demo_fixture();
+    if let TokenLookup::Active(p) = store
+        .authenticate(&TokenHash::of(DEMO_ADMIN_TOKEN), now)
+        .await?
+    {
+        if p.org.org_id == DEMO_ORG {
+            return Ok(Some(info));
+        }
+    }
+    if !store.dump(None).await?.orgs.is_empty() {
+        tracing::warn!("--demo ignored: the store already holds other orgs");
+        return Ok(None);
+    }
+    store.load_fixture(&fixture, now).await?;
+    Ok(Some(info))
+}
+
+/// Opens the store, loads fixtures, seeds the demo org, binds, calls `on_start`, and serves
+/// until `shutdown` completes.
+///
+/// With `demo`, the demo org is seeded only when the store holds no org (checked before
+/// fixtures are loaded, so `--fixtures` and `--demo` combine on a fresh store).
+pub async fn run(
+    config: ServeConfig,
+    on_start: impl FnOnce(&Started),
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let store = sessions_store::open(&config.database_url).await?;
+    let clock = Clock::system();
+    let demo = if config.demo {
+        seed_demo(&store, clock.now()).await?
+    } else {
+        None
+    };
+    if let Some(path) = &config.fixtures {
+        let fail = |message: String| ServerError::Fixture {
+            path: path.clone(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+        let fixture = Fixture::from_json(&text).map_err(|e| fail(e.to_string()))?;
+        store
+            .load_fixture(&fixture, clock.now())
+            .await
+            .map_err(|e| match e {
+                StoreError::Fixture(f) => fail(f.to_string()),
+                other => ServerError::Store(other),
+            })?;
+    }
+    let state = AppState::new(
+        store,
+        StateOptions {
+            clock,
+            control_token: config.control_token.clone(),
+            node_id: config.node_id.clone(),
+            max_body_bytes: config.max_body_bytes,
+            bulk_worker: config.bulk_worker,
+            ..StateOptions::default()
+        },
+    )
+    .await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr()?;
+    let started = Started {
+        api_url: format!("http://{addr}/api/"),
+        control_url: format!("http://{addr}/control/"),
+        control_token: state.control_token().to_owned(),
+        demo,
+        local_addr: addr,
+    };
+    on_start(&started);
+    tracing::info!(%addr, node = state.node_id(), "serving");
+    serve(listener, state, shutdown).await?;
+    Ok(())
+}
+
+/// Completes on Ctrl-C or (on Unix) SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_redacts_secrets() {
+        let c = ServeConfig {
+            control_token: Some("ctl-secret".into()),
+            database_url: "postgres://app:hunter2@db/sessions".into(),
+            ..ServeConfig::default()
+        };
+        let s = format!("{c:?}");
+        assert!(!s.contains("ctl-secret") && !s.contains("hunter2"), "{s}");
+        assert!(s.contains("postgres://app:<redacted>@db/sessions"), "{s}");
+    }
+}

@@ -1,0 +1,263 @@
+//! HTTP handlers of `/api/<method>`: read the call, authorize, parse arguments, run the
+//! service, write a Slack-shaped answer. Holds no SQL and no business rules.
+
+use std::future::Future;
+
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode};
+use serde::Serialize;
+use sessions_wire::{
+    AuthTest, Envelope, ErrorCode, Method, Request as _, ResponseMetadata, SessionClearSettings,
+    SessionGetSettings, SessionInvalidate, SessionList, SessionReset, SessionResetBulk,
+    SessionSetSettings,
+};
+
+use crate::extract::{read_call, CallInput};
+use crate::service::{self, ApiError, Ctx};
+use crate::state::AppState;
+
+pub(crate) const JSON: &str = "application/json; charset=utf-8";
+
+/// One answer, before it becomes HTTP.
+#[derive(Debug)]
+struct Reply {
+    status: StatusCode,
+    body: String,
+    scopes: Option<String>,
+    accepted: Option<&'static str>,
+    job: Option<i64>,
+    retry_after: Option<u64>,
+}
+
+impl Reply {
+    fn error(e: ApiError) -> Reply {
+        let env = Envelope {
+            ok: false,
+            error: Some(e.code),
+            needed: e.needed,
+            provided: e.provided,
+            response_metadata: (!e.messages.is_empty()).then(|| ResponseMetadata {
+                messages: e.messages,
+                ..Default::default()
+            }),
+            ..Envelope::default()
+        };
+        Reply {
+            status: StatusCode::OK,
+            body: serde_json::to_string(&env)
+                .unwrap_or_else(|_| r#"{"ok":false,"error":"internal_error"}"#.into()),
+            scopes: None,
+            accepted: None,
+            job: None,
+            retry_after: None,
+        }
+    }
+
+    fn ok<T: Serialize>(payload: &T) -> Reply {
+        // `ok` first, as Slack writes it: splice it in front of the payload's own fields.
+        let body = match serde_json::to_string(payload) {
+            Ok(s) if s == "{}" => r#"{"ok":true}"#.to_owned(),
+            Ok(s) if s.starts_with('{') => format!(r#"{{"ok":true,{}"#, &s[1..]),
+            _ => return Reply::error(ApiError::new(ErrorCode::InternalError)),
+        };
+        Reply {
+            status: StatusCode::OK,
+            body,
+            scopes: None,
+            accepted: None,
+            job: None,
+            retry_after: None,
+        }
+    }
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let mut res = Response::new(Body::from(self.body));
+        *res.status_mut() = self.status;
+        let h = res.headers_mut();
+        h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(JSON));
+        if let Some(accepted) = self.accepted {
+            h.insert(
+                "x-accepted-oauth-scopes",
+                HeaderValue::from_static(accepted),
+            );
+        }
+        if let Some(scopes) = self.scopes.and_then(|s| HeaderValue::from_str(&s).ok()) {
+            h.insert("x-oauth-scopes", scopes);
+        }
+        if let Some(job) = self.job {
+            h.insert("x-sessions-job-id", HeaderValue::from(job));
+        }
+        if let Some(secs) = self.retry_after {
+            h.insert(http::header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        res
+    }
+}
+
+/// A Slack-style answer with a status other than 200 (413 for oversized bodies).
+pub(crate) fn status_error(status: StatusCode, code: &str, message: String) -> Response {
+    let env = Envelope::error(ErrorCode::parse(code)).with_message(format!("[ERROR] {message}"));
+    let mut res = Reply::error(ApiError::new(ErrorCode::InternalError));
+    res.body = serde_json::to_string(&env).unwrap_or_default();
+    res.status = status;
+    res.into_response()
+}
+
+/// Runs one method: authorization, argument parsing and validation, then the service call.
+async fn exec<M, F, Fut>(state: &AppState, input: CallInput, f: F) -> Reply
+where
+    M: Method,
+    F: FnOnce(Ctx, M::Request) -> Fut,
+    Fut: Future<Output = Result<(M::Response, Option<i64>), ApiError>>,
+{
+    let accepted = Some(M::SCOPE.as_str()).filter(|s| !s.is_empty());
+    let now = state.clock().now();
+    let mut reply = match service::authorize::<M>(state, input.token.as_deref(), now).await {
+        Err(e) => Reply::error(e),
+        Ok(principal) => {
+            let scopes = principal.scopes.join(",");
+            let parsed = M::Request::from_args(&input.args).and_then(|r| r.validate().map(|()| r));
+            let mut reply = match parsed {
+                Err(e) => Reply::error(e.into()),
+                Ok(req) => match f(
+                    Ctx {
+                        state: state.clone(),
+                        principal,
+                        now,
+                    },
+                    req,
+                )
+                .await
+                {
+                    Ok((resp, job)) => {
+                        let mut r = Reply::ok(&resp);
+                        r.job = job;
+                        r
+                    }
+                    Err(e) => Reply::error(e),
+                },
+            };
+            reply.scopes = Some(scopes);
+            reply
+        }
+    };
+    reply.accepted = Some(accepted.unwrap_or(""));
+    reply
+}
+
+macro_rules! plain {
+    ($f:path) => {
+        |c, r| async move { $f(c, r).await.map(|x| (x, None)) }
+    };
+}
+
+fn tier_of(name: &str) -> Option<(&'static str, sessions_wire::RateTier)> {
+    macro_rules! t {
+        ($($m:ty),*) => {
+            $( if name == <$m>::NAME { return Some((<$m>::NAME, <$m>::TIER)); } )*
+        };
+    }
+    t!(
+        SessionList,
+        SessionInvalidate,
+        SessionReset,
+        SessionResetBulk,
+        SessionGetSettings,
+        SessionSetSettings,
+        SessionClearSettings,
+        AuthTest
+    );
+    None
+}
+
+async fn dispatch(state: &AppState, name: &str, input: CallInput) -> Reply {
+    match name {
+        SessionList::NAME => exec::<SessionList, _, _>(state, input, plain!(service::list)).await,
+        SessionInvalidate::NAME => {
+            exec::<SessionInvalidate, _, _>(state, input, plain!(service::invalidate)).await
+        }
+        SessionReset::NAME => {
+            exec::<SessionReset, _, _>(state, input, plain!(service::reset)).await
+        }
+        SessionResetBulk::NAME => {
+            exec::<SessionResetBulk, _, _>(state, input, |c, r| async move {
+                service::reset_bulk(c, r).await.map(|(e, id)| (e, Some(id)))
+            })
+            .await
+        }
+        SessionGetSettings::NAME => {
+            exec::<SessionGetSettings, _, _>(state, input, plain!(service::get_settings)).await
+        }
+        SessionSetSettings::NAME => {
+            exec::<SessionSetSettings, _, _>(state, input, plain!(service::set_settings)).await
+        }
+        SessionClearSettings::NAME => {
+            exec::<SessionClearSettings, _, _>(state, input, plain!(service::clear_settings)).await
+        }
+        AuthTest::NAME => exec::<AuthTest, _, _>(state, input, plain!(service::auth_test)).await,
+        _ => Reply::error(ApiError::new(ErrorCode::UnknownMethod)),
+    }
+}
+
+/// `POST|GET /api/{method}`.
+pub(crate) async fn api_call(
+    State(state): State<AppState>,
+    Path(method): Path<String>,
+    req: Request,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let limit = state.inner.max_body_bytes;
+    let too_large = || {
+        status_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request_too_large",
+            format!("the request body exceeds the limit of {limit} bytes"),
+        )
+    };
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return too_large();
+    }
+    let bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(_) => return too_large(),
+    };
+    let Some((name, tier)) = tier_of(&method) else {
+        return Reply::error(ApiError::new(ErrorCode::UnknownMethod)).into_response();
+    };
+    let input = match read_call(&parts.headers, parts.uri.query(), bytes).await {
+        Ok(i) => i,
+        Err(e) => {
+            let mut err = ApiError::new(e.code);
+            err.messages.push(e.message);
+            return Reply::error(err).into_response();
+        }
+    };
+    if let (Some(limiter), Some(token)) = (&state.inner.rate_limiter, &input.token) {
+        if let Err(wait) = limiter.check(&sessions_store::TokenHash::of(token), name, tier) {
+            let mut r = Reply::error(ApiError::new(ErrorCode::Ratelimited));
+            r.status = StatusCode::TOO_MANY_REQUESTS;
+            r.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
+            return r.into_response();
+        }
+    }
+    tracing::debug!(method = name, "api call");
+    dispatch(&state, name, input).await.into_response()
+}
+
+/// Any path outside `/api/{method}` and `/control/...`.
+pub(crate) async fn not_found() -> Response {
+    status_error(
+        StatusCode::NOT_FOUND,
+        "unknown_method",
+        "no such endpoint; methods live under /api/".into(),
+    )
+}

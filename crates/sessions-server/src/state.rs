@@ -1,0 +1,161 @@
+//! Shared server state.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::RngCore;
+use sessions_store::{DynStore, TokenHash};
+use sessions_wire::RateTier;
+use tokio::sync::Notify;
+
+use crate::clock::Clock;
+use crate::ServerError;
+
+/// Hook for per-(token, method) rate limiting (Slack's tiers). `Err(retry_after)` makes the
+/// server answer HTTP 429, `Retry-After` and `{"ok":false,"error":"ratelimited"}` before doing
+/// any work.
+pub trait RateLimiter: Send + Sync + fmt::Debug + 'static {
+    /// Whether one more call of `method` with this token is allowed now.
+    fn check(
+        &self,
+        token: &TokenHash,
+        method: &'static str,
+        tier: RateTier,
+    ) -> Result<(), Duration>;
+}
+
+/// Knobs for [`AppState::new`].
+#[derive(Debug, Clone)]
+pub struct StateOptions {
+    /// Clock (system time by default; tests and the emulator move it).
+    pub clock: Clock,
+    /// Control API token; a random one is generated when `None`.
+    pub control_token: Option<String>,
+    /// Name of this node (worker lease holder); random when `None`.
+    pub node_id: Option<String>,
+    /// Largest request body accepted (413 above it).
+    pub max_body_bytes: usize,
+    /// Whether [`serve`](crate::serve) runs the resetBulk worker. Tests turn it off to hold a
+    /// recorded job unfinished.
+    pub bulk_worker: bool,
+    /// How often the worker polls for jobs recorded by other nodes.
+    pub bulk_poll: Duration,
+    /// How long a claimed job stays leased to this node.
+    pub bulk_lease_secs: i64,
+    /// Optional rate limiter.
+    pub rate_limiter: Option<Arc<dyn RateLimiter>>,
+}
+
+impl Default for StateOptions {
+    fn default() -> Self {
+        StateOptions {
+            clock: Clock::system(),
+            control_token: None,
+            node_id: None,
+            max_body_bytes: 1 << 20,
+            bulk_worker: true,
+            bulk_poll: Duration::from_millis(200),
+            bulk_lease_secs: 30,
+            rate_limiter: None,
+        }
+    }
+}
+
+pub(crate) struct Inner {
+    pub store: DynStore,
+    pub clock: Clock,
+    pub cursor_key: Vec<u8>,
+    pub control_hash: TokenHash,
+    pub control_token: String,
+    pub node_id: String,
+    pub max_body_bytes: usize,
+    pub bulk_worker: bool,
+    pub bulk_poll: Duration,
+    pub bulk_lease_secs: i64,
+    pub rate_limiter: Option<Arc<dyn RateLimiter>>,
+    pub wake: Notify,
+}
+
+/// Everything a request handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl fmt::Debug for AppState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppState")
+            .field("store", &self.inner.store)
+            .field("node_id", &self.inner.node_id)
+            .field("control_token", &"<redacted>")
+            .field("max_body_bytes", &self.inner.max_body_bytes)
+            .field("bulk_worker", &self.inner.bulk_worker)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::thread_rng().fill_bytes(&mut buf);
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl AppState {
+    /// Builds the state; reads the store's server secret (the cursor signing key, shared by
+    /// all nodes on one store).
+    pub async fn new(store: DynStore, opts: StateOptions) -> Result<Self, ServerError> {
+        let cursor_key = store.server_secret().await?;
+        let control_token = opts
+            .control_token
+            .unwrap_or_else(|| format!("ctl-{}", random_hex(24)));
+        let node_id = opts
+            .node_id
+            .unwrap_or_else(|| format!("node-{}", random_hex(4)));
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                store,
+                clock: opts.clock,
+                cursor_key,
+                control_hash: TokenHash::of(&control_token),
+                control_token,
+                node_id,
+                max_body_bytes: opts.max_body_bytes,
+                bulk_worker: opts.bulk_worker,
+                bulk_poll: opts.bulk_poll,
+                bulk_lease_secs: opts.bulk_lease_secs,
+                rate_limiter: opts.rate_limiter,
+                wake: Notify::new(),
+            }),
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &DynStore {
+        &self.inner.store
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// The control API token (clear; never log it).
+    pub fn control_token(&self) -> &str {
+        &self.inner.control_token
+    }
+
+    /// This node's name.
+    pub fn node_id(&self) -> &str {
+        &self.inner.node_id
+    }
+
+    pub(crate) fn cursor_key(&self) -> &[u8] {
+        &self.inner.cursor_key
+    }
+
+    /// Wakes the resetBulk worker (after an enqueue).
+    pub(crate) fn wake_worker(&self) {
+        self.inner.wake.notify_one();
+    }
+}

@@ -1,0 +1,72 @@
+//! The resetBulk worker: claims recorded jobs (from this node or any other sharing the store)
+//! under a lease and completes them. A job recorded before a crash or shutdown is finished
+//! after restart, by whichever node claims it once its lease lapses.
+
+use std::time::Duration;
+
+use sessions_store::StoreError;
+use tokio::sync::watch;
+
+use crate::state::AppState;
+
+/// Runs until `stop` turns true.
+pub(crate) async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
+    let inner = &state.inner;
+    tracing::info!(node = %inner.node_id, "resetBulk worker started");
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        let now = state.clock().now();
+        let wait = match inner
+            .store
+            .claim_bulk_job(&inner.node_id, now, inner.bulk_lease_secs)
+            .await
+        {
+            Ok(Some(claim)) => {
+                let id = claim.job.job_id;
+                match inner
+                    .store
+                    .complete_bulk_job(&claim, state.clock().now())
+                    .await
+                {
+                    Ok(job) => {
+                        let failed: Vec<_> =
+                            job.results.iter().filter(|(_, e)| e.is_some()).collect();
+                        if failed.is_empty() {
+                            tracing::info!(org = %job.org_id, job_id = id, users = job.results.len(), "resetBulk done");
+                        } else {
+                            tracing::warn!(org = %job.org_id, job_id = id, failed = ?failed, "resetBulk done with failures");
+                        }
+                    }
+                    Err(StoreError::LeaseLost) => {
+                        tracing::warn!(job_id = id, "resetBulk lease lost to another worker")
+                    }
+                    Err(e) => {
+                        tracing::error!(job_id = id, error = %e, "resetBulk failed; will retry after the lease")
+                    }
+                }
+                // Look for the next job at once.
+                Duration::ZERO
+            }
+            Ok(None) => inner.bulk_poll,
+            Err(e) => {
+                tracing::error!(error = %e, "claiming resetBulk jobs failed");
+                inner.bulk_poll * 5
+            }
+        };
+        if wait.is_zero() {
+            continue;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = inner.wake.notified() => {}
+            changed = stop.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    tracing::info!("resetBulk worker stopped");
+}

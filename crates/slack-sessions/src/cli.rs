@@ -1,0 +1,262 @@
+//! The command line's shape (clap derive). Parsing only; behaviour lives in `commands`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::parse;
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  success
+  1  API error (Slack answered ok:false, or an HTTP/transport failure)
+  2  usage error (bad flags or arguments caught before anything was sent)
+  3  partial failure in bulk work (some users failed; see the summary)
+
+Environment:
+  SLACK_TOKEN    token to use when neither --token nor --token-file is given
+  SLACK_API_URL  API base URL (default https://slack.com/api/)
+  RUST_LOG       fine-grained log filter (overrides -v/-q)";
+
+/// Administer Slack sessions (admin.users.session.*) and run a Slack-compatible server.
+#[derive(Debug, Parser)]
+#[command(name = "slack-sessions", version, after_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command accepts.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// API token (prefer SLACK_TOKEN or --token-file: flags are visible in `ps`).
+    #[arg(long, global = true, env = "SLACK_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Read the token from this file (surrounding whitespace ignored); wins over --token.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// API base URL.
+    #[arg(
+        long,
+        global = true,
+        env = "SLACK_API_URL",
+        default_value = "https://slack.com/api/",
+        value_name = "URL"
+    )]
+    pub api_url: String,
+    /// Per-request timeout: `30s`, `2m`, `500ms` or plain seconds.
+    #[arg(long, global = true, value_parser = parse::timeout, default_value = "30s")]
+    pub timeout: Duration,
+    /// More logging on stderr (-v debug, -vv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show who the token belongs to (auth.test): org, team and user.
+    Whoami(WhoamiArgs),
+    /// List active sessions of the org, or of one user on one team.
+    List(ListArgs),
+    /// Invalidate one session.
+    Invalidate(InvalidateArgs),
+    /// Wipe all (or only mobile / only web) sessions of one user.
+    Reset(ResetArgs),
+    /// Wipe sessions of many users, in chunks of 1000.
+    ResetBulk(ResetBulkArgs),
+    /// Read, change or clear users' session settings.
+    #[command(subcommand)]
+    Settings(SettingsCommand),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+    /// Run the Slack-compatible server (session authority and offline emulator).
+    Serve(ServeArgs),
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people.
+    Table,
+    /// One JSON document.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+    /// Comma-separated values with a header line.
+    Csv,
+}
+
+/// Formats of commands that print one small document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SmallFormat {
+    /// Aligned columns for people.
+    Table,
+    /// One JSON document.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct WhoamiArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = SmallFormat::Table)]
+    pub format: SmallFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Workspace of the user (requires --user).
+    #[arg(long, requires = "user", value_name = "TEAM_ID")]
+    pub team: Option<String>,
+    /// User whose sessions to list (requires --team).
+    #[arg(long, requires = "team", value_name = "USER_ID")]
+    pub user: Option<String>,
+    /// Page size, 1..=1000.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub limit: Option<u32>,
+    /// Follow every page, printing sessions as they arrive.
+    #[arg(long, conflicts_with = "cursor")]
+    pub all: bool,
+    /// Start from this cursor (the `next_cursor` of a previous page).
+    #[arg(long)]
+    pub cursor: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("owner").required(true).multiple(true).args(["user", "team"]))]
+pub struct InvalidateArgs {
+    /// The session to invalidate.
+    pub session_id: u64,
+    /// Owner of the session.
+    #[arg(long, value_name = "USER_ID")]
+    pub user: Option<String>,
+    /// Workspace of the session (older form of the call).
+    #[arg(long, value_name = "TEAM_ID")]
+    pub team: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ResetArgs {
+    /// The user whose sessions to wipe.
+    pub user: String,
+    /// Only mobile (iOS, Android) sessions.
+    #[arg(long, conflicts_with = "web_only")]
+    pub mobile_only: bool,
+    /// Only web sessions.
+    #[arg(long)]
+    pub web_only: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("source").required(true).args(["users", "file"]))]
+pub struct ResetBulkArgs {
+    /// User ids (comma-separated or separate); `-` reads them from stdin.
+    pub users: Vec<String>,
+    /// Read user ids from this file: one per line or comma-separated; blank lines and
+    /// `#` comments ignored. `-` is stdin.
+    #[arg(long, short = 'f', value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Only mobile (iOS, Android) sessions.
+    #[arg(long, conflicts_with = "web_only")]
+    pub mobile_only: bool,
+    /// Only web sessions.
+    #[arg(long)]
+    pub web_only: bool,
+    /// Check the users and print the plan; send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not pace requests to Slack's rate tier (for a local emulator).
+    #[arg(long)]
+    pub no_throttle: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SettingsCommand {
+    /// Show users' session settings.
+    Get(SettingsGetArgs),
+    /// Change users' session settings.
+    Set(SettingsSetArgs),
+    /// Clear users' session settings (back to the org defaults).
+    Clear(SettingsClearArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SettingsGetArgs {
+    /// User ids (1..=1000; comma-separated or separate).
+    #[arg(required = true)]
+    pub users: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = SmallFormat::Table)]
+    pub format: SmallFormat,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("setting").required(true).multiple(true).args(["duration", "quit_on_close"]))]
+pub struct SettingsSetArgs {
+    /// User ids (1..=1000; comma-separated or separate).
+    #[arg(required = true)]
+    pub users: Vec<String>,
+    /// Session duration: `8h`, `7d`, `1h30m` or plain seconds (8h..10 years).
+    #[arg(long, value_parser = parse::session_duration)]
+    pub duration: Option<u64>,
+    /// End sessions when the desktop app or browser quits.
+    #[arg(long, value_name = "BOOL", value_parser = parse::boolean)]
+    pub quit_on_close: Option<bool>,
+}
+
+#[derive(Debug, Args)]
+pub struct SettingsClearArgs {
+    /// User ids (1..=1000; comma-separated or separate).
+    #[arg(required = true)]
+    pub users: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    pub shell: Shell,
+}
+
+/// Shells we print completions for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Directory for the SQLite database (`sessions.db` inside; created if absent).
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = ".slack-sessions",
+        conflicts_with = "database_url"
+    )]
+    pub data_dir: PathBuf,
+    /// Database URL instead of a data dir: `sqlite://PATH` or `postgres://...`.
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Load this fixture file on start (all or nothing).
+    #[arg(long, value_name = "FILE")]
+    pub fixtures: Option<PathBuf>,
+    /// Seed a demo org into an empty database and print how to use it.
+    #[arg(long)]
+    pub demo: bool,
+    /// Bearer token of the control API (generated and printed if absent).
+    #[arg(long, env = "SLACK_SESSIONS_CONTROL_TOKEN", hide_env_values = true)]
+    pub control_token: Option<String>,
+}

@@ -1,0 +1,55 @@
+//! `list`: one page, or every page streamed as it arrives.
+
+use std::io::Write;
+
+use anyhow::Result;
+use futures::StreamExt;
+use sessions_wire::ListRequest;
+
+use super::{check, client, stdout, Outcome};
+use crate::cli::{Format, Global, ListArgs};
+use crate::output::SessionWriter;
+
+pub async fn run(g: &Global, a: ListArgs) -> Result<Outcome> {
+    let req = ListRequest {
+        team_id: a.team,
+        user_id: a.user,
+        limit: a.limit,
+        cursor: a.cursor,
+    };
+    check(&req)?;
+    let client = client(g, false)?;
+    if a.all {
+        // Page by page, flushing after each, so memory stays at one page and a reader sees
+        // sessions as soon as they arrive.
+        let mut out = SessionWriter::begin(stdout(), a.format, true)?;
+        let pages = client.admin_users_session_list_pages(req);
+        let mut pages = std::pin::pin!(pages);
+        while let Some(page) = pages.next().await {
+            for s in &page?.active_sessions {
+                out.session(s)?;
+            }
+            out.flush()?;
+        }
+        let n = out.finish("")?;
+        tracing::debug!(sessions = n, "listed every page");
+    } else {
+        let page = client.admin_users_session_list(req).await?;
+        let mut out = SessionWriter::begin(stdout(), a.format, false)?;
+        for s in &page.active_sessions {
+            out.session(s)?;
+        }
+        let next = page.next_cursor().unwrap_or("");
+        out.finish(next)?;
+        // JSON carries the cursor itself; other formats get a hint people (and scripts reading
+        // stderr) can use.
+        if !next.is_empty() && a.format != Format::Json && !g.quiet {
+            let mut err = std::io::stderr().lock();
+            writeln!(
+                err,
+                "More sessions: slack-sessions list --cursor {next} (or --all)"
+            )?;
+        }
+    }
+    Ok(Outcome::Done)
+}

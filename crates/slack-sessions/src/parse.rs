@@ -1,0 +1,224 @@
+//! Parsers for human-friendly values: durations, booleans and lists of user ids.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use sessions_wire::{DURATION_MAX, DURATION_MIN};
+
+/// Parses `90`, `90s`, `15m`, `8h`, `7d`, `2w`, `1h30m`, `500ms` into milliseconds.
+/// A bare number means seconds, as Slack's `duration` argument does.
+fn millis(text: &str) -> Result<u128, String> {
+    let s = text.trim();
+    if s.is_empty() {
+        return Err("empty duration".into());
+    }
+    if s.bytes().all(|b| b.is_ascii_digit()) {
+        let secs: u128 = s.parse().map_err(|_| format!("{s:?} is too large"))?;
+        return Ok(secs * 1000);
+    }
+    let mut total: u128 = 0;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(format!(
+                "{text:?} is not a duration (try 8h, 30m, 7d or seconds)"
+            ));
+        }
+        let n: u128 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("{text:?} is too large"))?;
+        rest = &rest[digits..];
+        let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let per: u128 = match unit.to_ascii_lowercase().as_str() {
+            "ms" => 1,
+            "s" | "sec" | "secs" => 1000,
+            "m" | "min" | "mins" => 60_000,
+            "h" | "hr" | "hrs" => 3_600_000,
+            "d" | "day" | "days" => 86_400_000,
+            "w" | "wk" | "wks" => 604_800_000,
+            "" => {
+                return Err(format!(
+                    "{text:?}: a unit is needed after {n} (s, m, h, d, w)"
+                ))
+            }
+            other => {
+                return Err(format!(
+                    "{text:?}: unknown unit {other:?} (use s, m, h, d or w)"
+                ))
+            }
+        };
+        total = n
+            .checked_mul(per)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(|| format!("{text:?} is too large"))?;
+    }
+    Ok(total)
+}
+
+/// `--timeout`: any duration above zero.
+pub fn timeout(text: &str) -> Result<Duration, String> {
+    let ms = millis(text)?;
+    if ms == 0 {
+        return Err("the timeout must be above zero".into());
+    }
+    u64::try_from(ms)
+        .map(Duration::from_millis)
+        .map_err(|_| format!("{text:?} is too large"))
+}
+
+/// `--duration` of session settings: whole seconds within Slack's bounds.
+pub fn session_duration(text: &str) -> Result<u64, String> {
+    let ms = millis(text)?;
+    if ms % 1000 != 0 {
+        return Err(format!("{text:?}: session durations are whole seconds"));
+    }
+    let secs = u64::try_from(ms / 1000).map_err(|_| format!("{text:?} is too large"))?;
+    if !(DURATION_MIN..=DURATION_MAX).contains(&secs) {
+        return Err(format!(
+            "{text:?} is {secs} seconds; it must be between {DURATION_MIN} (8 hours) and \
+             {DURATION_MAX} (10 years)"
+        ));
+    }
+    Ok(secs)
+}
+
+/// `true`/`false` and the usual spellings people type.
+pub fn boolean(text: &str) -> Result<bool, String> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "y" | "on" => Ok(true),
+        "false" | "0" | "no" | "n" | "off" => Ok(false),
+        _ => Err(format!("{text:?} is not true or false")),
+    }
+}
+
+/// Reads user ids from text: one per line or comma-separated, blank lines and `#` comments
+/// ignored. Appends to `out`.
+pub fn user_ids_from_text(text: &str, out: &mut Vec<String>) {
+    for line in text.lines() {
+        let line = match line.find('#') {
+            Some(i) => &line[..i],
+            None => line,
+        };
+        split_ids(line, out);
+    }
+}
+
+/// Splits one argument on commas and whitespace, dropping empty pieces.
+pub fn split_ids(text: &str, out: &mut Vec<String>) {
+    out.extend(
+        text.split(|c: char| c == ',' || c.is_whitespace())
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
+    );
+}
+
+/// Removes repeats, keeping the first occurrence's position.
+pub fn dedupe(ids: Vec<String>) -> Vec<String> {
+    let mut seen = HashSet::with_capacity(ids.len());
+    ids.into_iter()
+        .filter(|id| seen.insert(id.clone()))
+        .collect()
+}
+
+/// A duration in seconds as people say it: `8 hours`, `1 day 12 hours`, `10 years`.
+pub fn human_seconds(secs: u64) -> String {
+    const UNITS: [(u64, &str); 5] = [
+        (31_556_952, "year"),
+        (86_400, "day"),
+        (3_600, "hour"),
+        (60, "minute"),
+        (1, "second"),
+    ];
+    if secs == 0 {
+        return "0 seconds".into();
+    }
+    let mut rest = secs;
+    let mut parts = Vec::new();
+    for (size, name) in UNITS {
+        let n = rest / size;
+        if n > 0 {
+            rest %= size;
+            parts.push(format!("{n} {name}{}", if n == 1 { "" } else { "s" }));
+        }
+        // Two units are plenty for reading; the exact seconds are shown beside it.
+        if parts.len() == 2 {
+            break;
+        }
+    }
+    parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_in_every_spelling() {
+        assert_eq!(session_duration("86400"), Ok(86_400));
+        assert_eq!(session_duration("8h"), Ok(28_800));
+        assert_eq!(session_duration("1d"), Ok(86_400));
+        assert!(session_duration("1h30m").unwrap_err().contains("28800"));
+        assert_eq!(session_duration("8h30m"), Ok(30_600));
+        assert_eq!(session_duration("2w"), Ok(1_209_600));
+        assert_eq!(session_duration(" 12H "), Ok(43_200));
+    }
+
+    #[test]
+    fn durations_out_of_bounds_or_malformed_are_refused() {
+        assert!(session_duration("7h")
+            .unwrap_err()
+            .contains("between 28800"));
+        assert!(session_duration("3653d").is_err());
+        assert!(session_duration("8x").unwrap_err().contains("unknown unit"));
+        assert!(session_duration("h").is_err());
+        assert!(session_duration("8").is_err());
+        assert!(session_duration("").is_err());
+        assert!(session_duration("28800500ms")
+            .unwrap_err()
+            .contains("whole seconds"));
+        assert!(session_duration("99999999999999999999999999999999999999999w").is_err());
+    }
+
+    #[test]
+    fn timeouts() {
+        assert_eq!(timeout("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(timeout("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(timeout("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(timeout("2m"), Ok(Duration::from_secs(120)));
+        assert!(timeout("0s").is_err());
+        assert!(timeout("soon").is_err());
+    }
+
+    #[test]
+    fn booleans() {
+        assert_eq!(boolean("TRUE"), Ok(true));
+        assert_eq!(boolean("0"), Ok(false));
+        assert_eq!(boolean("off"), Ok(false));
+        assert!(boolean("maybe").is_err());
+    }
+
+    #[test]
+    fn user_files_skip_comments_and_blanks_and_dedupe() {
+        let mut ids = Vec::new();
+        user_ids_from_text(
+            "# header\nW1\n\n  W2 , W3\nW1 # again\n,,\r\nW4\r\n",
+            &mut ids,
+        );
+        assert_eq!(ids, ["W1", "W2", "W3", "W1", "W4"]);
+        assert_eq!(dedupe(ids), ["W1", "W2", "W3", "W4"]);
+    }
+
+    #[test]
+    fn human_durations() {
+        assert_eq!(human_seconds(28_800), "8 hours");
+        assert_eq!(human_seconds(86_400), "1 day");
+        assert_eq!(human_seconds(129_600), "1 day 12 hours");
+        assert_eq!(human_seconds(315_569_520), "10 years");
+        assert_eq!(human_seconds(61), "1 minute 1 second");
+        assert_eq!(human_seconds(0), "0 seconds");
+    }
+}

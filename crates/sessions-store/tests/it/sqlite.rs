@@ -1,1 +1,308 @@
-//! Runs the conformance suite on SQLite.
+//! Runs the conformance suite on SQLite, plus what only SQLite has: a file that outlives the
+//! process, migrations, the query plan of a page, group commit.
+
+use std::sync::Arc;
+
+use sessions_store::sqlite::SqliteStore;
+use sessions_store::*;
+use tempfile::TempDir;
+
+use crate::conformance::{base_fixture, loaded, NOW};
+
+/// A fresh store in a fresh temporary directory. The directory is leaked on purpose so it
+/// outlives the store (tests are short-lived processes; the OS cleans `/tmp`).
+async fn sqlite_store() -> DynStore {
+    let dir = Box::leak(Box::new(TempDir::new().unwrap()));
+    let path = dir.path().join("nested/dir/state.db");
+    sessions_store::open(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap()
+}
+
+crate::conformance::conformance_tests!(sqlite_store().await);
+
+fn db_path(dir: &TempDir) -> String {
+    dir.path().join("state.db").to_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_survives_close_and_reopen() {
+    let dir = TempDir::new().unwrap();
+    let path = db_path(&dir);
+    let (secret, created) = {
+        let s: DynStore = Arc::new(SqliteStore::open(&path).await.unwrap());
+        loaded(&s).await;
+        assert!(s.invalidate_session("E1", 1002, NOW).await.unwrap());
+        let created = s
+            .create_session(NewSession {
+                org_id: "E1".into(),
+                user_id: "W2".into(),
+                team_id: "T1".into(),
+                client: ClientKind::Ios,
+                token_hash: TokenHash::of("xoxc-durable"),
+                created: Device::default(),
+                created_at: NOW,
+            })
+            .await
+            .unwrap();
+        let job = s
+            .enqueue_bulk_reset("E1", "W1", &["W4".to_string()], ResetFilter::All, NOW, NOW)
+            .await
+            .unwrap();
+        assert!(job > 0);
+        (s.server_secret().await.unwrap(), created)
+    }; // dropped: writer thread joined, file closed
+
+    let s: DynStore = Arc::new(SqliteStore::open(&path).await.unwrap());
+    assert_eq!(s.server_secret().await.unwrap(), secret);
+    assert_eq!(
+        s.session("E1", created.session_id).await.unwrap(),
+        Some(created.clone())
+    );
+    assert!(s
+        .session("E1", 1002)
+        .await
+        .unwrap()
+        .unwrap()
+        .revoked_at
+        .is_some());
+    assert!(matches!(
+        s.authenticate(&TokenHash::of("xoxc-durable"), NOW)
+            .await
+            .unwrap(),
+        TokenLookup::Active(_)
+    ));
+    assert_eq!(s.pending_bulk_jobs().await.unwrap(), 1);
+    // A new id after reopen is still fresh.
+    let next = s
+        .create_session(NewSession {
+            org_id: "E1".into(),
+            user_id: "W2".into(),
+            team_id: "T1".into(),
+            client: ClientKind::Web,
+            token_hash: TokenHash::of("xoxc-durable-2"),
+            created: Device::default(),
+            created_at: NOW,
+        })
+        .await
+        .unwrap();
+    assert!(next.session_id > created.session_id);
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent_on_reopen() {
+    let dir = TempDir::new().unwrap();
+    let path = db_path(&dir);
+    for _ in 0..3 {
+        let s = SqliteStore::open(&path).await.unwrap();
+        assert_eq!(
+            s.schema_version().await.unwrap(),
+            SqliteStore::latest_schema_version()
+        );
+        drop(s);
+    }
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let rows: i64 = conn
+        .query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        rows,
+        SqliteStore::latest_schema_version(),
+        "each migration recorded once"
+    );
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[tokio::test]
+async fn a_newer_schema_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let path = db_path(&dir);
+    drop(SqliteStore::open(&path).await.unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute(
+        "INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+    let err = SqliteStore::open(&path).await.unwrap_err();
+    assert!(err.to_string().contains("999"), "{err}");
+}
+
+#[tokio::test]
+async fn bad_urls_and_paths_are_refused() {
+    assert!(matches!(
+        sessions_store::open("mysql://x").await,
+        Err(StoreError::BadUrl(_))
+    ));
+    assert!(matches!(
+        sessions_store::open("sqlite://").await,
+        Err(StoreError::BadUrl(_))
+    ));
+    let dir = TempDir::new().unwrap();
+    let file = dir.path().join("plain-file");
+    std::fs::write(&file, b"not a directory").unwrap();
+    let under_file = file.join("state.db");
+    let err = SqliteStore::open(under_file.to_str().unwrap())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn relative_paths_work() {
+    let dir = TempDir::new().unwrap();
+    // Relative to the current directory; the test makes a unique subdirectory name.
+    let rel = format!(
+        "target-sqlite-rel-{}/state.db",
+        dir.path().file_name().unwrap().to_str().unwrap()
+    );
+    let s = SqliteStore::open(&rel).await.unwrap();
+    assert!(s.path().is_relative());
+    s.server_secret().await.unwrap();
+    drop(s);
+    assert!(std::path::Path::new(&rel).exists());
+    std::fs::remove_dir_all(std::path::Path::new(&rel).parent().unwrap()).unwrap();
+}
+
+#[tokio::test]
+async fn pages_use_an_index_not_a_scan() {
+    let dir = TempDir::new().unwrap();
+    let s = SqliteStore::open(&db_path(&dir)).await.unwrap();
+    let org = s
+        .explain_list_sessions(&SessionFilter::default())
+        .await
+        .unwrap();
+    let joined = org.join(" | ");
+    assert!(
+        joined.contains("USING INDEX sessions_active_org"),
+        "{joined}"
+    );
+    assert!(
+        !joined.contains("SCAN sessions") || joined.contains("USING INDEX"),
+        "{joined}"
+    );
+    assert!(!joined.contains("TEMP B-TREE"), "no sort step: {joined}");
+
+    let one = s
+        .explain_list_sessions(&SessionFilter {
+            user_team: Some(("W".into(), "T".into())),
+        })
+        .await
+        .unwrap();
+    let joined = one.join(" | ");
+    assert!(
+        joined.contains("USING INDEX sessions_user_team"),
+        "{joined}"
+    );
+    assert!(joined.contains("SEARCH"), "{joined}");
+    assert!(!joined.contains("TEMP B-TREE"), "no sort step: {joined}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_commit_batches_concurrent_writes() {
+    let dir = TempDir::new().unwrap();
+    let s = Arc::new(SqliteStore::open(&db_path(&dir)).await.unwrap());
+    let mut f = base_fixture();
+    for i in 0..64 {
+        f.orgs[0].sessions.push(FixtureSession {
+            session_id: 7000 + i,
+            user: "W4".into(),
+            team: "T2".into(),
+            client: "web".into(),
+            token: None,
+            created_at: None,
+            created: Device::default(),
+            recent: None,
+        });
+    }
+    s.load_fixture(&f, NOW).await.unwrap();
+    let before = s.commit_count();
+    // Start all 64 writes before awaiting any of them.
+    let writes: Vec<_> = (0..64u64)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move { s.invalidate_session("E1", 7000 + i, NOW).await })
+        })
+        .collect();
+    for w in writes {
+        assert!(w.await.unwrap().unwrap());
+    }
+    let commits = s.commit_count() - before;
+    assert!(commits >= 1);
+    assert!(commits < 64, "64 writes took {commits} commits");
+    for i in 0..64 {
+        assert!(s
+            .session("E1", 7000 + i)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some());
+    }
+}
+
+#[tokio::test]
+async fn a_failing_write_in_a_batch_does_not_spoil_the_others() {
+    let dir = TempDir::new().unwrap();
+    let s = Arc::new(SqliteStore::open(&db_path(&dir)).await.unwrap());
+    loaded(&(s.clone() as DynStore)).await;
+    let bad = {
+        let s = s.clone();
+        tokio::spawn(async move {
+            s.set_settings(
+                "E1",
+                &["W2".to_string(), "W404".to_string()],
+                SettingsChange {
+                    duration: Some(28_800),
+                    desktop_app_browser_quit: None,
+                },
+            )
+            .await
+        })
+    };
+    let good = {
+        let s = s.clone();
+        tokio::spawn(async move { s.invalidate_session("E1", 1001, NOW).await })
+    };
+    assert!(matches!(bad.await.unwrap(), Err(StoreError::NotFound(_))));
+    assert!(good.await.unwrap().unwrap());
+    assert!(s
+        .get_settings("E1", &["W2".to_string()])
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        s.session("E1", 1002).await.unwrap().unwrap().expires_at,
+        None
+    );
+    assert!(s
+        .session("E1", 1001)
+        .await
+        .unwrap()
+        .unwrap()
+        .revoked_at
+        .is_some());
+}
+
+#[tokio::test]
+async fn tokens_are_stored_only_as_hashes() {
+    let dir = TempDir::new().unwrap();
+    let path = db_path(&dir);
+    {
+        let s: DynStore = Arc::new(SqliteStore::open(&path).await.unwrap());
+        loaded(&s).await;
+    }
+    let mut bytes = std::fs::read(&path).unwrap();
+    if let Ok(wal) = std::fs::read(format!("{path}-wal")) {
+        bytes.extend(wal);
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    for t in ["xoxp-admin", "xoxb-bot", "xoxc-1001", "xoxp-other"] {
+        assert!(!text.contains(t), "{t} stored in clear");
+    }
+    assert!(text.contains("Acme"), "the check reads real data");
+}

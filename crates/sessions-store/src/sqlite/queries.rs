@@ -1,0 +1,963 @@
+//! Synchronous queries on one connection. Writers run on the writer thread inside a savepoint;
+//! readers run on a read-only connection, inside a read transaction when they take several
+//! statements.
+
+use std::collections::{HashMap, HashSet};
+
+use rusqlite::types::Type;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::engine::Ctx;
+use crate::*;
+
+/// Largest id a session can have (ids are SQLite INTEGERs).
+const ID_MAX: u64 = i64::MAX as u64;
+
+/// A stored value we cannot interpret: reported as a backend error, never a panic.
+fn bad(col: usize, msg: impl Into<String>) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(col, Type::Text, msg.into().into())
+}
+
+fn json<T: serde::de::DeserializeOwned>(col: usize, text: &str) -> rusqlite::Result<T> {
+    serde_json::from_str(text).map_err(|e| bad(col, format!("bad JSON: {e}")))
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::Backend(format!("encoding JSON: {e}")))
+}
+
+/// `created_at + duration`, saturating instead of overflowing into a REAL.
+const EXPIRY_SQL: &str = "CASE WHEN ?3 > 9223372036854775807 - created_at \
+     THEN 9223372036854775807 ELSE created_at + ?3 END";
+
+fn duration_i64(d: u64) -> Result<i64> {
+    i64::try_from(d).map_err(|_| StoreError::Conflict(format!("duration {d} is out of range")))
+}
+
+fn dedup(ids: &[String]) -> Vec<&str> {
+    let mut seen = HashSet::new();
+    ids.iter()
+        .map(String::as_str)
+        .filter(|id| seen.insert(*id))
+        .collect()
+}
+
+// ----- rows ---------------------------------------------------------------------------------
+
+const SESSION_COLS: &str = "session_id, org_id, user_id, team_id, client, created_at, \
+                            expires_at, revoked_at, created, recent";
+
+fn session_row(r: &Row<'_>) -> rusqlite::Result<SessionRow> {
+    let id: i64 = r.get(0)?;
+    let client: String = r.get(4)?;
+    let created: String = r.get(8)?;
+    let recent: Option<String> = r.get(9)?;
+    Ok(SessionRow {
+        session_id: u64::try_from(id).map_err(|_| bad(0, format!("negative session id {id}")))?,
+        org_id: r.get(1)?,
+        user_id: r.get(2)?,
+        team_id: r.get(3)?,
+        client: ClientKind::parse(&client)
+            .ok_or_else(|| bad(4, format!("unknown client {client:?}")))?,
+        created_at: r.get(5)?,
+        expires_at: r.get(6)?,
+        revoked_at: r.get(7)?,
+        created: json(8, &created)?,
+        recent: recent.map(|t| json(9, &t)).transpose()?,
+    })
+}
+
+pub(super) fn user(conn: &Connection, org: &str, user: &str) -> Result<Option<UserRow>> {
+    let head = conn
+        .prepare_cached("SELECT name, role, is_bot FROM users WHERE org_id = ?1 AND user_id = ?2")
+        .ctx("reading user")?
+        .query_row((org, user), |r| {
+            let role: String = r.get(1)?;
+            Ok((
+                r.get::<_, String>(0)?,
+                Role::parse(&role).ok_or_else(|| bad(1, format!("unknown role {role:?}")))?,
+                r.get::<_, bool>(2)?,
+            ))
+        })
+        .optional()
+        .ctx("reading user")?;
+    let Some((name, role, is_bot)) = head else {
+        return Ok(None);
+    };
+    let teams = conn
+        .prepare_cached(
+            "SELECT team_id FROM user_teams WHERE org_id = ?1 AND user_id = ?2 ORDER BY pos",
+        )
+        .ctx("reading user teams")?
+        .query_map((org, user), |r| r.get::<_, String>(0))
+        .ctx("reading user teams")?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .ctx("reading user teams")?;
+    Ok(Some(UserRow {
+        org_id: org.to_owned(),
+        user_id: user.to_owned(),
+        name,
+        role,
+        is_bot,
+        teams,
+    }))
+}
+
+pub(super) fn users(conn: &Connection, org: &str, ids: &[String]) -> Result<Vec<UserRow>> {
+    let mut out = Vec::new();
+    for id in dedup(ids) {
+        if let Some(u) = user(conn, org, id)? {
+            out.push(u);
+        }
+    }
+    Ok(out)
+}
+
+pub(super) fn team_name(conn: &Connection, org: &str, team: &str) -> Result<Option<String>> {
+    conn.prepare_cached("SELECT name FROM teams WHERE org_id = ?1 AND team_id = ?2")
+        .ctx("reading team")?
+        .query_row((org, team), |r| r.get(0))
+        .optional()
+        .ctx("reading team")
+}
+
+fn org_row(conn: &Connection, org: &str) -> Result<Option<OrgRow>> {
+    conn.prepare_cached("SELECT name FROM orgs WHERE org_id = ?1")
+        .ctx("reading org")?
+        .query_row([org], |r| {
+            Ok(OrgRow {
+                org_id: org.to_owned(),
+                name: r.get(0)?,
+            })
+        })
+        .optional()
+        .ctx("reading org")
+}
+
+// ----- identity -----------------------------------------------------------------------------
+
+pub(super) fn authenticate(
+    conn: &Connection,
+    token: &TokenHash,
+    now: UnixTime,
+) -> Result<TokenLookup> {
+    let api = conn
+        .prepare_cached(
+            "SELECT org_id, user_id, kind, scopes, revoked_at FROM tokens WHERE token_hash = ?1",
+        )
+        .ctx("looking up token")?
+        .query_row([&token.0[..]], |r| {
+            let scopes: String = r.get(3)?;
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                json::<Vec<String>>(3, &scopes)?,
+                r.get::<_, Option<i64>>(4)?,
+            ))
+        })
+        .optional()
+        .ctx("looking up token")?;
+    if let Some((org, user, kind, scopes, revoked)) = api {
+        if revoked.is_some() {
+            return Ok(TokenLookup::Revoked);
+        }
+        let kind = if kind == "bot" {
+            PrincipalKind::BotToken
+        } else {
+            PrincipalKind::UserToken
+        };
+        return principal(conn, &org, &user, kind, scopes);
+    }
+    let session = conn
+        .prepare_cached(
+            "SELECT session_id, org_id, user_id, revoked_at, expires_at FROM sessions \
+             WHERE token_hash = ?1",
+        )
+        .ctx("looking up session token")?
+        .query_row([&token.0[..]], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<i64>>(3)?,
+                r.get::<_, Option<i64>>(4)?,
+            ))
+        })
+        .optional()
+        .ctx("looking up session token")?;
+    match session {
+        None => Ok(TokenLookup::Unknown),
+        Some((_, _, _, revoked, expires))
+            if revoked.is_some() || expires.is_some_and(|e| e <= now) =>
+        {
+            Ok(TokenLookup::SessionEnded)
+        }
+        Some((id, org, user, _, _)) => principal(
+            conn,
+            &org,
+            &user,
+            PrincipalKind::Session(id as u64),
+            Vec::new(),
+        ),
+    }
+}
+
+fn principal(
+    conn: &Connection,
+    org: &str,
+    user_id: &str,
+    kind: PrincipalKind,
+    scopes: Vec<String>,
+) -> Result<TokenLookup> {
+    // Foreign keys make these present; a hand-edited database without them authenticates no one.
+    let (Some(org), Some(user)) = (org_row(conn, org)?, user(conn, org, user_id)?) else {
+        return Ok(TokenLookup::Unknown);
+    };
+    let team = match user.teams.first() {
+        Some(t) => team_name(conn, &org.org_id, t)?.map(|name| (t.clone(), name)),
+        None => None,
+    };
+    Ok(TokenLookup::Active(Box::new(Principal {
+        org,
+        user,
+        kind,
+        scopes,
+        team,
+    })))
+}
+
+pub(super) fn revoke_token(conn: &Connection, token: &TokenHash, now: UnixTime) -> Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE tokens SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL",
+        )
+        .ctx("revoking token")?
+        .execute(params![&token.0[..], now])
+        .ctx("revoking token")?;
+    Ok(n > 0)
+}
+
+// ----- sessions -----------------------------------------------------------------------------
+
+/// The page query over the whole org. Its WHERE clause repeats the partial index's predicate
+/// literally so SQLite can use `sessions_active_org`.
+pub(super) const LIST_ORG_SQL: &str = "SELECT session_id, org_id, user_id, team_id, client, \
+     created_at, expires_at, revoked_at, created, recent FROM sessions \
+     WHERE org_id = ?1 AND revoked_at IS NULL AND is_bot = 0 AND session_id > ?2 \
+     AND (expires_at IS NULL OR expires_at > ?3) ORDER BY session_id LIMIT ?4";
+
+/// The page query for one user on one team, served by `sessions_user_team`.
+pub(super) const LIST_USER_TEAM_SQL: &str = "SELECT session_id, org_id, user_id, team_id, client, \
+     created_at, expires_at, revoked_at, created, recent FROM sessions \
+     WHERE org_id = ?1 AND user_id = ?5 AND team_id = ?6 AND revoked_at IS NULL AND is_bot = 0 \
+     AND session_id > ?2 AND (expires_at IS NULL OR expires_at > ?3) \
+     ORDER BY session_id LIMIT ?4";
+
+pub(super) fn list_sessions(
+    conn: &Connection,
+    org: &str,
+    filter: &SessionFilter,
+    after: Option<u64>,
+    limit: u32,
+    now: UnixTime,
+) -> Result<Vec<SessionRow>> {
+    let after = after.unwrap_or(0).min(ID_MAX) as i64;
+    let limit = i64::from(limit);
+    let rows = match &filter.user_team {
+        None => conn
+            .prepare_cached(LIST_ORG_SQL)
+            .ctx("listing sessions")?
+            .query_map(params![org, after, now, limit], session_row)
+            .ctx("listing sessions")?
+            .collect::<rusqlite::Result<Vec<_>>>(),
+        Some((user, team)) => conn
+            .prepare_cached(LIST_USER_TEAM_SQL)
+            .ctx("listing sessions")?
+            .query_map(params![org, after, now, limit, user, team], session_row)
+            .ctx("listing sessions")?
+            .collect::<rusqlite::Result<Vec<_>>>(),
+    };
+    rows.ctx("listing sessions")
+}
+
+pub(super) fn session(conn: &Connection, org: &str, id: u64) -> Result<Option<SessionRow>> {
+    if id > ID_MAX {
+        return Ok(None);
+    }
+    conn.prepare_cached(&format!(
+        "SELECT {SESSION_COLS} FROM sessions WHERE org_id = ?1 AND session_id = ?2"
+    ))
+    .ctx("reading session")?
+    .query_row(params![org, id as i64], session_row)
+    .optional()
+    .ctx("reading session")
+}
+
+pub(super) fn invalidate_session(
+    conn: &Connection,
+    org: &str,
+    id: u64,
+    now: UnixTime,
+) -> Result<bool> {
+    if id > ID_MAX {
+        return Ok(false);
+    }
+    let n = conn
+        .prepare_cached(
+            "UPDATE sessions SET revoked_at = ?3 WHERE org_id = ?1 AND session_id = ?2 \
+             AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?3)",
+        )
+        .ctx("invalidating session")?
+        .execute(params![org, id as i64, now])
+        .ctx("invalidating session")?;
+    Ok(n > 0)
+}
+
+pub(super) fn reset_user(
+    conn: &Connection,
+    org: &str,
+    user: &str,
+    filter: ResetFilter,
+    now: UnixTime,
+) -> Result<u64> {
+    let clients = match filter {
+        ResetFilter::All => "",
+        ResetFilter::MobileOnly => " AND client IN ('ios', 'android')",
+        ResetFilter::WebOnly => " AND client = 'web'",
+    };
+    let n = conn
+        .prepare_cached(&format!(
+            "UPDATE sessions SET revoked_at = ?3 WHERE org_id = ?1 AND user_id = ?2 \
+             AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?3){clients}"
+        ))
+        .ctx("resetting sessions")?
+        .execute(params![org, user, now])
+        .ctx("resetting sessions")?;
+    Ok(n as u64)
+}
+
+fn token_owner_orgs(conn: &Connection, token: &TokenHash) -> Result<Vec<String>> {
+    conn.prepare_cached(
+        "SELECT org_id FROM tokens WHERE token_hash = ?1 \
+         UNION ALL SELECT org_id FROM sessions WHERE token_hash = ?1",
+    )
+    .ctx("checking token")?
+    .query_map([&token.0[..]], |r| r.get(0))
+    .ctx("checking token")?
+    .collect::<rusqlite::Result<Vec<String>>>()
+    .ctx("checking token")
+}
+
+fn duration_of(conn: &Connection, org: &str, user: &str) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT duration FROM settings WHERE org_id = ?1 AND user_id = ?2")
+        .ctx("reading settings")?
+        .query_row((org, user), |r| r.get::<_, Option<i64>>(0))
+        .optional()
+        .ctx("reading settings")?
+        .flatten())
+}
+
+pub(super) fn create_session(conn: &Connection, new: &NewSession) -> Result<SessionRow> {
+    let Some(user) = user(conn, &new.org_id, &new.user_id)? else {
+        return Err(StoreError::NotFound(format!(
+            "user {} in org {}",
+            new.user_id, new.org_id
+        )));
+    };
+    if team_name(conn, &new.org_id, &new.team_id)?.is_none() {
+        return Err(StoreError::NotFound(format!(
+            "team {} in org {}",
+            new.team_id, new.org_id
+        )));
+    }
+    if !user.teams.contains(&new.team_id) {
+        return Err(StoreError::NotFound(format!(
+            "membership of user {} in team {}",
+            new.user_id, new.team_id
+        )));
+    }
+    if !token_owner_orgs(conn, &new.token_hash)?.is_empty() {
+        return Err(StoreError::Conflict(
+            "the session token is already in use".into(),
+        ));
+    }
+    let expires_at =
+        duration_of(conn, &new.org_id, &new.user_id)?.map(|d| new.created_at.saturating_add(d));
+    conn.prepare_cached(
+        "INSERT INTO sessions (org_id, user_id, team_id, client, is_bot, token_hash, created_at, \
+         expires_at, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )
+    .ctx("creating session")?
+    .execute(params![
+        new.org_id,
+        new.user_id,
+        new.team_id,
+        new.client.as_str(),
+        user.is_bot,
+        &new.token_hash.0[..],
+        new.created_at,
+        expires_at,
+        to_json(&new.created)?,
+    ])
+    .ctx("creating session")?;
+    let id = conn.last_insert_rowid();
+    Ok(SessionRow {
+        session_id: id as u64,
+        org_id: new.org_id.clone(),
+        user_id: new.user_id.clone(),
+        team_id: new.team_id.clone(),
+        client: new.client,
+        created_at: new.created_at,
+        expires_at,
+        revoked_at: None,
+        created: new.created.clone(),
+        recent: None,
+    })
+}
+
+// ----- settings -----------------------------------------------------------------------------
+
+pub(super) fn get_settings(
+    conn: &Connection,
+    org: &str,
+    ids: &[String],
+) -> Result<Vec<SettingsRow>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT duration, quit FROM settings WHERE org_id = ?1 AND user_id = ?2")
+        .ctx("reading settings")?;
+    let mut out = Vec::new();
+    for id in dedup(ids) {
+        let row = stmt
+            .query_row((org, id), |r| {
+                let d: Option<i64> = r.get(0)?;
+                Ok(SettingsRow {
+                    user_id: id.to_owned(),
+                    duration: d.map(|d| d.max(0) as u64),
+                    desktop_app_browser_quit: r.get(1)?,
+                })
+            })
+            .optional()
+            .ctx("reading settings")?;
+        out.extend(row);
+    }
+    Ok(out)
+}
+
+pub(super) fn set_settings(
+    conn: &Connection,
+    org: &str,
+    ids: &[String],
+    change: SettingsChange,
+) -> Result<()> {
+    let duration = change.duration.map(duration_i64).transpose()?;
+    for id in dedup(ids) {
+        if user(conn, org, id)?.is_none() {
+            return Err(StoreError::NotFound(format!("user {id} in org {org}")));
+        }
+        if duration.is_none() && change.desktop_app_browser_quit.is_none() {
+            continue; // nothing to set; do not create an empty settings row
+        }
+        conn.prepare_cached(
+            "INSERT INTO settings (org_id, user_id, duration, quit) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (org_id, user_id) DO UPDATE SET \
+             duration = COALESCE(excluded.duration, settings.duration), \
+             quit = COALESCE(excluded.quit, settings.quit)",
+        )
+        .ctx("writing settings")?
+        .execute(params![org, id, duration, change.desktop_app_browser_quit])
+        .ctx("writing settings")?;
+        if let Some(d) = duration {
+            conn.prepare_cached(&format!(
+                "UPDATE sessions SET expires_at = {EXPIRY_SQL} WHERE org_id = ?1 AND user_id = ?2"
+            ))
+            .ctx("re-deriving session expiry")?
+            .execute(params![org, id, d])
+            .ctx("re-deriving session expiry")?;
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn clear_settings(conn: &Connection, org: &str, ids: &[String]) -> Result<()> {
+    for id in dedup(ids) {
+        conn.prepare_cached("DELETE FROM settings WHERE org_id = ?1 AND user_id = ?2")
+            .ctx("clearing settings")?
+            .execute((org, id))
+            .ctx("clearing settings")?;
+        conn.prepare_cached(
+            "UPDATE sessions SET expires_at = NULL WHERE org_id = ?1 AND user_id = ?2 \
+             AND expires_at IS NOT NULL",
+        )
+        .ctx("clearing session expiry")?
+        .execute((org, id))
+        .ctx("clearing session expiry")?;
+    }
+    Ok(())
+}
+
+// ----- bulk jobs ----------------------------------------------------------------------------
+
+const JOB_COLS: &str = "job_id, org_id, actor_user_id, user_ids, filter, state, created_at, \
+                        run_after, finished_at, results, attempts";
+
+fn job_row(r: &Row<'_>) -> rusqlite::Result<BulkJob> {
+    let user_ids: String = r.get(3)?;
+    let filter: String = r.get(4)?;
+    let state: String = r.get(5)?;
+    let results: Option<String> = r.get(9)?;
+    let attempts: i64 = r.get(10)?;
+    Ok(BulkJob {
+        job_id: r.get(0)?,
+        org_id: r.get(1)?,
+        actor_user_id: r.get(2)?,
+        user_ids: json(3, &user_ids)?,
+        filter: ResetFilter::parse(&filter)
+            .ok_or_else(|| bad(4, format!("unknown filter {filter:?}")))?,
+        state: match state.as_str() {
+            "pending" => JobState::Pending,
+            "done" => JobState::Done,
+            _ => return Err(bad(5, format!("unknown job state {state:?}"))),
+        },
+        created_at: r.get(6)?,
+        run_after: r.get(7)?,
+        finished_at: r.get(8)?,
+        results: results
+            .map(|t| json(9, &t))
+            .transpose()?
+            .unwrap_or_default(),
+        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+    })
+}
+
+fn job_by_id(conn: &Connection, job_id: i64) -> Result<Option<BulkJob>> {
+    conn.prepare_cached(&format!(
+        "SELECT {JOB_COLS} FROM bulk_jobs WHERE job_id = ?1"
+    ))
+    .ctx("reading job")?
+    .query_row([job_id], job_row)
+    .optional()
+    .ctx("reading job")
+}
+
+pub(super) fn bulk_job(conn: &Connection, org: &str, job_id: i64) -> Result<Option<BulkJob>> {
+    Ok(job_by_id(conn, job_id)?.filter(|j| j.org_id == org))
+}
+
+pub(super) fn pending_bulk_jobs(conn: &Connection) -> Result<u64> {
+    conn.prepare_cached("SELECT COUNT(*) FROM bulk_jobs WHERE state = 'pending'")
+        .ctx("counting jobs")?
+        .query_row([], |r| r.get::<_, i64>(0))
+        .ctx("counting jobs")
+        .map(|n| n as u64)
+}
+
+pub(super) fn enqueue_bulk_reset(
+    conn: &Connection,
+    org: &str,
+    actor: &str,
+    ids: &[String],
+    filter: ResetFilter,
+    now: UnixTime,
+    run_after: UnixTime,
+) -> Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO bulk_jobs (org_id, actor_user_id, user_ids, filter, state, created_at, \
+         run_after, attempts) VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, 0)",
+    )
+    .ctx("enqueueing job")?
+    .execute(params![
+        org,
+        actor,
+        to_json(&ids)?,
+        filter.as_str(),
+        now,
+        run_after
+    ])
+    .ctx("enqueueing job")?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub(super) fn claim_bulk_job(
+    conn: &Connection,
+    worker: &str,
+    now: UnixTime,
+    lease_secs: i64,
+) -> Result<Option<JobClaim>> {
+    let id: Option<i64> = conn
+        .prepare_cached(
+            "SELECT job_id FROM bulk_jobs WHERE state = 'pending' AND run_after <= ?1 \
+             AND (lease_until IS NULL OR lease_until < ?1) ORDER BY job_id LIMIT 1",
+        )
+        .ctx("finding a job")?
+        .query_row([now], |r| r.get(0))
+        .optional()
+        .ctx("finding a job")?;
+    let Some(id) = id else { return Ok(None) };
+    let lease: String = rand::random::<[u8; 16]>()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    conn.prepare_cached(
+        "UPDATE bulk_jobs SET lease_owner = ?2, lease_token = ?3, lease_until = ?4, \
+         attempts = attempts + 1 WHERE job_id = ?1",
+    )
+    .ctx("claiming job")?
+    .execute(params![
+        id,
+        worker,
+        lease,
+        now.saturating_add(lease_secs.max(0))
+    ])
+    .ctx("claiming job")?;
+    let job = job_by_id(conn, id)?
+        .ok_or_else(|| StoreError::Backend(format!("job {id} vanished while claiming")))?;
+    Ok(Some(JobClaim { job, lease }))
+}
+
+pub(super) fn complete_bulk_job(
+    conn: &Connection,
+    claim: &JobClaim,
+    now: UnixTime,
+) -> Result<BulkJob> {
+    let id = claim.job.job_id;
+    let lease: Option<Option<String>> = conn
+        .prepare_cached(
+            "SELECT lease_token FROM bulk_jobs WHERE job_id = ?1 AND org_id = ?2 \
+             AND state = 'pending'",
+        )
+        .ctx("checking lease")?
+        .query_row(params![id, claim.job.org_id], |r| r.get(0))
+        .optional()
+        .ctx("checking lease")?;
+    if lease.flatten().as_deref() != Some(claim.lease.as_str()) {
+        return Err(StoreError::LeaseLost);
+    }
+    // Work from the stored job, not the caller's copy.
+    let job = job_by_id(conn, id)?.ok_or(StoreError::LeaseLost)?;
+    let mut results = Vec::with_capacity(job.user_ids.len());
+    for uid in &job.user_ids {
+        let outcome = match user(conn, &job.org_id, uid)? {
+            None => Some("user_not_found".to_owned()),
+            Some(u) if u.is_bot => Some("cannot_reset_bot".to_owned()),
+            Some(_) => {
+                reset_user(conn, &job.org_id, uid, job.filter, now)?;
+                None
+            }
+        };
+        results.push((uid.clone(), outcome));
+    }
+    conn.prepare_cached(
+        "UPDATE bulk_jobs SET state = 'done', finished_at = ?2, results = ?3, \
+         lease_token = NULL, lease_until = NULL WHERE job_id = ?1",
+    )
+    .ctx("finishing job")?
+    .execute(params![id, now, to_json(&results)?])
+    .ctx("finishing job")?;
+    job_by_id(conn, id)?.ok_or_else(|| StoreError::Backend(format!("job {id} vanished")))
+}
+
+// ----- administration -----------------------------------------------------------------------
+
+fn delete_org(conn: &Connection, org: &str) -> Result<()> {
+    for table in [
+        "sessions",
+        "tokens",
+        "settings",
+        "user_teams",
+        "users",
+        "teams",
+        "bulk_jobs",
+        "orgs",
+    ] {
+        conn.prepare_cached(&format!("DELETE FROM {table} WHERE org_id = ?1"))
+            .ctx("deleting org")?
+            .execute([org])
+            .ctx(&format!("deleting org {org} from {table}"))?;
+    }
+    Ok(())
+}
+
+pub(super) fn reset_all(conn: &Connection) -> Result<()> {
+    // sqlite_sequence is kept on purpose: session ids are never handed out twice.
+    conn.execute_batch(
+        "DELETE FROM sessions; DELETE FROM tokens; DELETE FROM settings; DELETE FROM user_teams;
+         DELETE FROM users; DELETE FROM teams; DELETE FROM bulk_jobs; DELETE FROM orgs;",
+    )
+    .ctx("resetting")
+}
+
+pub(super) fn load_fixture(conn: &Connection, fixture: &Fixture, now: UnixTime) -> Result<()> {
+    fixture.check()?;
+    let replaced: HashSet<&str> = fixture.orgs.iter().map(|o| o.id.as_str()).collect();
+    let refuse =
+        |entry: String, message: String| Err(StoreError::Fixture(FixtureError { entry, message }));
+    // Clashes with orgs that stay: checked before anything is deleted or written.
+    for (oi, org) in fixture.orgs.iter().enumerate() {
+        let o = format!("orgs[{oi}] ({})", org.id);
+        for (ki, k) in org.tokens.iter().enumerate() {
+            if let Some(other) = token_owner_orgs(conn, &TokenHash::of(&k.token))?
+                .into_iter()
+                .find(|x| !replaced.contains(x.as_str()))
+            {
+                return refuse(
+                    format!("{o}.tokens[{ki}] (user {})", k.user),
+                    format!("token already used by org {other}"),
+                );
+            }
+        }
+        for (si, s) in org.sessions.iter().enumerate() {
+            let e = format!("{o}.sessions[{si}] (session_id {})", s.session_id);
+            let owner: Option<String> = conn
+                .prepare_cached("SELECT org_id FROM sessions WHERE session_id = ?1")
+                .ctx("checking session id")?
+                .query_row([s.session_id as i64], |r| r.get(0))
+                .optional()
+                .ctx("checking session id")?;
+            if let Some(other) = owner.filter(|x| !replaced.contains(x.as_str())) {
+                return refuse(e, format!("session_id already used by org {other}"));
+            }
+            if let Some(t) = &s.token {
+                if let Some(other) = token_owner_orgs(conn, &TokenHash::of(t))?
+                    .into_iter()
+                    .find(|x| !replaced.contains(x.as_str()))
+                {
+                    return refuse(e, format!("token already used by org {other}"));
+                }
+            }
+        }
+    }
+    for org in &fixture.orgs {
+        delete_org(conn, &org.id)?;
+        insert_org(conn, org, now)?;
+    }
+    Ok(())
+}
+
+fn insert_org(conn: &Connection, org: &FixtureOrg, now: UnixTime) -> Result<()> {
+    let id = org.id.as_str();
+    conn.execute(
+        "INSERT INTO orgs (org_id, name) VALUES (?1, ?2)",
+        (id, &org.name),
+    )
+    .ctx("inserting org")?;
+    let mut stmt = conn
+        .prepare_cached("INSERT INTO teams (org_id, team_id, name, pos) VALUES (?1, ?2, ?3, ?4)")
+        .ctx("inserting team")?;
+    for (i, t) in org.teams.iter().enumerate() {
+        stmt.execute(params![id, t.id, t.name, i as i64])
+            .ctx("inserting team")?;
+    }
+    let mut bots = HashSet::new();
+    for (i, u) in org.users.iter().enumerate() {
+        if u.is_bot {
+            bots.insert(u.id.as_str());
+        }
+        conn.prepare_cached(
+            "INSERT INTO users (org_id, user_id, name, role, is_bot, pos) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .ctx("inserting user")?
+        .execute(params![id, u.id, u.name, u.role, u.is_bot, i as i64])
+        .ctx("inserting user")?;
+        for (ti, t) in u.teams.iter().enumerate() {
+            conn.prepare_cached(
+                "INSERT OR IGNORE INTO user_teams (org_id, user_id, team_id, pos) \
+                 VALUES (?1, ?2, ?3, ?4)",
+            )
+            .ctx("inserting membership")?
+            .execute(params![id, u.id, t, ti as i64])
+            .ctx("inserting membership")?;
+        }
+    }
+    for (i, k) in org.tokens.iter().enumerate() {
+        conn.prepare_cached(
+            "INSERT INTO tokens (token_hash, org_id, user_id, kind, scopes, pos) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .ctx("inserting token")?
+        .execute(params![
+            &TokenHash::of(&k.token).0[..],
+            id,
+            k.user,
+            k.kind,
+            to_json(&k.scopes)?,
+            i as i64
+        ])
+        .ctx("inserting token")?;
+    }
+    let mut durations = HashMap::new();
+    for s in &org.settings {
+        let d = s.duration.map(duration_i64).transpose()?;
+        conn.prepare_cached(
+            "INSERT INTO settings (org_id, user_id, duration, quit) VALUES (?1, ?2, ?3, ?4)",
+        )
+        .ctx("inserting settings")?
+        .execute(params![id, s.user, d, s.desktop_app_browser_quit])
+        .ctx("inserting settings")?;
+        if let Some(d) = d {
+            durations.insert(s.user.as_str(), d);
+        }
+    }
+    for s in &org.sessions {
+        let created_at = s.created_at.unwrap_or(now);
+        let expires_at = durations
+            .get(s.user.as_str())
+            .map(|d| created_at.saturating_add(*d));
+        conn.prepare_cached(
+            "INSERT INTO sessions (session_id, org_id, user_id, team_id, client, is_bot, \
+             token_hash, created_at, expires_at, created, recent) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )
+        .ctx("inserting session")?
+        .execute(params![
+            s.session_id as i64,
+            id,
+            s.user,
+            s.team,
+            s.client,
+            bots.contains(s.user.as_str()),
+            s.token.as_deref().map(|t| TokenHash::of(t).0.to_vec()),
+            created_at,
+            expires_at,
+            to_json(&s.created)?,
+            s.recent.as_ref().map(to_json).transpose()?,
+        ])
+        .ctx("inserting session")?;
+    }
+    Ok(())
+}
+
+/// The stored state as a fixture. Tokens are left out (only hashes are stored). Revoked
+/// sessions are left out too: the fixture format cannot say "revoked", and loading a dump
+/// must not bring them back to life.
+pub(super) fn dump(conn: &Connection, only: Option<&str>) -> Result<Fixture> {
+    let org_ids: Vec<(String, String)> = conn
+        .prepare_cached(
+            "SELECT org_id, name FROM orgs WHERE ?1 IS NULL OR org_id = ?1 ORDER BY org_id",
+        )
+        .ctx("dumping orgs")?
+        .query_map([only], |r| Ok((r.get(0)?, r.get(1)?)))
+        .ctx("dumping orgs")?
+        .collect::<rusqlite::Result<_>>()
+        .ctx("dumping orgs")?;
+    let mut orgs = Vec::with_capacity(org_ids.len());
+    for (id, name) in org_ids {
+        let teams = conn
+            .prepare_cached("SELECT team_id, name FROM teams WHERE org_id = ?1 ORDER BY pos")
+            .ctx("dumping teams")?
+            .query_map([&id], |r| {
+                Ok(FixtureTeam {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                })
+            })
+            .ctx("dumping teams")?
+            .collect::<rusqlite::Result<_>>()
+            .ctx("dumping teams")?;
+        let user_ids: Vec<String> = conn
+            .prepare_cached("SELECT user_id FROM users WHERE org_id = ?1 ORDER BY pos")
+            .ctx("dumping users")?
+            .query_map([&id], |r| r.get(0))
+            .ctx("dumping users")?
+            .collect::<rusqlite::Result<_>>()
+            .ctx("dumping users")?;
+        let mut users = Vec::with_capacity(user_ids.len());
+        for uid in &user_ids {
+            if let Some(u) = user(conn, &id, uid)? {
+                users.push(FixtureUser {
+                    id: u.user_id,
+                    name: u.name,
+                    role: u.role.as_str().to_owned(),
+                    is_bot: u.is_bot,
+                    teams: u.teams,
+                });
+            }
+        }
+        let tokens = conn
+            .prepare_cached(
+                "SELECT user_id, kind, scopes FROM tokens WHERE org_id = ?1 ORDER BY pos",
+            )
+            .ctx("dumping tokens")?
+            .query_map([&id], |r| {
+                let scopes: String = r.get(2)?;
+                Ok(FixtureToken {
+                    token: String::new(),
+                    user: r.get(0)?,
+                    kind: r.get(1)?,
+                    scopes: json(2, &scopes)?,
+                })
+            })
+            .ctx("dumping tokens")?
+            .collect::<rusqlite::Result<_>>()
+            .ctx("dumping tokens")?;
+        let sessions = conn
+            .prepare_cached(&format!(
+                "SELECT {SESSION_COLS} FROM sessions WHERE org_id = ?1 AND revoked_at IS NULL \
+                 ORDER BY session_id"
+            ))
+            .ctx("dumping sessions")?
+            .query_map([&id], session_row)
+            .ctx("dumping sessions")?
+            .map(|r| {
+                r.map(|s| FixtureSession {
+                    session_id: s.session_id,
+                    user: s.user_id,
+                    team: s.team_id,
+                    client: s.client.as_str().to_owned(),
+                    token: None,
+                    created_at: Some(s.created_at),
+                    created: s.created,
+                    recent: s.recent,
+                })
+            })
+            .collect::<rusqlite::Result<_>>()
+            .ctx("dumping sessions")?;
+        let settings = conn
+            .prepare_cached(
+                "SELECT s.user_id, s.duration, s.quit FROM settings s JOIN users u \
+                 ON u.org_id = s.org_id AND u.user_id = s.user_id WHERE s.org_id = ?1 \
+                 ORDER BY u.pos",
+            )
+            .ctx("dumping settings")?
+            .query_map([&id], |r| {
+                let d: Option<i64> = r.get(1)?;
+                Ok(FixtureSettings {
+                    user: r.get(0)?,
+                    duration: d.map(|d| d.max(0) as u64),
+                    desktop_app_browser_quit: r.get(2)?,
+                })
+            })
+            .ctx("dumping settings")?
+            .collect::<rusqlite::Result<_>>()
+            .ctx("dumping settings")?;
+        orgs.push(FixtureOrg {
+            id,
+            name,
+            teams,
+            users,
+            tokens,
+            sessions,
+            settings,
+        });
+    }
+    Ok(Fixture { orgs })
+}
+
+pub(super) fn server_secret(conn: &Connection) -> Result<Option<Vec<u8>>> {
+    conn.prepare_cached("SELECT value FROM meta WHERE key = 'secret'")
+        .ctx("reading secret")?
+        .query_row([], |r| r.get(0))
+        .optional()
+        .ctx("reading secret")
+}
+
+pub(super) fn create_server_secret(conn: &Connection) -> Result<Vec<u8>> {
+    // INSERT OR IGNORE: whoever commits first wins, everyone reads the winner's value.
+    conn.prepare_cached("INSERT OR IGNORE INTO meta (key, value) VALUES ('secret', ?1)")
+        .ctx("creating secret")?
+        .execute([rand::random::<[u8; 32]>().to_vec()])
+        .ctx("creating secret")?;
+    server_secret(conn)?.ok_or_else(|| StoreError::Backend("server secret missing".into()))
+}

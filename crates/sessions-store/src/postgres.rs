@@ -154,7 +154,7 @@ CREATE TABLE bulk_jobs (
     lease_until   BIGINT,
     attempts      INT NOT NULL DEFAULT 0
 );
-CREATE INDEX bulk_jobs_pending ON bulk_jobs (created_at, job_id) WHERE state = 'pending';
+CREATE INDEX bulk_jobs_pending ON bulk_jobs (job_id) WHERE state = 'pending';
 CREATE INDEX bulk_jobs_by_org ON bulk_jobs (org_id, job_id);
 "#,
 )];
@@ -468,6 +468,11 @@ pub async fn open(url: &str) -> Result<DynStore> {
 
 fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// A duration as stored; larger than any column can hold is refused rather than clamped.
+fn duration_i64(d: u64) -> Result<i64> {
+    i64::try_from(d).map_err(|_| StoreError::Conflict(format!("duration {d} is out of range")))
 }
 
 fn device_json(d: &Device) -> String {
@@ -855,10 +860,9 @@ impl Store for PgStore {
                 ))
                 .into());
             }
-            // Same rule as fixtures: a user listing no teams may sign in to any team.
-            if !user.teams.is_empty() && !user.teams.contains(&new.team_id) {
+            if !user.teams.contains(&new.team_id) {
                 return Err(StoreError::NotFound(format!(
-                    "user {} is not a member of team {}",
+                    "membership of user {} in team {}",
                     new.user_id, new.team_id
                 ))
                 .into());
@@ -867,7 +871,9 @@ impl Store for PgStore {
                 .query_opt("SELECT 1 FROM tokens WHERE token_hash = $1", &[&hash])
                 .await?;
             if clash.is_some() {
-                return Err(StoreError::Conflict("session token already in use".into()).into());
+                return Err(
+                    StoreError::Conflict("the session token is already in use".into()).into(),
+                );
             }
             let expires = duration.map(|d| new.created_at.saturating_add(d));
             let sql = format!(
@@ -900,7 +906,9 @@ impl Store for PgStore {
                     .query_opt("SELECT 1 FROM sessions WHERE token_hash = $1", &[&hash])
                     .await?;
                 if taken.is_some() {
-                    return Err(StoreError::Conflict("session token already in use".into()).into());
+                    return Err(
+                        StoreError::Conflict("the session token is already in use".into()).into(),
+                    );
                 }
                 return Err(TxError::Retry(
                     "session id collided with a fixture load".into(),
@@ -946,15 +954,19 @@ impl Store for PgStore {
         user_ids: &[String],
         change: SettingsChange,
     ) -> Result<()> {
-        let duration = change.duration.map(to_i64);
+        let duration = change.duration.map(duration_i64).transpose()?;
         let quit = change.desktop_app_browser_quit;
-        if duration.is_none() && quit.is_none() {
-            return Ok(());
-        }
         with_retry!(self, "changing settings", |c| {
             let tx = c.transaction().await?;
-            // Unknown users are skipped: the caller checks existence and names them.
             let users = lock_users(&tx, org_id, user_ids).await?;
+            // All or nothing: an unknown user refuses the whole change, naming the first.
+            if let Some(missing) = user_ids.iter().find(|u| !users.contains(u)) {
+                return Err(StoreError::NotFound(format!("user {missing} in org {org_id}")).into());
+            }
+            if duration.is_none() && quit.is_none() {
+                // Nothing to set; do not create empty settings rows.
+                return Ok(());
+            }
             tx.execute(
                 "INSERT INTO settings (org_id, user_id, duration, desktop_app_browser_quit)
                  SELECT $1, u, $3, $4 FROM unnest($2::text[]) AS u
@@ -1041,7 +1053,7 @@ impl Store for PgStore {
         now: UnixTime,
         lease_secs: i64,
     ) -> Result<Option<JobClaim>> {
-        let until = now.saturating_add(lease_secs);
+        let until = now.saturating_add(lease_secs.max(0));
         with_retry!(self, "claiming a resetBulk job", |c| {
             let lease = format!("{:032x}", rand::random::<u128>());
             // SKIP LOCKED: nodes claiming at once each get a different job (or none) instead of
@@ -1053,7 +1065,7 @@ impl Store for PgStore {
                      SELECT job_id FROM bulk_jobs
                      WHERE state = 'pending' AND run_after <= $3
                        AND (lease_until IS NULL OR lease_until < $3)
-                     ORDER BY created_at, job_id LIMIT 1
+                     ORDER BY job_id LIMIT 1
                      FOR UPDATE SKIP LOCKED)
                  RETURNING {JOB_COLS}"
             );
@@ -1077,12 +1089,13 @@ impl Store for PgStore {
             };
             let token: Option<String> = row.try_get("lease_token")?;
             let job = job_from_row(&row)?;
-            if token.as_deref() != Some(claim.lease.as_str()) {
+            // A finished job has no lease any more: completing it again is refused, so nothing
+            // is ever applied twice.
+            if token.as_deref() != Some(claim.lease.as_str())
+                || job.state != JobState::Pending
+                || job.org_id != claim.job.org_id
+            {
                 return Err(StoreError::LeaseLost.into());
-            }
-            if job.state == JobState::Done {
-                // Our own commit whose answer got lost: report it, never apply twice.
-                return Ok(job);
             }
             let found = tx
                 .query(
@@ -1113,7 +1126,7 @@ impl Store for PgStore {
                 .map_err(|e| StoreError::Backend(format!("encoding job results: {e}")))?;
             let sql = format!(
                 "UPDATE bulk_jobs SET state = 'done', finished_at = $2, results = $3,
-                     lease_until = NULL
+                     lease_token = NULL, lease_until = NULL
                  WHERE job_id = $1 RETURNING {JOB_COLS}"
             );
             let row = tx
@@ -1150,7 +1163,7 @@ impl Store for PgStore {
 
     async fn load_fixture(&self, fixture: &Fixture, now: UnixTime) -> Result<()> {
         fixture.check()?;
-        let plan = FixturePlan::new(fixture, now);
+        let plan = FixturePlan::new(fixture, now)?;
         with_retry!(self, "loading a fixture", |c| {
             let tx = c.transaction().await?;
             // One load at a time across nodes, so the clash checks below stay true until commit.
@@ -1259,9 +1272,15 @@ struct FixturePlan {
     tokens: TokenCols,
     settings: SettingsCols,
     sessions: SessionCols,
-    /// Entry name of every session id and token hash, for clash messages.
-    session_entries: HashMap<i64, String>,
-    token_entries: HashMap<Vec<u8>, String>,
+    /// What may clash with orgs that stay, in file order, with the entry to name.
+    checks: Vec<Check>,
+}
+
+/// A fixture value that must not be used by an org the fixture does not replace.
+#[derive(Debug)]
+enum Check {
+    Token(Vec<u8>, String),
+    SessionId(i64, String),
 }
 
 #[derive(Debug, Default)]
@@ -1289,7 +1308,7 @@ fn pos(i: usize) -> i32 {
 }
 
 impl FixturePlan {
-    fn new(fixture: &Fixture, now: UnixTime) -> Self {
+    fn new(fixture: &Fixture, now: UnixTime) -> Result<Self> {
         let mut p = FixturePlan::default();
         for (oi, org) in fixture.orgs.iter().enumerate() {
             let o = format!("orgs[{oi}] ({})", org.id);
@@ -1319,8 +1338,10 @@ impl FixturePlan {
             }
             for (i, k) in org.tokens.iter().enumerate() {
                 let hash = TokenHash::of(&k.token).0.to_vec();
-                p.token_entries
-                    .insert(hash.clone(), format!("{o}.tokens[{i}] (user {})", k.user));
+                p.checks.push(Check::Token(
+                    hash.clone(),
+                    format!("{o}.tokens[{i}] (user {})", k.user),
+                ));
                 p.tokens.0.push(hash);
                 p.tokens.1.push(org.id.clone());
                 p.tokens.2.push(k.user.clone());
@@ -1332,10 +1353,11 @@ impl FixturePlan {
             for s in &org.settings {
                 p.settings.0.push(org.id.clone());
                 p.settings.1.push(s.user.clone());
-                p.settings.2.push(s.duration.map(to_i64));
+                let duration = s.duration.map(duration_i64).transpose()?;
+                p.settings.2.push(duration);
                 p.settings.3.push(s.desktop_app_browser_quit);
-                if let Some(d) = s.duration {
-                    durations.insert(s.user.as_str(), to_i64(d));
+                if let Some(d) = duration {
+                    durations.insert(s.user.as_str(), d);
                 }
             }
             for (i, s) in org.sessions.iter().enumerate() {
@@ -1343,10 +1365,10 @@ impl FixturePlan {
                 let entry = format!("{o}.sessions[{i}] (session_id {})", s.session_id);
                 let created_at = s.created_at.unwrap_or(now);
                 let token = s.token.as_deref().map(|t| TokenHash::of(t).0.to_vec());
+                p.checks.push(Check::SessionId(id, entry.clone()));
                 if let Some(h) = &token {
-                    p.token_entries.insert(h.clone(), entry.clone());
+                    p.checks.push(Check::Token(h.clone(), entry));
                 }
-                p.session_entries.insert(id, entry);
                 let c = &mut p.sessions;
                 c.id.push(id);
                 c.org.push(org.id.clone());
@@ -1366,56 +1388,57 @@ impl FixturePlan {
                 c.recent.push(s.recent.as_ref().map(device_json));
             }
         }
-        p
+        Ok(p)
     }
 
     /// Session ids and tokens already used by orgs this fixture does not replace.
     async fn check_clashes(&self, tx: &tokio_postgres::Transaction<'_>) -> Result<(), TxError> {
-        let rows = tx
+        let mut used_ids = HashMap::new();
+        for r in tx
             .query(
                 "SELECT session_id, org_id FROM sessions
-                 WHERE session_id = ANY($1) AND NOT (org_id = ANY($2))
-                 ORDER BY session_id LIMIT 1",
+                 WHERE session_id = ANY($1) AND NOT (org_id = ANY($2))",
                 &[&self.sessions.id, &self.org_ids],
             )
-            .await?;
-        if let Some(r) = rows.first() {
-            let id: i64 = r.try_get(0)?;
-            let org: String = r.try_get(1)?;
-            return Err(FixtureError {
-                entry: self
-                    .session_entries
-                    .get(&id)
-                    .cloned()
-                    .unwrap_or_else(|| id.to_string()),
-                message: format!("session_id {id} is already used by org {org}"),
-            }
-            .into());
+            .await?
+        {
+            used_ids.insert(r.try_get::<_, i64>(0)?, r.try_get::<_, String>(1)?);
         }
-        let hashes: Vec<&Vec<u8>> = self.token_entries.keys().collect();
-        let rows = tx
+        let hashes: Vec<&Vec<u8>> = self
+            .checks
+            .iter()
+            .filter_map(|c| match c {
+                Check::Token(h, _) => Some(h),
+                Check::SessionId(..) => None,
+            })
+            .collect();
+        let mut used_tokens = HashMap::new();
+        for r in tx
             .query(
                 "SELECT token_hash, org_id FROM tokens
                      WHERE token_hash = ANY($1) AND NOT (org_id = ANY($2))
                  UNION ALL
                  SELECT token_hash, org_id FROM sessions
-                     WHERE token_hash = ANY($1) AND NOT (org_id = ANY($2))
-                 LIMIT 1",
+                     WHERE token_hash = ANY($1) AND NOT (org_id = ANY($2))",
                 &[&hashes, &self.org_ids],
             )
-            .await?;
-        if let Some(r) = rows.first() {
-            let hash: Vec<u8> = r.try_get(0)?;
-            let org: String = r.try_get(1)?;
-            return Err(FixtureError {
-                entry: self
-                    .token_entries
-                    .get(&hash)
-                    .cloned()
-                    .unwrap_or_else(|| "a token".into()),
-                message: format!("token is already used by org {org}"),
+            .await?
+        {
+            used_tokens.insert(r.try_get::<_, Vec<u8>>(0)?, r.try_get::<_, String>(1)?);
+        }
+        // Report the first clash in file order, as the SQLite backend does.
+        for check in &self.checks {
+            let (owner, entry, what) = match check {
+                Check::Token(h, entry) => (used_tokens.get(h), entry, "token"),
+                Check::SessionId(id, entry) => (used_ids.get(id), entry, "session_id"),
+            };
+            if let Some(other) = owner {
+                return Err(FixtureError {
+                    entry: entry.clone(),
+                    message: format!("{what} already used by org {other}"),
+                }
+                .into());
             }
-            .into());
         }
         Ok(())
     }
@@ -1452,8 +1475,10 @@ impl FixturePlan {
         .await?;
         let m = &self.user_teams;
         tx.execute(
+            // A team listed twice for a user counts once (the fixture check allows it).
             "INSERT INTO user_teams (org_id, user_id, team_id, pos)
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[])",
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[])
+             ON CONFLICT DO NOTHING",
             &[&m.0, &m.1, &m.2, &m.3],
         )
         .await?;
@@ -1511,6 +1536,9 @@ impl FixturePlan {
     }
 }
 
+/// The stored state as a fixture, in one snapshot. Tokens are left out (only hashes are
+/// stored); revoked sessions too, since the format cannot say "revoked" and loading a dump must
+/// not bring them back. Expired sessions stay: reloading derives the same expiry.
 async fn dump_in(
     tx: &tokio_postgres::Transaction<'_>,
     org_id: Option<&str>,
@@ -1582,7 +1610,8 @@ async fn dump_in(
         }
     }
     let sql = format!(
-        "SELECT {SESSION_COLS} FROM sessions s WHERE $1::text IS NULL OR s.org_id = $1 \
+        "SELECT {SESSION_COLS} FROM sessions s \
+         WHERE ($1::text IS NULL OR s.org_id = $1) AND s.revoked_at IS NULL \
          ORDER BY s.session_id"
     );
     for r in tx.query(&sql, &[&org_id]).await? {

@@ -134,6 +134,24 @@ fn hint_for(code: &ErrorCode, needed: Option<&str>, provided: Option<&str>) -> O
     })
 }
 
+/// The causes under `err`, joined, without the repeats HTTP libraries' wrappers add.
+fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = err.source();
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    if parts.is_empty() {
+        err.to_string()
+    } else {
+        parts.join(": ")
+    }
+}
+
 /// Renders an error for stderr: `error: <code>: <explanation>`, detail lines, then a hint.
 pub fn render(err: &anyhow::Error) -> String {
     let mut out = String::new();
@@ -204,7 +222,7 @@ pub fn render(err: &anyhow::Error) -> String {
             );
         }
         ClientError::Transport(_) => {
-            let _ = writeln!(out, "error: could not reach the API: {err:#}");
+            let _ = writeln!(out, "error: could not reach the API: {}", causes(ce));
             let _ = writeln!(
                 out,
                 "hint: is the server running? check --api-url (SLACK_API_URL) and the network"

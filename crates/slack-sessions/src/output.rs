@@ -226,7 +226,7 @@ pub fn write_whoami(out: &mut impl Write, who: &AuthTestResponse) -> io::Result<
     if who.is_enterprise_install {
         rows.push(vec!["install".to_owned(), "org-wide".to_owned()]);
     }
-    let widths = [4];
+    let widths = [rows.iter().map(|r| r[0].len()).max().unwrap_or(0)];
     for row in &rows {
         write_row(out, row, &widths)?;
     }

@@ -118,19 +118,34 @@ impl Tally {
     fn write_summary(&self, out: &mut impl Write, not_attempted: usize) -> std::io::Result<()> {
         writeln!(
             out,
-            "Reset done for {} users; {} failed.",
-            self.done, self.failed_count
+            "Reset done for {} user{}; {} failed.",
+            self.done,
+            plural(self.done),
+            self.failed_count
         )?;
         if not_attempted > 0 {
             writeln!(out, "Not attempted (stopped early): {not_attempted} users.")?;
         }
         for (reason, users) in &self.failed {
-            writeln!(out, "Failed ({reason}): {} users", users.len())?;
+            writeln!(
+                out,
+                "Failed ({reason}): {} user{}",
+                users.len(),
+                plural(users.len())
+            )?;
             for u in users {
                 writeln!(out, "  {u}")?;
             }
         }
         Ok(())
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
     }
 }
 

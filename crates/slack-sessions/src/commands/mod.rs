@@ -2,7 +2,7 @@
 
 mod bulk;
 mod list;
-// mod serve;
+mod serve;
 mod settings;
 
 use std::io::{self, BufWriter, Write};
@@ -38,7 +38,7 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::ResetBulk(a) => bulk::run(g, a).await,
         Command::Settings(c) => settings::run(g, c).await,
         Command::Completions(a) => completions(a),
-        Command::Serve(_a) => unimplemented!(),
+        Command::Serve(a) => serve::run(a).await,
     }
 }
 

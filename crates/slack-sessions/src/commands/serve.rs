@@ -24,7 +24,12 @@ fn banner(started: &Started, print_control_token: bool) -> String {
         if !demo.users.is_empty() {
             s.push_str(&format!("  Users:         {}\n", demo.users.join(", ")));
         }
-        let ids: Vec<String> = demo.session_ids.iter().take(5).map(u64::to_string).collect();
+        let ids: Vec<String> = demo
+            .session_ids
+            .iter()
+            .take(5)
+            .map(u64::to_string)
+            .collect();
         if !ids.is_empty() {
             s.push_str(&format!("  Sessions:      {}\n", ids.join(", ")));
         }

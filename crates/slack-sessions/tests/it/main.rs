@@ -1,0 +1,8 @@
+//! End-to-end tests: the built `slack-sessions` binary against a real server.
+
+mod bulk;
+mod errors;
+mod harness;
+mod list;
+mod misc;
+mod settings;

@@ -1,0 +1,146 @@
+//! whoami, invalidate/reset, completions, help and `serve`.
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::harness::{bin, Run, Server};
+
+#[test]
+fn whoami_in_both_formats() {
+    let s = Server::start();
+    let table = s.run(&["whoami"]).ok();
+    insta::assert_snapshot!(table);
+    let v: Value = serde_json::from_str(&s.run(&["whoami", "--format", "json"]).ok()).unwrap();
+    assert_eq!(v["user_id"], "W0ADMIN");
+    assert_eq!(v["enterprise_id"], "E0ACME");
+}
+
+#[test]
+fn reset_mobile_only_keeps_desktop_sessions() {
+    let s = Server::start();
+    let out = s.run(&["reset", "W0DEV", "--mobile-only"]).ok();
+    assert_eq!(out, "Reset mobile sessions of W0DEV.\n");
+    let listed = s
+        .run(&[
+            "list", "--team", "T0ENG", "--user", "W0DEV", "--format", "ndjson",
+        ])
+        .ok();
+    let ids: Vec<u64> = listed
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["session_id"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(ids, [1001, 1003]);
+    s.run(&["reset", "W0DEV", "--mobile-only", "--web-only"])
+        .fails(2);
+    let quiet = s.run(&["-q", "reset", "W0OPS"]).ok();
+    assert_eq!(quiet, "");
+}
+
+#[test]
+fn completions_for_each_shell() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = Run::of(bin().args(["completions", shell])).ok();
+        assert!(out.contains("reset-bulk"), "{shell}: {out}");
+        assert!(out.contains("quit-on-close"), "{shell}");
+    }
+    Run::of(bin().args(["completions", "powershell"])).fails(2);
+}
+
+#[test]
+fn help_documents_exit_codes() {
+    let out = Run::of(bin().arg("--help")).ok();
+    assert!(out.contains("3  partial failure in bulk work"), "{out}");
+    // The token's value from the environment is never shown in help.
+    let out = Run::of(
+        bin()
+            .env("SLACK_TOKEN", crate::harness::ADMIN_TOKEN)
+            .arg("--help"),
+    )
+    .ok();
+    assert!(out.contains("SLACK_TOKEN"));
+}
+
+#[test]
+fn serve_demo_prints_a_banner_that_works_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("slack-sessions"))
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut banner = String::new();
+    let mut example = None;
+    while let Some(Ok(line)) = lines.next() {
+        banner.push_str(&line);
+        banner.push('\n');
+        if line.trim_start().starts_with("SLACK_API_URL=") {
+            example = Some(line.trim().to_owned());
+            break;
+        }
+    }
+    let example = example.unwrap_or_else(|| panic!("no example command in banner:\n{banner}"));
+    assert!(banner.contains("API URL:"), "{banner}");
+    assert!(banner.contains("Control URL:"), "{banner}");
+    assert!(banner.contains("Sessions:"), "{banner}");
+    assert!(dir.path().join("data/sessions.db").exists());
+
+    // `SLACK_API_URL=<url> SLACK_TOKEN=<token> slack-sessions list`
+    let mut parts = example.split_whitespace();
+    let url = parts
+        .next()
+        .unwrap()
+        .strip_prefix("SLACK_API_URL=")
+        .unwrap()
+        .to_owned();
+    let token = parts
+        .next()
+        .unwrap()
+        .strip_prefix("SLACK_TOKEN=")
+        .unwrap()
+        .to_owned();
+    let who = bin()
+        .env("SLACK_API_URL", &url)
+        .env("SLACK_TOKEN", &token)
+        .arg("whoami")
+        .output()
+        .unwrap();
+    assert!(who.status.success(), "{who:?}");
+    let who = String::from_utf8(who.stdout).unwrap();
+    assert!(who.contains("org"), "{who}");
+    let list = bin()
+        .env("SLACK_API_URL", &url)
+        .env("SLACK_TOKEN", &token)
+        .arg("list")
+        .output()
+        .unwrap();
+    assert!(list.status.success(), "{list:?}");
+    assert!(String::from_utf8(list.stdout).unwrap().lines().count() > 2);
+
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "serve did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(exit.code(), Some(0), "serve exit: {exit:?}");
+}

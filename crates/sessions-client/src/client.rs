@@ -17,6 +17,7 @@ use sessions_wire::{
 };
 use tracing::Instrument;
 
+use crate::decode::decode_body;
 use crate::error::{truncate_body, Error};
 use crate::retry::{
     decide, parse_retry_after, Decision, Outcome, RetryPolicy, Sleeper, TokioSleeper,
@@ -262,22 +263,6 @@ fn transport(e: reqwest::Error) -> Failure {
     }
 }
 
-/// Decodes `bytes` as `T`; on failure decodes again tracking the path, to name it. The fast
-/// path pays nothing for path tracking.
-fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
-    match serde_json::from_slice(bytes) {
-        Ok(v) => Ok(v),
-        Err(first) => {
-            let de = &mut serde_json::Deserializer::from_slice(bytes);
-            let (path, message) = match serde_path_to_error::deserialize::<_, T>(de) {
-                Err(e) => (e.path().to_string(), e.inner().to_string()),
-                Ok(_) => (".".to_owned(), first.to_string()),
-            };
-            Err(Error::Decode { path, message })
-        }
-    }
-}
-
 impl Client {
     /// A client for `https://slack.com/api/` with default settings.
     pub fn new(token: impl Into<String>) -> Result<Client, Error> {
@@ -440,27 +425,27 @@ impl Client {
         headers: HeaderMap,
         bytes: &[u8],
     ) -> Result<WithHttpInfo<M::Response>, Error> {
-        let envelope: Envelope = decode(bytes)?;
-        if !envelope.ok {
-            let code = envelope
-                .error
-                .clone()
-                .unwrap_or_else(|| sessions_wire::ErrorCode::parse("unknown_error"));
-            return Err(Error::Api {
-                code,
-                warnings: envelope.warnings(),
-                messages: envelope.messages().to_vec(),
-                needed: envelope.needed,
-                provided: envelope.provided,
-            });
+        match decode_body::<M::Response>(bytes)? {
+            Ok((data, envelope)) => Ok(WithHttpInfo {
+                data,
+                status,
+                headers,
+                envelope,
+            }),
+            Err(envelope) => {
+                let code = envelope
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| sessions_wire::ErrorCode::parse("unknown_error"));
+                Err(Error::Api {
+                    code,
+                    warnings: envelope.warnings(),
+                    messages: envelope.messages().to_vec(),
+                    needed: envelope.needed,
+                    provided: envelope.provided,
+                })
+            }
         }
-        let data = decode::<M::Response>(bytes)?;
-        Ok(WithHttpInfo {
-            data,
-            status,
-            headers,
-            envelope,
-        })
     }
 
     // ------------------------------------------------------------------ typed methods

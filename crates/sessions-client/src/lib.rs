@@ -53,6 +53,7 @@
 //! * [`Error::Http`] keeps at most [`HTTP_BODY_KEEP`] bytes of the body.
 
 mod client;
+mod decode;
 mod error;
 mod retry;
 pub mod throttle;

@@ -80,9 +80,9 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
     next.run(req).await
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
+fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Box<Response>> {
     serde_json::from_slice(body)
-        .map_err(|e| fail(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))
+        .map_err(|e| Box::new(fail(StatusCode::BAD_REQUEST, "invalid_json", e.to_string())))
 }
 
 async fn health(State(state): State<AppState>) -> Response {
@@ -124,7 +124,7 @@ struct DeviceFields {
 async fn sign_in(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
     let req: SignIn = match parse_json(&body) {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Some(client) = ClientKind::parse(&req.client) else {
         return fail(
@@ -276,7 +276,7 @@ struct ClockMove {
 async fn clock(State(state): State<AppState>, body: axum::body::Bytes) -> Response {
     let m: ClockMove = match parse_json(&body) {
         Ok(m) => m,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let offset = state.clock().advance(m.advance);
     Json(json!({"ok": true, "offset": offset, "now": state.clock().now()})).into_response()

@@ -58,6 +58,9 @@ fn dev(hw: &str, os: &str, ver: &str, client: &str, ip: &str) -> Device {
     }
 }
 
+/// id, user, team, client, age in days, created, recent.
+type SessionSpec<'a> = (u64, &'a str, &'a str, &'a str, i64, Device, Option<Device>);
+
 /// The demo fixture: org `E0DEMO` "Demo Corp" with two teams, a primary owner, an admin,
 /// members and a bot, tokens ([`DEMO_ADMIN_TOKEN`], [`DEMO_READONLY_TOKEN`],
 /// [`DEMO_OWNER_TOKEN`], [`DEMO_BOT_TOKEN`]) and twelve sessions across desktop, web, iOS and
@@ -120,7 +123,7 @@ pub fn demo_fixture() -> (Fixture, DemoInfo) {
         token(DEMO_BOT_TOKEN, "W0DEMOBOT", "bot", &["chat:write"]),
     ];
     let mac = |v: &str, c: &str, ip: &str| dev("MacBookPro18,3", "macOS", v, c, ip);
-    let specs: Vec<(u64, &str, &str, &str, i64, Device, Option<Device>)> = vec![
+    let specs: Vec<SessionSpec<'_>> = vec![
         (
             1001,
             "W0DEMODANA",

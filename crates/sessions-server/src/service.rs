@@ -215,8 +215,9 @@ pub async fn list(ctx: Ctx, req: ListRequest) -> Result<ListResponse, ApiError> 
         None => None,
     };
     let limit = req.limit.unwrap_or(LIST_LIMIT_DEFAULT);
+    // The store's filter is (user, team); the cursor's is (team, user), as on the wire.
     let sf = SessionFilter {
-        user_team: filter.clone(),
+        user_team: filter.as_ref().map(|(t, u)| (u.clone(), t.clone())),
     };
     // One extra row tells whether another page exists without a second query.
     let mut rows = store

@@ -1,0 +1,347 @@
+//! Load generator: the real server in-process (SQLite in a tempdir) against a bare axum handler
+//! returning a fixed JSON body, measured in the same run with the same HTTP client.
+//!
+//! `cargo bench -p sessions-server --bench load` (LOAD_QUICK=1 for a CI-sized run;
+//! LOAD_SESSIONS=N to change the size of the listed org, default 10 000).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::routing::post;
+use sessions_server::{AppState, StateOptions};
+use sessions_store::{
+    Device, Fixture, FixtureOrg, FixtureSession, FixtureTeam, FixtureToken, FixtureUser,
+};
+
+const TOKEN: &str = "xoxp-bench-admin";
+
+fn org(id: &str, users: usize, sessions: usize, first_id: u64) -> FixtureOrg {
+    let team = format!("T{id}");
+    let mut o = FixtureOrg {
+        id: id.into(),
+        name: format!("Bench {id}"),
+        teams: vec![FixtureTeam {
+            id: team.clone(),
+            name: "Bench".into(),
+        }],
+        ..FixtureOrg::default()
+    };
+    o.users.push(FixtureUser {
+        id: format!("W{id}ADMIN"),
+        name: "admin".into(),
+        role: "admin".into(),
+        is_bot: false,
+        teams: vec![team.clone()],
+    });
+    for u in 0..users {
+        o.users.push(FixtureUser {
+            id: format!("W{id}U{u}"),
+            name: format!("u{u}"),
+            role: "member".into(),
+            is_bot: false,
+            teams: vec![team.clone()],
+        });
+    }
+    o.tokens.push(FixtureToken {
+        token: format!("{TOKEN}-{id}"),
+        user: format!("W{id}ADMIN"),
+        kind: "user".into(),
+        scopes: vec!["admin.users:read".into(), "admin.users:write".into()],
+    });
+    let clients = ["desktop", "web", "ios", "android"];
+    for i in 0..sessions {
+        o.sessions.push(FixtureSession {
+            session_id: first_id + i as u64,
+            user: format!("W{id}U{}", i % users),
+            team: team.clone(),
+            client: clients[i % 4].into(),
+            token: None,
+            created_at: None,
+            created: Device {
+                device_hardware: Some("MacBookPro18,3".into()),
+                os: Some("macOS".into()),
+                os_version: Some("14.1".into()),
+                slack_client_version: Some("4.35.126".into()),
+                ip: Some("203.0.113.7".into()),
+            },
+            recent: None,
+        });
+    }
+    o
+}
+
+#[derive(Debug, Clone)]
+struct Stats {
+    name: String,
+    requests: usize,
+    errors: usize,
+    secs: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+impl Stats {
+    fn rps(&self) -> f64 {
+        self.requests as f64 / self.secs
+    }
+}
+
+/// Runs `total` requests over `concurrency` workers; `make(i)` builds the i-th request, `ok`
+/// checks its answer.
+async fn drive<F>(name: &str, concurrency: usize, total: usize, make: F) -> Stats
+where
+    F: Fn(usize) -> reqwest::RequestBuilder + Send + Sync + 'static,
+{
+    let make = Arc::new(make);
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let make = make.clone();
+        let next = next.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
+                let t = Instant::now();
+                let ok = match make(i).send().await {
+                    Ok(r) => match r.bytes().await {
+                        Ok(b) => b.starts_with(br#"{"ok":true"#),
+                        Err(_) => false,
+                    },
+                    Err(_) => false,
+                };
+                lat.push(t.elapsed());
+                errors += usize::from(!ok);
+            }
+            (lat, errors)
+        }));
+    }
+    let mut all = Vec::with_capacity(total);
+    let mut errors = 0;
+    for t in tasks {
+        let (lat, e) = t.await.unwrap();
+        all.extend(lat);
+        errors += e;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    all.sort_unstable();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    Stats {
+        name: name.into(),
+        requests: all.len(),
+        errors,
+        secs,
+        p50: pct(0.50),
+        p99: pct(0.99),
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(run());
+}
+
+async fn run() {
+    let quick = std::env::var("LOAD_QUICK").is_ok_and(|v| v != "0");
+    let list_sessions: usize = std::env::var("LOAD_SESSIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let scale = if quick { 1 } else { 10 };
+    let (n_read, n_list, n_write) = (2_000 * scale, 20 * scale, 1_000 * scale);
+
+    // --- baseline: a bare axum handler with a fixed body
+    let bare = axum::Router::new().route(
+        "/api/auth.test",
+        post(|| async {
+            (
+                [(http::header::CONTENT_TYPE, "application/json; charset=utf-8")],
+                r#"{"ok":true,"url":"https://bench.enterprise.slack.com/","team":"Bench","user":"admin","team_id":"TE1","user_id":"WE1ADMIN","enterprise_id":"E1","is_enterprise_install":true}"#,
+            )
+        }),
+    );
+    let bl = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let bare_url = format!("http://{}/api/auth.test", bl.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(bl, bare).await.unwrap() });
+
+    // --- the server
+    let dir = tempfile::tempdir().unwrap();
+    let store = sessions_store::open(&format!(
+        "sqlite://{}",
+        dir.path().join("bench.db").display()
+    ))
+    .await
+    .unwrap();
+    let users = (list_sessions / 10).max(1);
+    let fixture = Fixture {
+        orgs: vec![
+            org("E1", users, list_sessions, 1),
+            // invalidate pool, one session per request
+            org("E2", 1_000, n_write, 100_000_000),
+            // reset targets
+            org("E3", 1_000, 4_000, 200_000_000),
+        ],
+    };
+    let t = Instant::now();
+    store
+        .load_fixture(&fixture, sessions_server::Clock::system().now())
+        .await
+        .unwrap();
+    let seed_secs = t.elapsed().as_secs_f64();
+    let state = AppState::new(
+        store,
+        StateOptions {
+            control_token: Some("ctl".into()),
+            ..StateOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = format!("http://{}/api/", l.local_addr().unwrap());
+    tokio::spawn(sessions_server::serve(l, state, std::future::pending()));
+
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .unwrap();
+    println!(
+        "# server load ({} mode): {} sessions listed in E1 (seeded with E2/E3 in {:.1}s), {} cores",
+        if quick { "quick" } else { "full" },
+        list_sessions,
+        seed_secs,
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+
+    let c = client.clone();
+    let u = bare_url.clone();
+    // warm-up
+    drive("warmup", 8, 200, move |_| c.post(&u)).await;
+
+    let mut results = Vec::new();
+    let c = client.clone();
+    let u = bare_url.clone();
+    results.push(
+        drive(
+            "baseline: bare axum, fixed JSON (c=32)",
+            32,
+            n_read,
+            move |_| c.post(&u),
+        )
+        .await,
+    );
+
+    let c = client.clone();
+    let u = format!("{api}auth.test");
+    results.push(
+        drive("auth.test (c=32)", 32, n_read, move |_| {
+            c.post(&u).bearer_auth(format!("{TOKEN}-E1"))
+        })
+        .await,
+    );
+
+    // list: each request is one full page of 1000 at a random position (signed cursor)
+    let c = client.clone();
+    let u = format!("{api}admin.users.session.list");
+    // Collect the cursors of every page once, then replay them.
+    let mut cursors = vec![String::new()];
+    loop {
+        let r: serde_json::Value = c
+            .post(&u)
+            .bearer_auth(format!("{TOKEN}-E1"))
+            .form(&[
+                ("limit", "1000"),
+                ("cursor", cursors.last().unwrap().as_str()),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let next = r["response_metadata"]["next_cursor"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        if next.is_empty() {
+            break;
+        }
+        cursors.push(next);
+    }
+    let pages = cursors.len();
+    let cursors = Arc::new(cursors);
+    results.push(
+        drive(
+            &format!("list, pages of 1000 of {list_sessions} (c=8)"),
+            8,
+            n_list.max(pages),
+            move |i| {
+                c.post(&u).bearer_auth(format!("{TOKEN}-E1")).form(&[
+                    ("limit", "1000"),
+                    ("cursor", cursors[i % cursors.len()].as_str()),
+                ])
+            },
+        )
+        .await,
+    );
+
+    let c = client.clone();
+    let u = format!("{api}admin.users.session.invalidate");
+    results.push(
+        drive("invalidate, durable (c=64)", 64, n_write, move |i| {
+            c.post(&u).bearer_auth(format!("{TOKEN}-E2")).form(&[
+                ("session_id", (100_000_000 + i as u64).to_string()),
+                ("user_id", format!("WE2U{}", i % 1000)),
+            ])
+        })
+        .await,
+    );
+
+    let c = client.clone();
+    let u = format!("{api}admin.users.session.reset");
+    results.push(
+        drive("reset, durable (c=64)", 64, n_write, move |i| {
+            c.post(&u)
+                .bearer_auth(format!("{TOKEN}-E3"))
+                .form(&[("user_id", format!("WE3U{}", i % 1000))])
+        })
+        .await,
+    );
+
+    let base = results[0].clone();
+    println!("\n| scenario | requests | errors | req/s | p50 ms | p99 ms | req/s vs baseline | p50 vs baseline |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for s in &results {
+        println!(
+            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2}x | {:.1}x |",
+            s.name,
+            s.requests,
+            s.errors,
+            s.rps(),
+            ms(s.p50),
+            ms(s.p99),
+            s.rps() / base.rps(),
+            ms(s.p50) / ms(base.p50).max(1e-6),
+        );
+    }
+    println!("\n(list rows/s = list req/s x 1000; pages replayed over {pages} cursors)");
+}

@@ -1,0 +1,11 @@
+//! Integration tests: a real server on 127.0.0.1:0 over a real SQLite file.
+
+mod control;
+mod isolation;
+mod methods;
+mod paging;
+mod props;
+mod restart;
+mod snapshots;
+mod support;
+mod wire;

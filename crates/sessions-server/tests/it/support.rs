@@ -1,0 +1,268 @@
+//! Spawning a real server (127.0.0.1:0, SQLite file in a tempdir) and talking to it.
+
+use serde_json::Value;
+use sessions_client::{Client, RetryPolicy};
+use sessions_server::{AppState, StateOptions};
+use sessions_store::{DynStore, Fixture, TokenHash};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const ADMIN: &str = "xoxp-acme-admin";
+pub const READ_ONLY: &str = "xoxp-acme-read";
+pub const WRITE_ONLY: &str = "xoxp-acme-write";
+pub const OWNER: &str = "xoxp-acme-owner";
+pub const MEMBER: &str = "xoxp-acme-member";
+pub const BOT: &str = "xoxb-acme-bot";
+pub const REVOKED: &str = "xoxp-acme-revoked";
+pub const OTHER_ADMIN: &str = "xoxp-globex-admin";
+pub const CONTROL: &str = "ctl-test-token";
+
+/// Two orgs: Acme (E1) with two teams and every role, and Globex (E2) to prove isolation.
+pub const FIXTURE: &str = r#"{"orgs":[
+ {"id":"E1","name":"Acme Corp","teams":[{"id":"T1","name":"Engineering"},{"id":"T2","name":"Ops"}],
+  "users":[
+   {"id":"WOWNER","name":"olivia","role":"primary_owner","teams":["T1","T2"]},
+   {"id":"WADMIN","name":"adam","role":"admin","teams":["T1"]},
+   {"id":"WDANA","name":"dana","role":"member","teams":["T1"]},
+   {"id":"WSAM","name":"sam","role":"member","teams":["T1","T2"]},
+   {"id":"WBOT","name":"deploybot","role":"member","is_bot":true,"teams":["T1"]}],
+  "tokens":[
+   {"token":"xoxp-acme-admin","user":"WADMIN","type":"user","scopes":["admin.users:read","admin.users:write"]},
+   {"token":"xoxp-acme-read","user":"WADMIN","type":"user","scopes":["admin.users:read"]},
+   {"token":"xoxp-acme-write","user":"WADMIN","type":"user","scopes":["admin.users:write"]},
+   {"token":"xoxp-acme-owner","user":"WOWNER","type":"user","scopes":["admin.users:read","admin.users:write"]},
+   {"token":"xoxp-acme-member","user":"WDANA","type":"user","scopes":["admin.users:read","admin.users:write"]},
+   {"token":"xoxp-acme-revoked","user":"WADMIN","type":"user","scopes":["admin.users:read","admin.users:write"]},
+   {"token":"xoxb-acme-bot","user":"WBOT","type":"bot","scopes":["admin.users:read","admin.users:write"]}],
+  "sessions":[
+   {"session_id":101,"user":"WDANA","team":"T1","client":"desktop","token":"xoxc-dana-desktop",
+    "created":{"device_hardware":"MacBookPro18,3","os":"macOS","os_version":"14.1","slack_client_version":"4.35.126","ip":"203.0.113.7"},
+    "recent":{"device_hardware":"MacBookPro18,3","os":"macOS","os_version":"14.2","slack_client_version":"4.36.140","ip":"203.0.113.9"}},
+   {"session_id":102,"user":"WDANA","team":"T1","client":"ios","token":"xoxc-dana-ios",
+    "created":{"device_hardware":"iPhone15,2","os":"iOS","os_version":"17.1","ip":"198.51.100.23"}},
+   {"session_id":103,"user":"WDANA","team":"T1","client":"web","token":"xoxc-dana-web","created":{"os":"Windows"}},
+   {"session_id":104,"user":"WSAM","team":"T2","client":"android","token":"xoxc-sam-android","created":{"os":"Android"}},
+   {"session_id":105,"user":"WSAM","team":"T1","client":"web","created":{"os":"Linux"}},
+   {"session_id":106,"user":"WOWNER","team":"T1","client":"desktop","token":"xoxc-owner-desktop","created":{"os":"macOS"}},
+   {"session_id":107,"user":"WADMIN","team":"T1","client":"desktop","created":{"os":"macOS"}},
+   {"session_id":108,"user":"WBOT","team":"T1","client":"web","created":{"os":"Linux"}}],
+  "settings":[{"user":"WSAM","duration":86400,"desktop_app_browser_quit":true}]},
+ {"id":"E2","name":"Globex","teams":[{"id":"T9","name":"Globex HQ"}],
+  "users":[
+   {"id":"W9ADMIN","name":"hank","role":"admin","teams":["T9"]},
+   {"id":"W9MEM","name":"homer","role":"member","teams":["T9"]}],
+  "tokens":[{"token":"xoxp-globex-admin","user":"W9ADMIN","type":"user","scopes":["admin.users:read","admin.users:write"]}],
+  "sessions":[
+   {"session_id":901,"user":"W9MEM","team":"T9","client":"web","token":"xoxc-homer-web","created":{"os":"Linux"}}],
+  "settings":[{"user":"W9MEM","duration":28800}]}
+]}"#;
+
+pub struct Server {
+    pub base: String,
+    pub api: String,
+    pub store: DynStore,
+    pub dir: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+pub fn options() -> StateOptions {
+    StateOptions {
+        control_token: Some(CONTROL.into()),
+        node_id: Some("test-node".into()),
+        ..StateOptions::default()
+    }
+}
+
+/// A server on the standard two-org fixture.
+pub async fn start() -> Server {
+    start_with(options(), Some(FIXTURE)).await
+}
+
+pub async fn start_with(opts: StateOptions, fixture: Option<&str>) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = format!("sqlite://{}", dir.path().join("state.db").display());
+    let store = sessions_store::open(&db_url).await.unwrap();
+    if let Some(f) = fixture {
+        let now = opts.clock.now();
+        store
+            .load_fixture(&Fixture::from_json(f).unwrap(), now)
+            .await
+            .unwrap();
+        store.revoke_token(&TokenHash::of(REVOKED)).await.unwrap();
+    }
+    launch(dir, store, opts).await
+}
+
+/// Reopens the database of a stopped server.
+pub async fn reopen(dir: tempfile::TempDir, opts: StateOptions) -> Server {
+    let store = sessions_store::open(&format!(
+        "sqlite://{}",
+        dir.path().join("state.db").display()
+    ))
+    .await
+    .unwrap();
+    launch(dir, store, opts).await
+}
+
+async fn launch(dir: tempfile::TempDir, store: DynStore, opts: StateOptions) -> Server {
+    let state = AppState::new(store.clone(), opts).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(sessions_server::serve(listener, state, async {
+        rx.await.ok();
+    }));
+    Server {
+        base: format!("http://{addr}"),
+        api: format!("http://{addr}/api/"),
+        store,
+        dir,
+        stop: Some(tx),
+        task: Some(task),
+    }
+}
+
+impl Server {
+    pub fn client(&self, token: &str) -> Client {
+        Client::builder(token)
+            .base_url(&self.api)
+            .retry(RetryPolicy::disabled())
+            .build()
+            .unwrap()
+    }
+
+    /// Stops gracefully and hands back the data directory.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        self.stop.take().unwrap().send(()).unwrap();
+        self.task.take().unwrap().await.unwrap().unwrap();
+        drop(self.store);
+        self.dir
+    }
+
+    /// Raw form POST with a bearer token; returns (status, headers, JSON body).
+    pub async fn post_form(
+        &self,
+        method: &str,
+        token: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> Resp {
+        let mut rb = http().post(format!("{}{}", self.api, method)).form(form);
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        Resp::from(rb.send().await.unwrap()).await
+    }
+
+    /// Raw POST with an explicit content type and body.
+    pub async fn post_raw(
+        &self,
+        method: &str,
+        token: Option<&str>,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+    ) -> Resp {
+        let mut rb = http().post(format!("{}{}", self.api, method)).body(body);
+        if let Some(ct) = content_type {
+            rb = rb.header("content-type", ct);
+        }
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        Resp::from(rb.send().await.unwrap()).await
+    }
+
+    pub async fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Resp {
+        let mut rb = http()
+            .request(method, format!("{}/control/{path}", self.base))
+            .bearer_auth(CONTROL);
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        Resp::from(rb.send().await.unwrap()).await
+    }
+
+    /// Signs a user in through the control API; returns (session_id, token).
+    pub async fn sign_in(&self, org: &str, user: &str, team: &str, client: &str) -> (u64, String) {
+        let r = self
+            .control(
+                reqwest::Method::POST,
+                "sessions",
+                Some(serde_json::json!({"org_id": org, "user_id": user, "team_id": team, "client": client, "os": "macOS"})),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        (
+            r.body["session_id"].as_u64().unwrap(),
+            r.body["token"].as_str().unwrap().to_owned(),
+        )
+    }
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Resp {
+    pub async fn from(r: reqwest::Response) -> Resp {
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let text = r.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+    pub fn error(&self) -> &str {
+        self.body["error"].as_str().unwrap_or("")
+    }
+    pub fn messages(&self) -> Vec<String> {
+        self.body["response_metadata"]["messages"]
+            .as_array()
+            .map(|a| a.iter().map(|m| m.as_str().unwrap().to_owned()).collect())
+            .unwrap_or_default()
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+    /// Asserts a well-formed Slack answer: HTTP 200, JSON content type, `ok` present.
+    pub fn slack(&self) -> &Self {
+        assert_eq!(self.status, 200, "{}", self.text);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/json; charset=utf-8")
+        );
+        assert!(self.body["ok"].is_boolean(), "{}", self.text);
+        self
+    }
+}
+
+/// The API error code of a client error.
+pub fn code(e: sessions_client::Error) -> String {
+    match e {
+        sessions_client::Error::Api { code, .. } => code.to_string(),
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}
+
+pub async fn session_ids(store: &DynStore, org: &str) -> Vec<u64> {
+    let now = sessions_server::Clock::system().now();
+    store
+        .list_sessions(org, &Default::default(), None, 1000, now)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.session_id)
+        .collect()
+}

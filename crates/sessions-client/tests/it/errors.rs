@@ -165,3 +165,36 @@ async fn connect_failure_is_transport_or_timeout() {
     }
     assert!(std::error::Error::source(&err).is_some() || matches!(err, Error::Timeout));
 }
+
+#[tokio::test]
+async fn connect_timeout_is_timeout() {
+    // A listener that never accepts, its one-slot backlog already filled: further SYNs go
+    // unanswered, so connecting hangs until the client's connect timeout.
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = sock.listen(1).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..4 {
+        let connect = tokio::net::TcpStream::connect(addr);
+        if let Ok(Ok(s)) = tokio::time::timeout(Duration::from_millis(200), connect).await {
+            fillers.push(s);
+        }
+    }
+    let c = Client::builder("xoxp-t")
+        .base_url(format!("http://{addr}/api"))
+        .connect_timeout(Duration::from_millis(300))
+        .timeout(Duration::from_secs(20))
+        .retry(RetryPolicy::disabled())
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = c.auth_test().await.unwrap_err();
+    assert!(matches!(err, Error::Timeout), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    drop((fillers, listener));
+}

@@ -1,6 +1,7 @@
 //! Integration tests: the client against wiremock on 127.0.0.1 standing in for slack.com.
 
 mod errors;
+mod examples;
 mod pagination;
 mod props;
 mod redaction;

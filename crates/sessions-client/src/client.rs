@@ -198,6 +198,10 @@ impl ClientBuilder {
             .connect_timeout(self.connect_timeout)
             .timeout(self.timeout)
             .user_agent(self.user_agent)
+            // Slack's Web API never redirects; following one would turn the POST into a GET
+            // (dropping the arguments) or carry the call somewhere unexpected. A 3xx is
+            // returned as `Error::Http` instead.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::Config(format!("cannot build HTTP client: {e}")))?;
         Ok(Client {

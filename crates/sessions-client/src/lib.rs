@@ -49,6 +49,7 @@
 //!   [`RetryPolicy::default_retry_after`] (1 s).
 //! * 5xx/timeout/transport retries use exponential backoff without jitter, only for
 //!   `RETRY_SAFE` methods unless [`RetryPolicy::retry_unsafe`].
+//! * Redirects are not followed: a 3xx is [`Error::Http`].
 //! * An empty token is refused ([`Error::Config`]) rather than sent.
 //! * [`Error::Http`] keeps at most [`HTTP_BODY_KEEP`] bytes of the body.
 

@@ -198,3 +198,46 @@ async fn connect_timeout_is_timeout() {
     );
     drop((fillers, listener));
 }
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let server = MockServer::start().await;
+    Mock::given(path("/api/admin.users.session.reset"))
+        .respond_with(ResponseTemplate::new(302).insert_header("location", "/elsewhere"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/elsewhere"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"ok": true})))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let err = client(&server)
+        .admin_users_session_reset(ResetRequest::new("W1"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Http { status, .. } if status == http::StatusCode::FOUND),
+        "{err:?}"
+    );
+}
+
+/// Callers spawn these futures and streams on multi-threaded runtimes.
+#[test]
+fn futures_and_streams_are_send() {
+    fn send<T: Send>(_: T) {}
+    let c = Client::new("xoxp-t").unwrap();
+    send(c.admin_users_session_list(ListRequest::org()));
+    send(c.admin_users_session_list_pages(ListRequest::org()));
+    send(c.admin_users_session_list_all(ListRequest::org()));
+    send(c.admin_users_session_invalidate(InvalidateRequest::default()));
+    send(c.admin_users_session_reset(ResetRequest::new("W1")));
+    send(c.admin_users_session_reset_bulk(ResetBulkRequest::new(["W1"])));
+    send(c.admin_users_session_get_settings(GetSettingsRequest::new(["W1"])));
+    send(c.admin_users_session_set_settings(SetSettingsRequest::new(["W1"])));
+    send(c.admin_users_session_clear_settings(ClearSettingsRequest::new(["W1"])));
+    send(c.auth_test());
+    send(c.call_with_http_info::<SessionList>(&ListRequest::org()));
+    fn sync<T: Send + Sync + Clone + 'static>(_: &T) {}
+    sync(&c);
+}

@@ -33,6 +33,11 @@
 //!   lock wait means no revocation is counted twice. As a safety net any transaction failing with
 //!   40001 (serialization) or 40P01 (deadlock) is retried transparently, with jittered backoff,
 //!   up to 10 times. `Ok` means committed.
+//! - **Fixture loads** replace orgs by deleting and re-inserting their rows. They take a global
+//!   advisory lock (one load at a time) and each replaced org's advisory lock exclusively;
+//!   writers take their org's lock shared first, so they see an org either wholly before or
+//!   wholly after a load, never rows vanishing under them. Loads insert each table with one
+//!   `unnest` statement.
 //! - **Session ids** come from an identity sequence shared by all nodes; fixture loads move it
 //!   past the largest loaded id (never backwards), so ids are never reused. A rare race between a
 //!   fixture load and a sign-in on another node is absorbed by retrying the sign-in.
@@ -40,7 +45,14 @@
 //!   still matches, in the same transaction as the resets: exactly once across nodes.
 //! - Expiry (`expires_at > now`) is checked in queries rather than indexed: expired rows are
 //!   rare, and the partial index over unrevoked, non-bot sessions keeps list at O(log n + page).
+//! - Hot queries (authenticate, list, session, invalidate) are prepared once per pooled
+//!   connection; they name their columns, so later additive migrations do not invalidate them.
 //! - Only plaintext connections (`NoTls`): the database is expected on a private network.
+//!
+//! Semantics match the SQLite backend (one conformance suite runs on both); where the trait is
+//! silent: `revoke_token` stamps the database clock (the trait passes no `now`); a resetBulk job
+//! records `user_not_found` / `cannot_reset_bot` per user and resets the rest; completing a
+//! finished job is `LeaseLost`; `dump` leaves out tokens and revoked sessions.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -58,6 +70,9 @@ use crate::*;
 const MIGRATION_LOCK: i64 = 0x5345_5353_4d49_4752;
 /// Advisory lock key serializing fixture loads across nodes ("SESSFIXT").
 const FIXTURE_LOCK: i64 = 0x5345_5353_4649_5854;
+/// Namespace of the per-org advisory locks: writers take their org's lock shared, fixture loads
+/// (which delete and re-insert an org) take it exclusive.
+const ORG_LOCK_NS: i32 = 0x5345_5353;
 /// Attempts for a transaction failing with a serialization failure or deadlock.
 const MAX_ATTEMPTS: u32 = 10;
 
@@ -402,6 +417,35 @@ impl PgStore {
         self.pool_size
     }
 
+    /// The plan PostgreSQL picks for a page of [`Store::list_sessions`] (`EXPLAIN`, text), for
+    /// operators checking that a page is an index range scan on their data.
+    pub async fn explain_list_sessions(
+        &self,
+        org_id: &str,
+        filter: &SessionFilter,
+        after: u64,
+        limit: u32,
+        now: UnixTime,
+    ) -> Result<String> {
+        let sql = format!("EXPLAIN {}", list_sql(filter));
+        let after = to_i64(after);
+        let limit = i64::from(limit);
+        with_retry!(self, "explaining a page query", |c| {
+            let rows = match &filter.user_team {
+                None => c.query(&sql, &[&org_id, &after, &now, &limit]).await?,
+                Some((user_id, team_id)) => {
+                    c.query(&sql, &[&org_id, &after, &now, &limit, user_id, team_id])
+                        .await?
+                }
+            };
+            let lines = rows
+                .iter()
+                .map(|r| r.try_get::<_, String>(0))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(lines.join("\n"))
+        })
+    }
+
     /// Applied schema migration versions, ascending.
     pub async fn schema_versions(&self) -> Result<Vec<i32>> {
         with_retry!(self, "reading schema versions", |c| {
@@ -596,6 +640,43 @@ async fn revoke_users_sessions(
         .await?)
 }
 
+/// The page query of `list_sessions`: $1 org, $2 after, $3 now, $4 limit, and $5 user, $6 team
+/// when filtered. The org-wide form repeats the predicate of the partial index
+/// `sessions_listable` so the planner can use it: a page is an index range scan.
+fn list_sql(filter: &SessionFilter) -> String {
+    let user_team = if filter.user_team.is_some() {
+        "AND s.user_id = $5 AND s.team_id = $6"
+    } else {
+        ""
+    };
+    format!(
+        "SELECT {SESSION_COLS} FROM sessions s
+         WHERE s.org_id = $1 {user_team} AND s.revoked_at IS NULL AND NOT s.is_bot
+           AND s.session_id > $2 AND (s.expires_at IS NULL OR s.expires_at > $3)
+         ORDER BY s.session_id LIMIT $4"
+    )
+}
+
+/// The per-org advisory lock key (stable across nodes and builds).
+fn org_lock_key(org_id: &str) -> i32 {
+    let h = TokenHash::of(org_id).0;
+    i32::from_be_bytes([h[0], h[1], h[2], h[3]])
+}
+
+/// Takes the org's lock shared for the rest of the transaction. Without it a write racing a
+/// fixture load of its org would look for rows in a snapshot from before the load, find them
+/// deleted once the load commits, and wrongly report "not found" (or silently skip users),
+/// though the org was never missing them. It must be its own statement, before the ones it
+/// protects: in READ COMMITTED each statement then takes a snapshot after the load.
+async fn share_org(tx: &tokio_postgres::Transaction<'_>, org_id: &str) -> Result<(), TxError> {
+    tx.execute(
+        "SELECT pg_advisory_xact_lock_shared($1, $2)",
+        &[&ORG_LOCK_NS, &org_lock_key(org_id)],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Locks the listed existing users of an org in user_id order (before their settings and
 /// sessions) and returns their ids. Sign-ins take a shared lock on their user, so a sign-in
 /// never derives its expiry from settings that are being changed.
@@ -626,7 +707,8 @@ impl Store for PgStore {
                 "SELECT x.kind, x.scopes, x.revoked_at, {USER_COLS}, {PRINCIPAL_COLS}
                  FROM tokens x {PRINCIPAL_JOINS} WHERE x.token_hash = $1"
             );
-            if let Some(row) = c.query_opt(&sql, &[&hash]).await? {
+            let stmt = c.prepare_cached(&sql).await?;
+            if let Some(row) = c.query_opt(&stmt, &[&hash]).await? {
                 let revoked: Option<i64> = row.try_get("revoked_at")?;
                 if revoked.is_some() {
                     return Ok(TokenLookup::Revoked);
@@ -646,7 +728,8 @@ impl Store for PgStore {
                 "SELECT x.session_id, x.revoked_at, x.expires_at, {USER_COLS}, {PRINCIPAL_COLS}
                  FROM sessions x {PRINCIPAL_JOINS} WHERE x.token_hash = $1"
             );
-            let Some(row) = c.query_opt(&sql, &[&hash]).await? else {
+            let stmt = c.prepare_cached(&sql).await?;
+            let Some(row) = c.query_opt(&stmt, &[&hash]).await? else {
                 return Ok(TokenLookup::Unknown);
             };
             let revoked: Option<i64> = row.try_get("revoked_at")?;
@@ -668,7 +751,8 @@ impl Store for PgStore {
         with_retry!(self, "reading a user", |c| {
             let sql =
                 format!("SELECT {USER_COLS} FROM users u WHERE u.org_id = $1 AND u.user_id = $2");
-            c.query_opt(&sql, &[&org_id, &user_id])
+            let stmt = c.prepare_cached(&sql).await?;
+            c.query_opt(&stmt, &[&org_id, &user_id])
                 .await?
                 .as_ref()
                 .map(user_from_row)
@@ -735,26 +819,13 @@ impl Store for PgStore {
             return Ok(Vec::new());
         };
         let limit = i64::from(limit);
+        let sql = list_sql(filter);
         with_retry!(self, "listing sessions", |c| {
+            let stmt = c.prepare_cached(&sql).await?;
             let rows = match &filter.user_team {
-                None => {
-                    let sql = format!(
-                        "SELECT {SESSION_COLS} FROM sessions s
-                         WHERE s.org_id = $1 AND s.revoked_at IS NULL AND NOT s.is_bot
-                           AND s.session_id > $2 AND (s.expires_at IS NULL OR s.expires_at > $3)
-                         ORDER BY s.session_id LIMIT $4"
-                    );
-                    c.query(&sql, &[&org_id, &after, &now, &limit]).await?
-                }
+                None => c.query(&stmt, &[&org_id, &after, &now, &limit]).await?,
                 Some((user_id, team_id)) => {
-                    let sql = format!(
-                        "SELECT {SESSION_COLS} FROM sessions s
-                         WHERE s.org_id = $1 AND s.user_id = $5 AND s.team_id = $6
-                           AND s.revoked_at IS NULL AND NOT s.is_bot
-                           AND s.session_id > $2 AND (s.expires_at IS NULL OR s.expires_at > $3)
-                         ORDER BY s.session_id LIMIT $4"
-                    );
-                    c.query(&sql, &[&org_id, &after, &now, &limit, user_id, team_id])
+                    c.query(&stmt, &[&org_id, &after, &now, &limit, user_id, team_id])
                         .await?
                 }
             };
@@ -772,7 +843,8 @@ impl Store for PgStore {
             let sql = format!(
                 "SELECT {SESSION_COLS} FROM sessions s WHERE s.org_id = $1 AND s.session_id = $2"
             );
-            c.query_opt(&sql, &[&org_id, &id])
+            let stmt = c.prepare_cached(&sql).await?;
+            c.query_opt(&stmt, &[&org_id, &id])
                 .await?
                 .as_ref()
                 .map(session_from_row)
@@ -790,9 +862,11 @@ impl Store for PgStore {
             return Ok(false);
         };
         with_retry!(self, "invalidating a session", |c| {
+            let tx = c.transaction().await?;
+            share_org(&tx, org_id).await?;
             // One statement: after waiting on a concurrent writer PostgreSQL re-checks the
             // WHERE clause, so exactly one of several concurrent calls sees `true`.
-            let n = c
+            let n = tx
                 .execute(
                     "UPDATE sessions SET revoked_at = $3
                      WHERE org_id = $1 AND session_id = $2 AND revoked_at IS NULL
@@ -800,6 +874,7 @@ impl Store for PgStore {
                     &[&org_id, &id, &now],
                 )
                 .await?;
+            tx.commit().await?;
             Ok(n == 1)
         })
     }
@@ -815,6 +890,7 @@ impl Store for PgStore {
         let clients = filter_clients(filter);
         with_retry!(self, "resetting a user's sessions", |c| {
             let tx = c.transaction().await?;
+            share_org(&tx, org_id).await?;
             let n = revoke_users_sessions(&tx, org_id, &users, &clients, now).await?;
             tx.commit().await?;
             Ok(n)
@@ -826,6 +902,7 @@ impl Store for PgStore {
         let created = device_json(&new.created);
         with_retry!(self, "creating a session", |c| {
             let tx = c.transaction().await?;
+            share_org(&tx, &new.org_id).await?;
             // Shared lock on the user: settings changes (which lock it exclusively) wait for
             // us or we for them, so the expiry below is derived from committed settings.
             let user = tx
@@ -958,6 +1035,7 @@ impl Store for PgStore {
         let quit = change.desktop_app_browser_quit;
         with_retry!(self, "changing settings", |c| {
             let tx = c.transaction().await?;
+            share_org(&tx, org_id).await?;
             let users = lock_users(&tx, org_id, user_ids).await?;
             // All or nothing: an unknown user refuses the whole change, naming the first.
             if let Some(missing) = user_ids.iter().find(|u| !users.contains(u)) {
@@ -999,6 +1077,7 @@ impl Store for PgStore {
     async fn clear_settings(&self, org_id: &str, user_ids: &[String]) -> Result<()> {
         with_retry!(self, "clearing settings", |c| {
             let tx = c.transaction().await?;
+            share_org(&tx, org_id).await?;
             let users = lock_users(&tx, org_id, user_ids).await?;
             tx.execute(
                 "DELETE FROM settings WHERE org_id = $1 AND user_id = ANY($2)",
@@ -1083,6 +1162,7 @@ impl Store for PgStore {
     async fn complete_bulk_job(&self, claim: &JobClaim, now: UnixTime) -> Result<BulkJob> {
         with_retry!(self, "completing a resetBulk job", |c| {
             let tx = c.transaction().await?;
+            share_org(&tx, &claim.job.org_id).await?;
             let sql = format!("SELECT {JOB_COLS} FROM bulk_jobs WHERE job_id = $1 FOR UPDATE");
             let Some(row) = tx.query_opt(&sql, &[&claim.job.job_id]).await? else {
                 return Err(StoreError::LeaseLost.into());
@@ -1169,6 +1249,15 @@ impl Store for PgStore {
             // One load at a time across nodes, so the clash checks below stay true until commit.
             tx.query("SELECT pg_advisory_xact_lock($1)", &[&FIXTURE_LOCK])
                 .await?;
+            // Writers to the replaced orgs wait for the load (see `share_org`).
+            let mut keys: Vec<i32> = plan.org_ids.iter().map(|o| org_lock_key(o)).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            tx.execute(
+                "SELECT pg_advisory_xact_lock($1, k) FROM unnest($2::int[]) AS k ORDER BY k",
+                &[&ORG_LOCK_NS, &keys],
+            )
+            .await?;
             plan.check_clashes(&tx).await?;
             plan.write(&tx).await.map_err(|e| match e {
                 TxError::Db(db) if db.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
@@ -1643,4 +1732,53 @@ async fn dump_in(
         }
     }
     Ok(fixture)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_size_is_split_off_and_other_options_kept() {
+        let (url, size) = split_pool_size("postgres://u@h/db?pool_size=32").unwrap();
+        assert_eq!((url.as_str(), size), ("postgres://u@h/db", Some(32)));
+        let (url, size) =
+            split_pool_size("postgres://u@h/db?connect_timeout=5&pool_size=2&application_name=x")
+                .unwrap();
+        assert_eq!(
+            url,
+            "postgres://u@h/db?connect_timeout=5&application_name=x"
+        );
+        assert_eq!(size, Some(2));
+        assert_eq!(split_pool_size("postgres://u@h/db").unwrap().1, None);
+        for bad in ["0", "-1", "x", "", "10001"] {
+            let err =
+                split_pool_size(&format!("postgres://u:pw@h/db?pool_size={bad}")).unwrap_err();
+            assert!(
+                matches!(err, StoreError::BadUrl(ref m) if !m.contains("pw")),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact("postgres://u:secret@h:5/db?x=1"),
+            "postgres://u:***@h:5/db?x=1"
+        );
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("postgres://h/db"), "postgres://h/db");
+        assert!(!redact("postgresql://u:p@ss@h/db").contains("p@ss"));
+    }
+
+    #[test]
+    fn filters_map_to_client_kinds() {
+        assert_eq!(filter_clients(ResetFilter::All).len(), 4);
+        assert_eq!(
+            filter_clients(ResetFilter::MobileOnly),
+            vec!["ios", "android"]
+        );
+        assert_eq!(filter_clients(ResetFilter::WebOnly), vec!["web"]);
+    }
 }

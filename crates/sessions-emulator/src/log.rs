@@ -1,0 +1,239 @@
+//! The request log: a bounded ring of recent calls, arguments redacted.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// What replaces a secret argument's value.
+pub const REDACTED: &str = "[redacted]";
+
+/// Whether an argument carries a secret (`token`, `*_token`, `client_secret`, `*_secret`).
+pub fn is_secret(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n == "token" || n.ends_with("_token") || n.ends_with("secret") || n == "password"
+}
+
+/// Replaces every secret argument's value with [`REDACTED`].
+pub fn redact(args: &mut Map<String, Value>) {
+    for (name, value) in args.iter_mut() {
+        if is_secret(name) {
+            *value = Value::String(REDACTED.to_owned());
+        }
+    }
+}
+
+/// One logged call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    /// Sequence number, increasing from 1 (also across clears), for `?after=` polling.
+    pub id: u64,
+    /// The Web API method (`admin.users.session.list`).
+    pub method: String,
+    /// The HTTP verb (`POST`, `GET`).
+    pub http_method: String,
+    /// Arguments from the query string and the body, secrets redacted. A name given several
+    /// times maps to an array of its values. JSON bodies keep their JSON values.
+    pub args: Map<String, Value>,
+    /// Whether the body was too large to capture (then `args` holds only the query string).
+    #[serde(default)]
+    pub args_truncated: bool,
+    /// `ok`, the `error` code of the answer, `dropped` when the connection was closed without
+    /// an answer, or `unknown` when the answer was not a Slack JSON body.
+    pub answer: String,
+    /// The HTTP status sent; `None` when the connection was dropped.
+    pub status: Option<u16>,
+    /// The injected fault(s), e.g. `#3 error invalid_auth`, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<String>,
+    /// When the call arrived, unix seconds on the emulator's clock.
+    pub time: i64,
+    /// `time` as RFC 3339 UTC.
+    pub time_rfc3339: String,
+    /// Milliseconds from arrival until the answer was ready (injected delays included).
+    pub duration_ms: u64,
+}
+
+/// Which records to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogQuery {
+    /// Only this method.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Only records with an id greater than this.
+    #[serde(default)]
+    pub after: Option<u64>,
+    /// At most this many (the newest ones).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    records: VecDeque<RequestRecord>,
+    capacity: usize,
+    next_id: u64,
+}
+
+/// A ring buffer of recent calls. Cloning shares the buffer.
+#[derive(Debug, Clone)]
+pub struct RequestLog {
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl RequestLog {
+    /// A log keeping the newest `capacity` calls (0 keeps none).
+    pub fn new(capacity: usize) -> RequestLog {
+        RequestLog {
+            inner: Arc::new(Mutex::new(Inner {
+                records: VecDeque::with_capacity(capacity.min(1024)),
+                capacity,
+                next_id: 1,
+            })),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Appends a record, assigning its `id` (the given one is ignored) and evicting the oldest
+    /// when full. Redacts secret arguments again, so a caller cannot log one by mistake.
+    /// Returns the assigned id.
+    pub fn record(&self, mut record: RequestRecord) -> u64 {
+        redact(&mut record.args);
+        let mut inner = self.lock();
+        let id = inner.next_id;
+        inner.next_id += 1;
+        if inner.capacity == 0 {
+            return id;
+        }
+        record.id = id;
+        while inner.records.len() >= inner.capacity {
+            inner.records.pop_front();
+        }
+        inner.records.push_back(record);
+        id
+    }
+
+    /// Matching records, oldest first (newest last); with `limit`, the newest `limit` of them.
+    pub fn list(&self, query: &LogQuery) -> Vec<RequestRecord> {
+        let inner = self.lock();
+        let matching: Vec<&RequestRecord> = inner
+            .records
+            .iter()
+            .filter(|r| query.method.as_ref().is_none() || query.method.as_ref() == Some(&r.method))
+            .filter(|r| query.after.is_none() || query.after < Some(r.id))
+            .collect();
+        let skip = query.limit.map_or(0, |l| matching.len().saturating_sub(l));
+        matching.into_iter().skip(skip).cloned().collect()
+    }
+
+    /// Forgets every record (ids keep increasing).
+    pub fn clear(&self) {
+        self.lock().records.clear();
+    }
+
+    /// Records held.
+    pub fn len(&self) -> usize {
+        self.lock().records.len()
+    }
+
+    /// Whether no record is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The capacity.
+    pub fn capacity(&self) -> usize {
+        self.lock().capacity
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(method: &str) -> RequestRecord {
+        RequestRecord {
+            id: 0,
+            method: method.to_owned(),
+            http_method: "POST".into(),
+            args: Map::new(),
+            args_truncated: false,
+            answer: "ok".into(),
+            status: Some(200),
+            fault: None,
+            time: 0,
+            time_rfc3339: String::new(),
+            duration_ms: 0,
+        }
+    }
+
+    #[test]
+    fn ring_keeps_the_newest() {
+        let log = RequestLog::new(3);
+        for m in ["a", "b", "c", "d"] {
+            log.record(rec(m));
+        }
+        let all = log.list(&LogQuery::default());
+        assert_eq!(
+            all.iter().map(|r| r.method.as_str()).collect::<Vec<_>>(),
+            ["b", "c", "d"]
+        );
+        assert_eq!(all.iter().map(|r| r.id).collect::<Vec<_>>(), [2, 3, 4]);
+    }
+
+    #[test]
+    fn filters_and_limits() {
+        let log = RequestLog::new(10);
+        for m in ["a", "b", "a", "a"] {
+            log.record(rec(m));
+        }
+        let q = LogQuery {
+            method: Some("a".into()),
+            limit: Some(2),
+            after: None,
+        };
+        assert_eq!(
+            log.list(&q).iter().map(|r| r.id).collect::<Vec<_>>(),
+            [3, 4]
+        );
+        let q = LogQuery {
+            after: Some(2),
+            ..Default::default()
+        };
+        assert_eq!(
+            log.list(&q).iter().map(|r| r.id).collect::<Vec<_>>(),
+            [3, 4]
+        );
+        log.clear();
+        assert!(log.is_empty());
+        assert_eq!(log.record(rec("a")), 5);
+    }
+
+    #[test]
+    fn record_redacts_secrets() {
+        let log = RequestLog::new(1);
+        let mut r = rec("auth.test");
+        r.args.insert("token".into(), "xoxp-secret".into());
+        r.args.insert("refresh_token".into(), "xoxe-1".into());
+        r.args.insert("client_secret".into(), "s".into());
+        r.args.insert("team_id".into(), "T1".into());
+        log.record(r);
+        let got = &log.list(&LogQuery::default())[0];
+        assert_eq!(got.args["token"], REDACTED);
+        assert_eq!(got.args["refresh_token"], REDACTED);
+        assert_eq!(got.args["client_secret"], REDACTED);
+        assert_eq!(got.args["team_id"], "T1");
+    }
+
+    #[test]
+    fn zero_capacity_keeps_nothing() {
+        let log = RequestLog::new(0);
+        log.record(rec("a"));
+        assert!(log.is_empty());
+    }
+}

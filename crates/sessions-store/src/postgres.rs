@@ -485,6 +485,15 @@ impl PgStore {
                 .iter()
                 .map(|r| r.try_get(0))
                 .collect::<Result<_, _>>()?;
+            let known = MIGRATIONS.last().map_or(0, |m| m.0);
+            if let Some(newer) = applied.iter().copied().filter(|v| *v > known).max() {
+                // A newer build migrated this database: refuse rather than misread its rows.
+                return Err(StoreError::Backend(format!(
+                    "database schema version {newer} is newer than this build understands \
+                     ({known})"
+                ))
+                .into());
+            }
             for (version, sql) in MIGRATIONS {
                 if applied.contains(version) {
                     continue;

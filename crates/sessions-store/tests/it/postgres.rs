@@ -667,6 +667,23 @@ async fn migrations_run_concurrently_from_several_nodes() {
     assert_eq!(again.schema_versions().await.unwrap(), vec![1]);
 }
 
+#[tokio::test]
+async fn a_schema_from_a_newer_build_is_refused() {
+    let url = fresh_database().await;
+    PgStore::connect(&url).await.unwrap();
+    let (client, conn) = tokio_postgres::connect(&url, NoTls).await.unwrap();
+    tokio::spawn(conn);
+    client
+        .batch_execute("INSERT INTO schema_migrations (version) VALUES (999)")
+        .await
+        .unwrap();
+    let err = PgStore::connect(&url).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Backend(ref m) if m.contains("999")),
+        "{err}"
+    );
+}
+
 /// Polls every future at once (no `futures` dependency here).
 async fn futures_join_all<F: std::future::Future + Send + 'static>(
     futs: impl Iterator<Item = F>,

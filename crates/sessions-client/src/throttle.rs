@@ -81,6 +81,22 @@ mod tests {
         assert_eq!(t.reserve_at(2, "m", 20, now), s(0));
     }
 
+    proptest::proptest! {
+        /// Calls made at one instant are spaced exactly one refill interval apart once the
+        /// burst is spent, for every tier.
+        #[test]
+        fn same_instant_calls_queue_at_the_tier_rate(per_minute in 1u32..1000, n in 1usize..40) {
+            let t = Throttle::default();
+            let now = Instant::now();
+            let interval = 60.0 / f64::from(per_minute);
+            for k in 0..n {
+                let wait = t.reserve_at(7, "m", per_minute, now).as_secs_f64();
+                let want = ((k as f64 + 1.0 - THROTTLE_BURST) * interval).max(0.0);
+                proptest::prop_assert!((wait - want).abs() < 1e-6, "call {}: {} vs {}", k, wait, want);
+            }
+        }
+    }
+
     #[test]
     fn refills_over_time() {
         let t = Throttle::default();

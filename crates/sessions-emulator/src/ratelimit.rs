@@ -256,12 +256,15 @@ impl RateLimiter {
         }
     }
 
-    /// Every method's effective limit under the current settings.
+    /// Every limited method's effective limit under the current settings, burst spelled out.
     pub fn effective_limits(&self) -> BTreeMap<String, Limit> {
         let inner = self.lock();
         METHOD_NAMES
             .iter()
-            .filter_map(|m| Self::effective(&inner.settings, m).map(|l| (m.to_string(), l)))
+            .filter_map(|m| {
+                let l = Self::effective(&inner.settings, m)?;
+                Some((m.to_string(), l.with_burst(l.capacity())))
+            })
             .collect()
     }
 

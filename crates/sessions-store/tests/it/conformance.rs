@@ -280,6 +280,30 @@ pub async fn fixture_replaces_orgs_with_the_same_id(s: DynStore) {
     );
 }
 
+/// A file replacing several orgs may move session ids and tokens between them.
+pub async fn fixture_may_move_ids_between_replaced_orgs(s: DynStore) {
+    loaded(&s).await;
+    let mut f = base_fixture();
+    // Swap: E1 takes E2's session id, session token and API token; E2 takes E1's.
+    f.orgs[0].sessions[0].session_id = 2001;
+    f.orgs[0].sessions[0].token = Some("xoxc-2001".into());
+    f.orgs[0].tokens[0].token = "xoxp-other".into();
+    f.orgs[1].sessions[0].session_id = 1001;
+    f.orgs[1].sessions[0].token = Some("xoxc-1001".into());
+    f.orgs[1].tokens[0].token = "xoxp-admin".into();
+    s.load_fixture(&f, NOW).await.unwrap();
+    assert_eq!(s.session("E1", 2001).await.unwrap().unwrap().user_id, "W2");
+    assert_eq!(s.session("E2", 1001).await.unwrap().unwrap().user_id, "W9");
+    assert_eq!(s.session("E1", 1001).await.unwrap(), None);
+    assert_eq!(active(&s, "xoxp-other", NOW).await.org.org_id, "E1");
+    assert_eq!(active(&s, "xoxp-admin", NOW).await.org.org_id, "E2");
+    assert_eq!(
+        active(&s, "xoxc-2001", NOW).await.kind,
+        PrincipalKind::Session(2001)
+    );
+    assert_eq!(active(&s, "xoxc-1001", NOW).await.user.user_id, "W9");
+}
+
 pub async fn fixture_sessions_older_than_duration_load_expired(s: DynStore) {
     let mut f = base_fixture();
     f.orgs[0].settings = vec![FixtureSettings {
@@ -1476,6 +1500,7 @@ macro_rules! conformance_tests {
             fixture_loads_every_entity,
             fixture_with_a_clash_changes_nothing,
             fixture_replaces_orgs_with_the_same_id,
+            fixture_may_move_ids_between_replaced_orgs,
             fixture_sessions_older_than_duration_load_expired,
             authenticate_every_outcome,
             list_pages_in_order,

@@ -1,0 +1,122 @@
+//! SQLite store micro-benchmark. Prints ratios against baselines measured in the same run, so
+//! the numbers mean something on any machine:
+//!
+//! 1. group commit: N concurrent writes vs the same N writes awaited one after another;
+//! 2. paging cost: the last page of a big org vs the first page of a small org (O(log n + page)
+//!    means the ratio stays near 1 as the org grows).
+//!
+//! Run: `cargo run --release -p sessions-store --example sqlite_bench [SESSIONS]`
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sessions_store::sqlite::SqliteStore;
+use sessions_store::*;
+
+const NOW: UnixTime = 1_700_000_000;
+const WRITES: u64 = 256;
+const PAGE: u32 = 100;
+const PAGE_REPEATS: u32 = 200;
+
+fn fixture(first_id: u64, sessions: u64) -> Fixture {
+    let mut f = Fixture::from_json(
+        r#"{"orgs":[{"id":"E1","name":"Bench","teams":[{"id":"T1","name":"t"}],
+        "users":[{"id":"W1","name":"u","role":"member","teams":["T1"]}]}]}"#,
+    )
+    .expect("valid fixture");
+    f.orgs[0].sessions = (0..sessions)
+        .map(|i| FixtureSession {
+            session_id: first_id + i,
+            user: "W1".into(),
+            team: "T1".into(),
+            client: "web".into(),
+            token: None,
+            created_at: None,
+            created: Device::default(),
+            recent: None,
+        })
+        .collect();
+    f
+}
+
+async fn store(dir: &tempfile::TempDir, name: &str) -> Arc<SqliteStore> {
+    let path = dir.path().join(name);
+    Arc::new(
+        SqliteStore::open(path.to_str().expect("utf-8 path"))
+            .await
+            .expect("open"),
+    )
+}
+
+async fn page_time(s: &SqliteStore, after: Option<u64>) -> Duration {
+    let t = Instant::now();
+    for _ in 0..PAGE_REPEATS {
+        let page = s
+            .list_sessions("E1", &SessionFilter::default(), after, PAGE, NOW)
+            .await;
+        assert_eq!(page.expect("list").len(), PAGE as usize);
+    }
+    t.elapsed() / PAGE_REPEATS
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let big: u64 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(100_000);
+    let dir = tempfile::tempdir().expect("tempdir");
+
+    // 1. Group commit.
+    let s = store(&dir, "writes.db").await;
+    s.load_fixture(&fixture(1, 2 * WRITES), NOW)
+        .await
+        .expect("load");
+    let (c0, t) = (s.commit_count(), Instant::now());
+    for i in 0..WRITES {
+        assert!(s.invalidate_session("E1", 1 + i, NOW).await.expect("write"));
+    }
+    let (serial, serial_commits) = (t.elapsed(), s.commit_count() - c0);
+    let (c0, t) = (s.commit_count(), Instant::now());
+    let tasks: Vec<_> = (0..WRITES)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move { s.invalidate_session("E1", 1 + WRITES + i, NOW).await })
+        })
+        .collect();
+    for task in tasks {
+        assert!(task.await.expect("join").expect("write"));
+    }
+    let (grouped, grouped_commits) = (t.elapsed(), s.commit_count() - c0);
+    println!("group commit, {WRITES} invalidations (each Ok = committed and fsynced):");
+    println!("  one after another: {serial:>10.2?}  {serial_commits} commits  (baseline)");
+    println!(
+        "  all concurrently:  {grouped:>10.2?}  {grouped_commits} commits  ratio {:.3} of baseline time",
+        grouped.as_secs_f64() / serial.as_secs_f64()
+    );
+
+    // 2. Paging cost against org size.
+    let small = store(&dir, "small.db").await;
+    small
+        .load_fixture(&fixture(1, 1_000), NOW)
+        .await
+        .expect("load");
+    let large = store(&dir, "large.db").await;
+    large
+        .load_fixture(&fixture(1, big), NOW)
+        .await
+        .expect("load");
+    let base = page_time(&small, None).await;
+    let first = page_time(&large, None).await;
+    let last = page_time(&large, Some(big - u64::from(PAGE))).await;
+    println!("list page of {PAGE} (mean of {PAGE_REPEATS}):");
+    println!("  1,000 sessions, first page:   {base:>10.2?}  (baseline)");
+    println!(
+        "  {big} sessions, first page: {first:>10.2?}  ratio {:.2}",
+        first.as_secs_f64() / base.as_secs_f64()
+    );
+    println!(
+        "  {big} sessions, last page:  {last:>10.2?}  ratio {:.2}",
+        last.as_secs_f64() / base.as_secs_f64()
+    );
+}

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --locked -q -p slack-sessions
-BIN=target/debug/slack-sessions
+BIN="${CARGO_TARGET_DIR:-target}/debug/slack-sessions"
 
 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -r compat/python/requirements.txt
 (cd compat/node && npm ci --no-audit --no-fund --loglevel=error >/dev/null)

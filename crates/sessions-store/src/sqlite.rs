@@ -5,8 +5,9 @@
 //!   SAVEPOINT, so a failing write rolls back alone), commits once with `synchronous=FULL`, then
 //!   answers every caller. `Ok` from a write therefore means committed and fsynced, and N
 //!   concurrent writes cost one fsync.
-//! - Reads use a small pool of read-only connections on tokio's blocking pool; WAL lets them run
-//!   while the writer commits. Multi-statement reads run in one read transaction (a snapshot).
+//! - Reads use a small pool (at most 8 at once) of read-only connections on tokio's blocking
+//!   pool; WAL lets them run while the writer commits. Multi-statement reads run in one read
+//!   transaction (a snapshot).
 //! - Migrations are applied at open (see `schema_migrations`).
 //! - Session ids come from AUTOINCREMENT and are never reused, even after rows are deleted.
 //!

@@ -13,15 +13,16 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Semaphore};
 
 use super::schema;
 use crate::{Result, StoreError};
 
 /// Most writes folded into one transaction; bounds the latency of the first waiter.
 const BATCH_CAP: usize = 512;
-/// Idle read connections kept for reuse; more are opened on demand under load.
-const READERS_IDLE_MAX: usize = 8;
+/// Most reads running at once (each holds one read-only connection on the blocking pool), so a
+/// burst of reads cannot take every blocking thread; reads beyond it wait their turn.
+const READERS_MAX: usize = 8;
 /// How long a connection waits for another process holding the database lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const STATEMENT_CACHE: usize = 64;
@@ -49,6 +50,7 @@ pub(super) struct Engine {
     writer: Option<JoinHandle<()>>,
     commits: Arc<AtomicU64>,
     readers: Arc<Readers>,
+    read_permits: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -109,6 +111,7 @@ impl Engine {
                 path: path.to_owned(),
                 idle: Mutex::new(Vec::new()),
             }),
+            read_permits: Arc::new(Semaphore::new(READERS_MAX)),
         })
     }
 
@@ -159,7 +162,15 @@ impl Engine {
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     {
         let readers = self.readers.clone();
+        let permit = self
+            .read_permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Backend("sqlite: reader pool closed".into()))?;
         tokio::task::spawn_blocking(move || {
+            // Held until the read finishes, even if the caller stops waiting.
+            let _permit = permit;
             let mut conn = readers.take()?;
             let out = f(&mut conn);
             // A connection left inside a transaction (error mid-read) is not reused.
@@ -287,7 +298,7 @@ impl Readers {
 
     fn give_back(&self, conn: Connection) {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        if idle.len() < READERS_IDLE_MAX {
+        if idle.len() < READERS_MAX {
             idle.push(conn);
         }
     }

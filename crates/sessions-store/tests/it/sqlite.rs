@@ -309,3 +309,69 @@ async fn tokens_are_stored_only_as_hashes() {
     }
     assert!(text.contains("Acme"), "the check reads real data");
 }
+
+/// Two stores on one file (two processes sharing it) stay consistent: SQLite's file lock
+/// serialises their writers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_stores_on_one_file_agree() {
+    let dir = TempDir::new().unwrap();
+    let path = db_path(&dir);
+    let a: DynStore = Arc::new(SqliteStore::open(&path).await.unwrap());
+    let b: DynStore = Arc::new(SqliteStore::open(&path).await.unwrap());
+
+    let (sa, sb) = tokio::join!(a.server_secret(), b.server_secret());
+    assert_eq!(sa.unwrap(), sb.unwrap(), "one secret for both");
+
+    loaded(&a).await;
+    assert!(
+        b.invalidate_session("E1", 1001, NOW).await.unwrap(),
+        "b sees a's fixture"
+    );
+    assert!(
+        !a.invalidate_session("E1", 1001, NOW).await.unwrap(),
+        "a sees b's write"
+    );
+
+    for _ in 0..4 {
+        a.enqueue_bulk_reset("E1", "W1", &["W2".to_string()], ResetFilter::All, NOW, NOW)
+            .await
+            .unwrap();
+    }
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let s = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.push(tokio::spawn(async move {
+            let claim = s.claim_bulk_job(&format!("w{i}"), NOW, 60).await.unwrap();
+            let made = s
+                .create_session(NewSession {
+                    org_id: "E1".into(),
+                    user_id: "W2".into(),
+                    team_id: "T1".into(),
+                    client: ClientKind::Web,
+                    token_hash: TokenHash::of(&format!("xoxc-two-{i}")),
+                    created: Device::default(),
+                    created_at: NOW,
+                })
+                .await
+                .unwrap();
+            (claim.map(|c| c.job.job_id), made.session_id)
+        }));
+    }
+    let mut jobs = Vec::new();
+    let mut ids = std::collections::HashSet::new();
+    for t in tasks {
+        let (job, id) = t.await.unwrap();
+        jobs.extend(job);
+        assert!(ids.insert(id), "session id {id} handed out twice");
+    }
+    jobs.sort();
+    jobs.dedup();
+    assert_eq!(jobs.len(), 4, "each job claimed once across both stores");
+    let listed = b
+        .list_sessions("E1", &SessionFilter::default(), None, 1000, NOW)
+        .await
+        .unwrap();
+    assert!(ids
+        .iter()
+        .all(|id| listed.iter().any(|r| r.session_id == *id)));
+}

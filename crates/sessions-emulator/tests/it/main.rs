@@ -5,5 +5,6 @@ mod clock;
 mod control;
 mod faults;
 mod log;
+mod props;
 mod rate_limits;
 mod support;

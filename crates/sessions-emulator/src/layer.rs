@@ -199,9 +199,10 @@ async fn read_args(
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    if content_type.starts_with("application/json") {
+        .unwrap_or("");
+    // Lowercase only to compare: a multipart boundary is case-sensitive.
+    let kind = content_type.to_ascii_lowercase();
+    if kind.starts_with("application/json") {
         match serde_json::from_slice::<Value>(body) {
             Ok(Value::Object(map)) => {
                 for (k, v) in map {
@@ -212,8 +213,8 @@ async fn read_args(
                 args.insert("_body".into(), "[not a JSON object]".into());
             }
         }
-    } else if content_type.starts_with("multipart/form-data") {
-        read_multipart(&mut args, &content_type, body.clone()).await;
+    } else if kind.starts_with("multipart/form-data") {
+        read_multipart(&mut args, content_type, body.clone()).await;
     } else if !push_form(&mut args, body) {
         args.insert("_body".into(), "[unparsable form body]".into());
     }

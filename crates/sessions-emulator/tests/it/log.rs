@@ -172,3 +172,41 @@ async fn the_server_may_record_entries_itself() {
         "record() redacts as well"
     );
 }
+
+#[tokio::test]
+async fn query_and_multipart_arguments_are_captured() {
+    let app = start(EmulatorConfig::default()).await;
+    app.http
+        .get(format!("{}/api/auth.test?token=xoxp-q&pretty=1", app.base))
+        .send()
+        .await
+        .unwrap();
+    let body = "--XyZ\r\nContent-Disposition: form-data; name=\"token\"\r\n\r\nxoxp-m\r\n\
+                --XyZ\r\nContent-Disposition: form-data; name=\"user_id\"\r\n\r\nW1\r\n\
+                --XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\
+                Content-Type: text/plain\r\n\r\nhello\r\n--XyZ--\r\n";
+    let a = app
+        .http
+        .post(format!("{}/api/admin.users.session.reset", app.base))
+        .header("content-type", "multipart/form-data; boundary=XyZ")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(a.status(), 200);
+    // The server still received the whole multipart body.
+    let echoed: serde_json::Value = serde_json::from_str(&a.text().await.unwrap()).unwrap();
+    assert_eq!(echoed["body_len"], body.len());
+    let logged = app.requests("").await;
+    assert_eq!(logged[0]["http_method"], "GET");
+    assert_eq!(
+        logged[0]["args"],
+        serde_json::json!({"token": "[redacted]", "pretty": "1"})
+    );
+    assert_eq!(
+        logged[1]["args"],
+        serde_json::json!({"token": "[redacted]", "user_id": "W1", "file": "[file]"})
+    );
+    let raw = app.control("GET", "/requests", None).await.text;
+    assert!(!raw.contains("xoxp-"), "{raw}");
+}

@@ -251,3 +251,24 @@ async fn token_arguments_key_buckets_when_no_header_is_sent() {
     // A bearer header with the same token shares the bucket.
     assert_eq!(app.call("auth.test", "xoxp-two", "").await.status, 429);
 }
+
+#[tokio::test]
+async fn the_servers_key_function_decides_who_shares_a_bucket() {
+    // The server maps tokens to identities; here every token of "team one" is one caller.
+    let emu = sessions_emulator::Emulator::new(EmulatorConfig::default())
+        .unwrap()
+        .with_key_fn(|parts| {
+            let auth = parts.headers.get("authorization")?.to_str().ok()?;
+            Some(auth.split('-').nth(1)?.to_owned())
+        });
+    let app = crate::support::start_with(emu).await;
+    app.control_ok(
+        "PUT",
+        "/rate-limits",
+        Some(r#"{"mode":"custom","overrides":{"auth.test":{"per_minute":1}}}"#),
+    )
+    .await;
+    assert_eq!(app.call("auth.test", "xoxp-one-a", "").await.status, 200);
+    assert_eq!(app.call("auth.test", "xoxp-one-b", "").await.status, 429);
+    assert_eq!(app.call("auth.test", "xoxp-two-a", "").await.status, 200);
+}

@@ -30,8 +30,9 @@ const STATEMENT_CACHE: usize = 64;
 /// Called once the batch's COMMIT finished, with its outcome.
 type Responder = Box<dyn FnOnce(Result<(), String>) + Send>;
 /// Runs one write against the writer connection; returns whether it succeeded (so the writer
-/// knows to keep or roll back its savepoint) and how to answer the caller after commit.
-type WriteOp = Box<dyn FnOnce(&Connection) -> (bool, Responder) + Send>;
+/// knows to keep or roll back its savepoint) and how to answer the caller after commit. Called
+/// with `None` when the write cannot run at all; its responder then reports the error.
+type WriteOp = Box<dyn FnOnce(Option<&Connection>) -> (bool, Responder) + Send>;
 
 /// Extension to attach context to rusqlite errors.
 pub(super) trait Ctx<T> {
@@ -133,13 +134,14 @@ impl Engine {
     {
         let (done, wait) = oneshot::channel::<Result<T>>();
         let op: WriteOp = Box::new(move |conn| {
-            let outcome = f(conn);
-            let ok = outcome.is_ok();
+            let outcome = conn.map(f);
+            let ok = matches!(outcome, Some(Ok(_)));
             let respond: Responder = Box::new(move |commit| {
                 let answer = match (outcome, commit) {
-                    (Err(e), _) => Err(e),
-                    (Ok(v), Ok(())) => Ok(v),
-                    (Ok(_), Err(msg)) => Err(StoreError::Backend(msg)),
+                    (Some(Err(e)), _) => Err(e),
+                    (Some(Ok(v)), Ok(())) => Ok(v),
+                    (_, Err(msg)) => Err(StoreError::Backend(msg)),
+                    (None, Ok(())) => Err(StoreError::Backend("sqlite: write not run".into())),
                 };
                 // The caller may have gone away (cancelled request); the write stands anyway.
                 let _ = done.send(answer);
@@ -150,7 +152,7 @@ impl Engine {
         tx.send(op).map_err(|_| writer_gone())?;
         wait.await.map_err(|_| {
             StoreError::Backend(
-                "sqlite: write aborted (transaction could not run; see logs)".into(),
+                "sqlite: write aborted (the operation panicked or the writer stopped)".into(),
             )
         })?
     }
@@ -212,21 +214,25 @@ fn run_writer(conn: Connection, rx: mpsc::Receiver<WriteOp>, commits: Arc<Atomic
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
             let ops = batch.len();
             tracing::error!(error = %e, ops, "sqlite writer could not begin a transaction");
-            continue; // dropping the ops answers their waiters with an error
+            let msg = format!("sqlite: could not begin a transaction: {e}");
+            for op in batch {
+                let (_, respond) = op(None);
+                respond(Err(msg.clone()));
+            }
+            continue;
         }
         let mut responders: Vec<Responder> = Vec::with_capacity(batch.len());
         // Set when savepoint bookkeeping fails: the transaction state is then unknown, so the
         // whole batch is rolled back and every waiter gets the error.
         let mut poisoned: Option<String> = None;
-        for op in batch {
-            if poisoned.is_some() {
-                break;
-            }
+        let mut ops = batch.into_iter();
+        for op in ops.by_ref() {
             if let Err(e) = conn.execute_batch("SAVEPOINT op") {
                 poisoned = Some(format!("sqlite: savepoint failed: {e}"));
+                responders.push(op(None).1);
                 break;
             }
-            match std::panic::catch_unwind(AssertUnwindSafe(|| op(&conn))) {
+            match std::panic::catch_unwind(AssertUnwindSafe(|| op(Some(&conn)))) {
                 Ok((ok, respond)) => {
                     responders.push(respond);
                     if conn.is_autocommit() {
@@ -241,12 +247,14 @@ fn run_writer(conn: Connection, rx: mpsc::Receiver<WriteOp>, commits: Arc<Atomic
                     };
                     if let Err(e) = conn.execute_batch(end) {
                         poisoned = Some(format!("sqlite: ending savepoint failed: {e}"));
+                        break;
                     }
                 }
                 Err(_) => {
                     tracing::error!("sqlite write operation panicked; rolled back");
                     if let Err(e) = conn.execute_batch("ROLLBACK TO op; RELEASE op") {
                         poisoned = Some(format!("sqlite: rollback after panic failed: {e}"));
+                        break;
                     }
                 }
             }
@@ -271,6 +279,10 @@ fn run_writer(conn: Connection, rx: mpsc::Receiver<WriteOp>, commits: Arc<Atomic
                 }
             },
         };
+        // Ops left unrun by a poisoned batch get the batch's error too.
+        for op in ops {
+            responders.push(op(None).1);
+        }
         for respond in responders {
             respond(outcome.clone());
         }

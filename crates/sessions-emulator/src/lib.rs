@@ -14,8 +14,9 @@
 //!     ..EmulatorConfig::default()
 //! })
 //! .unwrap()
-//! // Who is calling, for rate limits; the server would return its token hash here.
-//! .with_key_fn(|parts| Some(parts.headers.get("authorization")?.to_str().ok()?.len().to_string()));
+//! // Who is calling, for rate limits. The server returns its token hash; this sketch keys on
+//! // a header (the default, hashing `Authorization`, would do as well).
+//! .with_key_fn(|parts| Some(parts.headers.get("x-caller")?.to_str().ok()?.to_owned()));
 //!
 //! let clock = emulator.clock(); // the server keeps time with this
 //! let app: Router = Router::new()
@@ -194,7 +195,9 @@ impl Emulator {
     /// Uses `f` to tell callers apart for rate limits (e.g. returning the token's hash hex).
     /// When it returns `None`, a `token` argument in the query or body is hashed instead, and
     /// without one every such call shares one anonymous bucket. The default hashes the
-    /// `Authorization` header (never kept in clear).
+    /// `Authorization` header (never kept in clear) with the same hash as a `token` argument,
+    /// so one token is one caller however it is sent; a server key function that reads only the
+    /// header loses that for callers who mix both ways.
     pub fn with_key_fn<F>(mut self, f: F) -> Emulator
     where
         F: Fn(&http::request::Parts) -> Option<String> + Send + Sync + 'static,

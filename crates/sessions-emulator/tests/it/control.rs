@@ -106,3 +106,48 @@ async fn response_shapes() {
         ".requests[].duration_ms" => "[ms]",
     });
 }
+
+/// The server builds a `Router<AppState>` and calls `with_state` last; the control router and
+/// the layer must fit into that shape.
+#[tokio::test]
+async fn mounts_inside_a_stateful_router() {
+    #[derive(Clone)]
+    struct AppState {
+        greeting: &'static str,
+    }
+    let emu = sessions_emulator::Emulator::default();
+    let app: axum::Router = axum::Router::<AppState>::new()
+        .route(
+            "/api/{method}",
+            axum::routing::post(
+                |axum::extract::State(s): axum::extract::State<AppState>| async move {
+                    format!(r#"{{"ok":true,"greeting":"{}"}}"#, s.greeting)
+                },
+            ),
+        )
+        .route_layer(emu.layer())
+        .nest("/control/emulator", emu.control_router())
+        .with_state(AppState { greeting: "hi" });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let http = reqwest::Client::new();
+    let text = http
+        .post(format!("http://{addr}/api/auth.test"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(text, r#"{"ok":true,"greeting":"hi"}"#);
+    let log = http
+        .get(format!("http://{addr}/control/emulator/requests"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(log.contains(r#""method":"auth.test""#), "{log}");
+}

@@ -20,18 +20,27 @@ pub async fn run(g: &Global, a: ListArgs) -> Result<Outcome> {
     check(&req)?;
     let client = client(g, false)?;
     if a.all {
-        // Page by page, flushing after each, so memory stays at one page and a reader sees
-        // sessions as soon as they arrive.
+        // Pages are fetched by a task one page ahead of the writer (a channel of one), so the
+        // next request is in flight while this page is written; memory stays at two pages.
+        let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+        let fetcher = tokio::spawn(async move {
+            let pages = client.admin_users_session_list_pages(req);
+            let mut pages = std::pin::pin!(pages);
+            while let Some(page) = pages.next().await {
+                if tx.send(page).await.is_err() {
+                    break; // the writer stopped (error or closed stdout)
+                }
+            }
+        });
         let mut out = SessionWriter::begin(stdout(), a.format, true)?;
-        let pages = client.admin_users_session_list_pages(req);
-        let mut pages = std::pin::pin!(pages);
-        while let Some(page) = pages.next().await {
+        while let Some(page) = rx.recv().await {
             for s in &page?.active_sessions {
                 out.session(s)?;
             }
             out.flush()?;
         }
         let n = out.finish("")?;
+        fetcher.await?;
         tracing::debug!(sessions = n, "listed every page");
     } else {
         let page = client.admin_users_session_list(req).await?;

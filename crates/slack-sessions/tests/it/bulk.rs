@@ -124,3 +124,25 @@ fn an_empty_list_is_a_usage_error() {
         .fails(2);
     assert!(err.contains("no user ids given"), "{err}");
 }
+
+#[test]
+fn an_error_no_retry_can_fix_stops_the_run_with_a_summary() {
+    let s = Server::with_fixture(&fixture(1500));
+    let users: Vec<String> = (0..1500).map(|i| format!("W{}", 1000 + i)).collect();
+    let path = s.dir.path().join("users.txt");
+    std::fs::write(&path, users.join("\n")).unwrap();
+    let run = s.run(&[
+        "--token",
+        crate::harness::READONLY_TOKEN,
+        "reset-bulk",
+        "--no-throttle",
+        "--file",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert_eq!(
+        run.stdout,
+        "Reset done for 0 users; 0 failed.\nNot attempted (stopped early): 1500 users.\n"
+    );
+    assert!(run.stderr.starts_with("error: missing_scope:"), "{run:?}");
+}

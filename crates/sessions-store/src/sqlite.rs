@@ -14,6 +14,20 @@
 //! Several processes may open the same file (SQLite's own locking plus `busy_timeout` keep
 //! them consistent), but PostgreSQL is the backend meant for several server nodes.
 //!
+//! Choices where the [`Store`] contract is silent (the PostgreSQL backend passes the same
+//! conformance suite):
+//! - `users` and `get_settings` answer in request order, duplicates collapsed.
+//! - `set_settings` naming an unknown user fails with [`StoreError::NotFound`] and changes
+//!   nobody; a change with no fields is a no-op (no empty settings row). `clear_settings`
+//!   ignores users that have no settings.
+//! - `create_session` needs the user to be a member of the team ([`StoreError::NotFound`]
+//!   otherwise) and a session token no other token or session uses ([`StoreError::Conflict`]).
+//! - `dump` leaves revoked sessions out: the fixture format cannot say "revoked", and loading
+//!   a dump must not bring them back.
+//! - `revoke_token` stamps `revoked_at` with the wall clock (it takes no `now`); only the fact
+//!   of revocation is ever read.
+//! - A fixture replacing several orgs may move session ids and tokens between them.
+//!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! use sessions_store::sqlite::SqliteStore;

@@ -205,14 +205,12 @@ async fn pages_use_an_index_not_a_scan() {
     assert!(!joined.contains("TEMP B-TREE"), "no sort step: {joined}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn group_commit_batches_concurrent_writes() {
-    let dir = TempDir::new().unwrap();
-    let s = Arc::new(SqliteStore::open(&db_path(&dir)).await.unwrap());
+/// [`base_fixture`] plus `n` web sessions of W4 on T2 with ids from `first`.
+fn fixture_with_w4_sessions(first: u64, n: u64) -> Fixture {
     let mut f = base_fixture();
-    for i in 0..64 {
+    for i in 0..n {
         f.orgs[0].sessions.push(FixtureSession {
-            session_id: 7000 + i,
+            session_id: first + i,
             user: "W4".into(),
             team: "T2".into(),
             client: "web".into(),
@@ -222,7 +220,16 @@ async fn group_commit_batches_concurrent_writes() {
             recent: None,
         });
     }
-    s.load_fixture(&f, NOW).await.unwrap();
+    f
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_commit_batches_concurrent_writes() {
+    let dir = TempDir::new().unwrap();
+    let s = Arc::new(SqliteStore::open(&db_path(&dir)).await.unwrap());
+    s.load_fixture(&fixture_with_w4_sessions(7000, 64), NOW)
+        .await
+        .unwrap();
     let before = s.commit_count();
     // Start all 64 writes before awaiting any of them.
     let writes: Vec<_> = (0..64u64)
@@ -248,47 +255,56 @@ async fn group_commit_batches_concurrent_writes() {
     }
 }
 
-#[tokio::test]
+/// Failing writes batched with succeeding ones: each failure rolls back only its own savepoint
+/// (including what it wrote before failing), everything else commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_write_in_a_batch_does_not_spoil_the_others() {
     let dir = TempDir::new().unwrap();
     let s = Arc::new(SqliteStore::open(&db_path(&dir)).await.unwrap());
-    loaded(&(s.clone() as DynStore)).await;
-    let bad = {
-        let s = s.clone();
-        tokio::spawn(async move {
-            s.set_settings(
-                "E1",
-                &["W2".to_string(), "W404".to_string()],
-                SettingsChange {
-                    duration: Some(28_800),
-                    desktop_app_browser_quit: None,
-                },
-            )
-            .await
-        })
-    };
-    let good = {
-        let s = s.clone();
-        tokio::spawn(async move { s.invalidate_session("E1", 1001, NOW).await })
-    };
-    assert!(matches!(bad.await.unwrap(), Err(StoreError::NotFound(_))));
-    assert!(good.await.unwrap().unwrap());
-    assert!(s
-        .get_settings("E1", &["W2".to_string()])
+    s.load_fixture(&fixture_with_w4_sessions(7000, 64), NOW)
         .await
-        .unwrap()
-        .is_empty());
+        .unwrap();
+    let before = s.commit_count();
+    let tasks: Vec<_> = (0..64u64)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                if i % 2 == 0 {
+                    s.invalidate_session("E1", 7000 + i, NOW).await.map(|_| ())
+                } else {
+                    // W2 is written first, then the unknown user fails the whole call.
+                    let users = ["W2".to_string(), format!("W404-{i}")];
+                    let change = SettingsChange {
+                        duration: Some(28_800),
+                        ..Default::default()
+                    };
+                    s.set_settings("E1", &users, change).await
+                }
+            })
+        })
+        .collect();
+    for (i, t) in tasks.into_iter().enumerate() {
+        let got = t.await.unwrap();
+        if i % 2 == 0 {
+            assert!(got.is_ok(), "write {i}: {got:?}");
+        } else {
+            assert!(
+                matches!(got, Err(StoreError::NotFound(_))),
+                "write {i}: {got:?}"
+            );
+        }
+    }
+    assert!(s.commit_count() - before < 64, "the writes were batched");
+    let w2 = s.get_settings("E1", &["W2".to_string()]).await.unwrap();
+    assert!(w2.is_empty(), "no failed write left anything: {w2:?}");
     assert_eq!(
         s.session("E1", 1002).await.unwrap().unwrap().expires_at,
         None
     );
-    assert!(s
-        .session("E1", 1001)
-        .await
-        .unwrap()
-        .unwrap()
-        .revoked_at
-        .is_some());
+    for i in 0..64u64 {
+        let row = s.session("E1", 7000 + i).await.unwrap().unwrap();
+        assert_eq!(row.revoked_at.is_some(), i % 2 == 0, "session {}", 7000 + i);
+    }
 }
 
 #[tokio::test]

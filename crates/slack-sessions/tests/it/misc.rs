@@ -144,3 +144,28 @@ fn serve_demo_prints_a_banner_that_works_and_stops_on_sigterm() {
     };
     assert_eq!(exit.code(), Some(0), "serve exit: {exit:?}");
 }
+
+#[test]
+fn token_file_wins_over_the_environment_and_verbose_logs_never_show_tokens() {
+    let s = Server::start();
+    let file = s.dir.path().join("token");
+    std::fs::write(&file, crate::harness::ADMIN_TOKEN).unwrap();
+    // Run::of asserts no token appears in stdout or stderr, here with trace-level logs.
+    let out = Run::of(
+        bin()
+            .env("SLACK_API_URL", &s.api_url)
+            .env("SLACK_TOKEN", crate::harness::UNKNOWN_TOKEN)
+            .arg("--token-file")
+            .arg(&file)
+            .args(["-vv", "whoami", "--format", "json"]),
+    )
+    .ok();
+    assert!(out.contains("W0ADMIN"), "{out}");
+}
+
+#[test]
+fn a_malformed_api_url_is_a_usage_error() {
+    let run = Run::of(bin().args(["--api-url", "not a url", "--token", "xoxp-x-1", "whoami"]));
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.starts_with("error: "), "{run:?}");
+}

@@ -34,17 +34,49 @@ fn with_database(url: &str, db: &str) -> String {
     format!("{scheme}://{authority}/{db}{query}")
 }
 
-/// Creates an empty database and returns its URL. Databases left by runs more than two hours
-/// old are dropped on the way (test stores are never closed explicitly, so we cannot drop our
-/// own at the end).
-pub async fn fresh_database() -> String {
+/// A database made for one test, dropped when this guard goes (even when the test panics).
+#[derive(Debug)]
+pub struct TempDb {
+    /// Its URL.
+    pub url: String,
+    name: String,
+    admin: String,
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        // Drop is synchronous and may run inside the test's runtime: use a thread of our own.
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                let (client, conn) = tokio_postgres::connect(&admin, NoTls).await.ok()?;
+                tokio::spawn(conn);
+                // FORCE: the test's pooled connections may still be closing.
+                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                client.batch_execute(&sql).await.ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(()))) {
+            eprintln!("could not drop test database {}", self.name);
+        }
+    }
+}
+
+/// Creates an empty database. Databases that crashed runs left behind for more than an hour
+/// are dropped on the way.
+pub async fn fresh_database() -> TempDb {
     let admin = admin_url();
     let (client, conn) = tokio_postgres::connect(&admin, NoTls)
         .await
         .unwrap_or_else(|e| {
             panic!(
                 "these tests need PostgreSQL: cannot connect to {admin} ({e}). Start PostgreSQL \
-             or point SESSIONS_TEST_PG_URL at an admin connection URL."
+                 or point SESSIONS_TEST_PG_URL at an admin connection URL."
             )
         });
     tokio::spawn(conn);
@@ -54,9 +86,11 @@ pub async fn fresh_database() -> String {
         .as_secs();
     let stale = client
         .query(
-            "SELECT datname FROM pg_database WHERE datname ~ '^sessions_test_[0-9]+_[0-9a-f]+$'
-               AND split_part(datname, '_', 3)::bigint < $1",
-            &[&(secs as i64 - 7200)],
+            // CASE: SQL does not promise to test the pattern before the cast.
+            "SELECT datname FROM pg_database
+             WHERE CASE WHEN datname ~ '^sessions_test_[0-9]{1,18}_[0-9a-f]+$'
+                        THEN split_part(datname, '_', 3)::bigint < $1 ELSE false END",
+            &[&(secs as i64 - 3600)],
         )
         .await
         .expect("listing databases");
@@ -72,15 +106,133 @@ pub async fn fresh_database() -> String {
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .await
         .unwrap_or_else(|e| panic!("CREATE DATABASE {name} on {admin}: {e:?}"));
-    with_database(&admin, &name)
+    TempDb {
+        url: with_database(&admin, &name),
+        name,
+        admin,
+    }
 }
 
-/// A store on a fresh database, as the conformance suite wants it.
+/// A store on a fresh database, as the conformance suite wants it; the database is dropped
+/// with the last handle.
 pub async fn pg_store() -> DynStore {
-    let url = fresh_database().await;
-    open(&url)
+    let db = fresh_database().await;
+    let inner = PgStore::connect(&db.url)
         .await
-        .unwrap_or_else(|e| panic!("opening {url}: {e}"))
+        .unwrap_or_else(|e| panic!("opening {}: {e}", db.url));
+    Arc::new(OwnedDb { inner, _db: db })
+}
+
+/// A store that owns its database. Fields drop in order: the pool, then the database.
+#[derive(Debug)]
+struct OwnedDb {
+    inner: PgStore,
+    _db: TempDb,
+}
+
+#[async_trait::async_trait]
+impl Store for OwnedDb {
+    async fn authenticate(&self, token: &TokenHash, now: UnixTime) -> Result<TokenLookup> {
+        self.inner.authenticate(token, now).await
+    }
+    async fn user(&self, org_id: &str, user_id: &str) -> Result<Option<UserRow>> {
+        self.inner.user(org_id, user_id).await
+    }
+    async fn users(&self, org_id: &str, user_ids: &[String]) -> Result<Vec<UserRow>> {
+        self.inner.users(org_id, user_ids).await
+    }
+    async fn team_exists(&self, org_id: &str, team_id: &str) -> Result<bool> {
+        self.inner.team_exists(org_id, team_id).await
+    }
+    async fn revoke_token(&self, token: &TokenHash) -> Result<bool> {
+        self.inner.revoke_token(token).await
+    }
+    async fn list_sessions(
+        &self,
+        org_id: &str,
+        filter: &SessionFilter,
+        after: Option<u64>,
+        limit: u32,
+        now: UnixTime,
+    ) -> Result<Vec<SessionRow>> {
+        self.inner
+            .list_sessions(org_id, filter, after, limit, now)
+            .await
+    }
+    async fn session(&self, org_id: &str, session_id: u64) -> Result<Option<SessionRow>> {
+        self.inner.session(org_id, session_id).await
+    }
+    async fn invalidate_session(&self, org_id: &str, id: u64, now: UnixTime) -> Result<bool> {
+        self.inner.invalidate_session(org_id, id, now).await
+    }
+    async fn reset_user(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        filter: ResetFilter,
+        now: UnixTime,
+    ) -> Result<u64> {
+        self.inner.reset_user(org_id, user_id, filter, now).await
+    }
+    async fn create_session(&self, new: NewSession) -> Result<SessionRow> {
+        self.inner.create_session(new).await
+    }
+    async fn get_settings(&self, org_id: &str, user_ids: &[String]) -> Result<Vec<SettingsRow>> {
+        self.inner.get_settings(org_id, user_ids).await
+    }
+    async fn set_settings(
+        &self,
+        org_id: &str,
+        user_ids: &[String],
+        change: SettingsChange,
+    ) -> Result<()> {
+        self.inner.set_settings(org_id, user_ids, change).await
+    }
+    async fn clear_settings(&self, org_id: &str, user_ids: &[String]) -> Result<()> {
+        self.inner.clear_settings(org_id, user_ids).await
+    }
+    async fn enqueue_bulk_reset(
+        &self,
+        org_id: &str,
+        actor_user_id: &str,
+        user_ids: &[String],
+        filter: ResetFilter,
+        now: UnixTime,
+        run_after: UnixTime,
+    ) -> Result<i64> {
+        self.inner
+            .enqueue_bulk_reset(org_id, actor_user_id, user_ids, filter, now, run_after)
+            .await
+    }
+    async fn claim_bulk_job(
+        &self,
+        worker: &str,
+        now: UnixTime,
+        lease_secs: i64,
+    ) -> Result<Option<JobClaim>> {
+        self.inner.claim_bulk_job(worker, now, lease_secs).await
+    }
+    async fn complete_bulk_job(&self, claim: &JobClaim, now: UnixTime) -> Result<BulkJob> {
+        self.inner.complete_bulk_job(claim, now).await
+    }
+    async fn bulk_job(&self, org_id: &str, job_id: i64) -> Result<Option<BulkJob>> {
+        self.inner.bulk_job(org_id, job_id).await
+    }
+    async fn pending_bulk_jobs(&self) -> Result<u64> {
+        self.inner.pending_bulk_jobs().await
+    }
+    async fn load_fixture(&self, fixture: &Fixture, now: UnixTime) -> Result<()> {
+        self.inner.load_fixture(fixture, now).await
+    }
+    async fn dump(&self, org_id: Option<&str>) -> Result<Fixture> {
+        self.inner.dump(org_id).await
+    }
+    async fn reset_all(&self) -> Result<()> {
+        self.inner.reset_all().await
+    }
+    async fn server_secret(&self) -> Result<Vec<u8>> {
+        self.inner.server_secret().await
+    }
 }
 
 async fn node(url: &str) -> Arc<PgStore> {
@@ -651,7 +803,8 @@ async fn concurrent_settings_changes_and_sign_ins_stay_consistent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn migrations_run_concurrently_from_several_nodes() {
-    let url = fresh_database().await;
+    let db = fresh_database().await;
+    let url = db.url.clone();
     let opened = futures_join_all((0..4).map(|_| {
         let url = url.clone();
         async move { PgStore::connect(&url).await }
@@ -669,7 +822,8 @@ async fn migrations_run_concurrently_from_several_nodes() {
 
 #[tokio::test]
 async fn a_schema_from_a_newer_build_is_refused() {
-    let url = fresh_database().await;
+    let db = fresh_database().await;
+    let url = db.url.clone();
     PgStore::connect(&url).await.unwrap();
     let (client, conn) = tokio_postgres::connect(&url, NoTls).await.unwrap();
     tokio::spawn(conn);
@@ -701,7 +855,8 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_nodes_claim_exclusively_reclaim_lapsed_leases_and_apply_once() {
-    let url = fresh_database().await;
+    let db = fresh_database().await;
+    let url = db.url.clone();
     let (a, b) = (node(&url).await, node(&url).await);
     a.load_fixture(&fixture(3), NOW).await.unwrap();
     let job = a
@@ -798,7 +953,8 @@ async fn two_nodes_claim_exclusively_reclaim_lapsed_leases_and_apply_once() {
 /// Two nodes drain 40 jobs with several workers each: every job is done exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_nodes_drain_a_queue_exactly_once() {
-    let url = fresh_database().await;
+    let db = fresh_database().await;
+    let url = db.url.clone();
     let (a, b) = (node(&url).await, node(&url).await);
     a.load_fixture(&fixture(4), NOW).await.unwrap();
     let mut jobs = HashSet::new();
@@ -838,7 +994,8 @@ async fn two_nodes_drain_a_queue_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn session_ids_are_unique_across_nodes_and_above_fixture_ids() {
-    let url = fresh_database().await;
+    let db = fresh_database().await;
+    let url = db.url.clone();
     let (a, b) = (node(&url).await, node(&url).await);
     a.load_fixture(&fixture(2), NOW).await.unwrap();
     let mut tasks = Vec::new();
@@ -902,7 +1059,8 @@ async fn session_ids_are_unique_across_nodes_and_above_fixture_ids() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn server_secret_is_shared_by_nodes_starting_together() {
-    let url = fresh_database().await;
+    let db = fresh_database().await;
+    let url = db.url.clone();
     let nodes = futures_join_all((0..4).map(|_| {
         let url = url.clone();
         async move { node(&url).await.server_secret().await.unwrap() }
@@ -915,7 +1073,8 @@ async fn server_secret_is_shared_by_nodes_starting_together() {
 
 #[tokio::test]
 async fn pool_size_comes_from_the_url_and_is_not_passed_to_postgres() {
-    let url = fresh_database().await;
+    let db = fresh_database().await;
+    let url = db.url.clone();
     let sep = if url.contains('?') { '&' } else { '?' };
     let store = PgStore::connect(&format!("{url}{sep}pool_size=3"))
         .await
@@ -956,7 +1115,8 @@ async fn unreachable_server_fails_clearly_and_hides_the_password() {
         .unwrap_err();
     assert!(matches!(err, StoreError::BadUrl(_)), "{err}");
     assert!(!err.to_string().contains("hunter2"), "{err}");
-    assert!(!format!("{:?}", node(&fresh_database().await).await).contains("postgres://"));
+    let db = fresh_database().await;
+    assert!(!format!("{:?}", node(&db.url).await).contains("postgres://"));
 }
 
 // ----- the conformance suite -------------------------------------------------------------------
@@ -969,7 +1129,8 @@ crate::conformance::conformance_tests!(pg_store().await);
 /// for an org, the (org, user, team, session) index for one user.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_is_an_index_range_scan() {
-    let url = fresh_database().await;
+    let db = fresh_database().await;
+    let url = db.url.clone();
     let s = node(&url).await;
     // E1 with 12 000 sessions, nine in ten revoked (as in a long-lived org), and a second org
     // whose session ids interleave with E1's, so neither the primary key nor a filter on

@@ -248,6 +248,7 @@ pub fn render(err: &anyhow::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn usage_errors_exit_2_and_api_errors_exit_1() {
@@ -286,5 +287,38 @@ mod tests {
         assert!(render(&e).contains(
             "hint: this call needs the scope admin.users:write; the token has: admin.users:read"
         ));
+    }
+
+    #[test]
+    fn ratelimited_and_invalid_arguments_explain_what_to_do() {
+        let e = anyhow::Error::new(ClientError::RateLimited {
+            retry_after: Duration::from_secs(7),
+        });
+        assert_eq!(exit_code(&e), EXIT_API);
+        assert!(
+            render(&e).ends_with("hint: retry after 7 s\n"),
+            "{}",
+            render(&e)
+        );
+        let e = anyhow::Error::new(ClientError::Api {
+            code: ErrorCode::InvalidArguments,
+            needed: None,
+            provided: None,
+            warnings: vec!["superfluous_charset".into()],
+            messages: vec!["[ERROR] missing required field: user_id".into()],
+        });
+        assert_eq!(
+            render(&e),
+            "error: invalid_arguments: Required arguments either were not provided or contain \
+             invalid values.\n  [ERROR] missing required field: user_id\n\
+             warning: superfluous_charset\n"
+        );
+    }
+
+    #[test]
+    fn remembered_secrets_never_survive_rendering() {
+        remember_secret("xoxp-unit-secret-42");
+        let e = anyhow::anyhow!("server echoed xoxp-unit-secret-42 back");
+        assert_eq!(render(&e), "error: server echoed [redacted] back\n");
     }
 }

@@ -284,6 +284,9 @@ macro_rules! with_retry {
                 Ok(v) => break Ok(v),
                 Err(e) if e.is_retryable() && attempt + 1 < MAX_ATTEMPTS => {
                     attempt += 1;
+                    $self
+                        .retried
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     tracing::debug!(context = $ctx, attempt, error = ?e, "retrying transaction");
                     backoff(attempt).await;
                 }
@@ -304,6 +307,7 @@ pub struct PgStore {
     pool: Pool,
     pool_size: usize,
     secret: tokio::sync::OnceCell<Vec<u8>>,
+    retried: std::sync::atomic::AtomicU64,
 }
 
 impl fmt::Debug for PgStore {
@@ -402,6 +406,7 @@ impl PgStore {
             pool,
             pool_size,
             secret: tokio::sync::OnceCell::new(),
+            retried: std::sync::atomic::AtomicU64::new(0),
         };
         store.migrate().await.map_err(|e| match e {
             StoreError::Backend(m) => {
@@ -410,6 +415,12 @@ impl PgStore {
             other => other,
         })?;
         Ok(store)
+    }
+
+    /// How many transactions were retried (after a deadlock, a serialization failure or a
+    /// session id race) since connect: a health signal, expected to stay near zero.
+    pub fn retried_transactions(&self) -> u64 {
+        self.retried.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Maximum number of pooled connections.

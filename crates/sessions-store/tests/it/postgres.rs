@@ -1254,3 +1254,61 @@ async fn fixture_reloads_race_with_writers_without_errors() {
     };
     assert_eq!(p.user.user_id, "W3");
 }
+
+/// A deadlock with another client (here: a hand-made transaction locking a session, then the
+/// user) costs the store's transaction nothing but a transparent retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deadlock_victim_is_retried_transparently() {
+    let db = fresh_database().await;
+    let s = node(&db.url).await;
+    s.load_fixture(&fixture(1), NOW).await.unwrap();
+    let (mut other, conn) = tokio_postgres::connect(&db.url, NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let tx = other.transaction().await.unwrap();
+    tx.execute(
+        "SELECT 1 FROM sessions WHERE session_id = 102 FOR UPDATE",
+        &[],
+    )
+    .await
+    .unwrap();
+
+    // Locks user W0, then waits for session 102.
+    let settings = tokio::spawn({
+        let s = s.clone();
+        async move {
+            s.set_settings(
+                "E1",
+                &["W0".to_owned()],
+                SettingsChange {
+                    duration: Some(28_800),
+                    ..Default::default()
+                },
+            )
+            .await
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !settings.is_finished(),
+        "set_settings should wait for session 102"
+    );
+    // Closes the cycle. The store's backend has waited longest, so PostgreSQL's deadlock check
+    // (after deadlock_timeout, 1 s by default) picks it as the victim; ours then gets the lock.
+    let ours = tx
+        .execute("SELECT 1 FROM users WHERE user_id = 'W0' FOR UPDATE", &[])
+        .await;
+    let we_were_victim = ours.is_err();
+    if we_were_victim {
+        tx.rollback().await.unwrap();
+    } else {
+        tx.commit().await.unwrap();
+    }
+    settings.await.unwrap().unwrap();
+    assert!(
+        !we_were_victim,
+        "the store's transaction was expected to be the victim"
+    );
+    assert!(s.retried_transactions() >= 1);
+    let row = s.session("E1", 102).await.unwrap().unwrap();
+    assert_eq!(row.expires_at, Some(row.created_at + 28_800));
+}

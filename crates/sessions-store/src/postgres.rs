@@ -322,24 +322,20 @@ impl fmt::Debug for PgStore {
     }
 }
 
-/// The URL with any password replaced, for error messages.
+/// The URL with any password replaced, for error messages. Defensive about unencoded `/` or
+/// `@` in the password: everything up to the last `@` before the query is user info.
 fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return "<unparsable url>".into();
     };
-    let (authority, tail) = match rest.find(['/', '?']) {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or("");
-            let masked = if userinfo.contains(':') {
-                format!("{user}:***")
-            } else {
-                user.into()
-            };
-            format!("{scheme}://{masked}@{host}{tail}")
+    let before_query = rest.split('?').next().unwrap_or(rest);
+    match before_query.rfind('@') {
+        Some(at) => {
+            let (userinfo, host_and_more) = rest.split_at(at);
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{scheme}://{user}:***{host_and_more}"),
+                None => url.to_owned(),
+            }
         }
         None => url.to_owned(),
     }
@@ -1790,6 +1786,11 @@ mod tests {
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact("postgres://h/db"), "postgres://h/db");
         assert!(!redact("postgresql://u:p@ss@h/db").contains("p@ss"));
+        assert_eq!(redact("postgres://u:a/b@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            redact("postgres://u@h/db?opt=x@y"),
+            "postgres://u@h/db?opt=x@y"
+        );
     }
 
     #[test]

@@ -289,7 +289,7 @@ pub fn demo_fixture() -> (Fixture, DemoInfo) {
         sessions,
         settings: vec![FixtureSettings {
             user: "W0DEMOSAM".into(),
-            duration: Some(30 * day as u64),
+            duration: Some(90 * day as u64),
             desktop_app_browser_quit: Some(false),
         }],
     };

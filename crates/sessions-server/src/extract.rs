@@ -268,6 +268,29 @@ pub async fn read_call(
     })
 }
 
+/// [`read_call`] as a plain function of the raw parts, for fuzzing and property tests: the
+/// `Content-Type` header value, the query string, and the body. Multipart bodies are read by
+/// polling the (never pending) in-memory reader to completion on the calling thread.
+pub fn parse_args(
+    content_type: Option<&str>,
+    query: Option<&str>,
+    body: &[u8],
+) -> Result<CallInput, WireError> {
+    let mut headers = HeaderMap::new();
+    if let Some(ct) = content_type {
+        // A value no HTTP request could carry (control characters) is dropped, as the HTTP
+        // layer would refuse it; non-ASCII text arrives as opaque bytes, as it would on the wire.
+        if let Ok(v) = http::HeaderValue::from_bytes(ct.as_bytes()) {
+            headers.insert(CONTENT_TYPE, v);
+        }
+    }
+    futures::executor::block_on(read_call(
+        &headers,
+        query,
+        bytes::Bytes::copy_from_slice(body),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

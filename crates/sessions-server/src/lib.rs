@@ -57,7 +57,7 @@ mod clock;
 pub mod control;
 pub mod cursor;
 mod demo;
-mod extract;
+pub mod extract;
 mod service;
 mod state;
 mod worker;

@@ -6,6 +6,7 @@ mod methods;
 mod paging;
 mod props;
 mod restart;
+mod run;
 mod snapshots;
 mod support;
 mod wire;

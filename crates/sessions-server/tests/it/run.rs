@@ -1,0 +1,231 @@
+//! `run`: fixtures, demo seeding, start-up refusal, and the rate-limit hook.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sessions_server::{RateLimiter, ServeConfig, Started, StateOptions};
+use sessions_store::TokenHash;
+use sessions_wire::RateTier;
+
+use crate::support::*;
+
+/// Runs the server until the returned sender fires; yields what `on_start` saw.
+async fn run_server(
+    config: ServeConfig,
+) -> (
+    Started,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let seen: Arc<Mutex<Option<Started>>> = Arc::default();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let s2 = seen.clone();
+    let task = tokio::spawn(async move {
+        sessions_server::run(
+            config,
+            move |s| *s2.lock().unwrap() = Some(s.clone()),
+            async {
+                rx.await.ok();
+            },
+        )
+        .await
+        .unwrap();
+    });
+    for _ in 0..200 {
+        if let Some(s) = seen.lock().unwrap().clone() {
+            return (s, tx, task);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("server never started");
+}
+
+fn config(dir: &tempfile::TempDir) -> ServeConfig {
+    ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: format!("sqlite://{}", dir.path().join("run.db").display()),
+        ..ServeConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn demo_is_seeded_once_and_usable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (started, stop, task) = run_server(ServeConfig {
+        demo: true,
+        ..config(&dir)
+    })
+    .await;
+    let demo = started.demo.clone().expect("demo info");
+    assert_eq!(demo.org_id, "E0DEMO");
+    assert!(!format!("{started:?}").contains(&started.control_token));
+    let c = sessions_client::Client::builder(&demo.admin_token)
+        .base_url(&started.api_url)
+        .build()
+        .unwrap();
+    let page = c
+        .admin_users_session_list(sessions_client::ListRequest::org())
+        .await
+        .unwrap();
+    assert_eq!(page.active_sessions.len(), 12);
+    let who = c
+        .with_token(&demo.session_tokens[0])
+        .auth_test()
+        .await
+        .unwrap();
+    assert_eq!(who.url, "https://demo-corp.enterprise.slack.com/");
+    c.admin_users_session_invalidate(sessions_client::InvalidateRequest::for_user(
+        demo.session_ids[0],
+        "W0DEMODANA",
+    ))
+    .await
+    .unwrap();
+    // control API reachable with the announced token
+    let r = Resp::from(
+        http()
+            .get(format!("{}health", started.control_url))
+            .bearer_auth(&started.control_token)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    stop.send(()).unwrap();
+    task.await.unwrap();
+
+    // restart: not re-seeded (the invalidation stays), demo still described
+    let (started, stop, task) = run_server(ServeConfig {
+        demo: true,
+        ..config(&dir)
+    })
+    .await;
+    assert!(started.demo.is_some());
+    let c = sessions_client::Client::builder(DEMO)
+        .base_url(&started.api_url)
+        .build()
+        .unwrap();
+    let page = c
+        .admin_users_session_list(sessions_client::ListRequest::org())
+        .await
+        .unwrap();
+    assert_eq!(page.active_sessions.len(), 11);
+    stop.send(()).unwrap();
+    task.await.unwrap();
+}
+
+const DEMO: &str = sessions_server::DEMO_ADMIN_TOKEN;
+
+#[tokio::test]
+async fn fixtures_load_at_start_and_bad_files_refuse_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.json");
+    std::fs::write(&good, FIXTURE).unwrap();
+    let (started, stop, task) = run_server(ServeConfig {
+        fixtures: Some(good),
+        ..config(&dir)
+    })
+    .await;
+    assert!(started.demo.is_none());
+    let c = sessions_client::Client::builder(ADMIN)
+        .base_url(&started.api_url)
+        .build()
+        .unwrap();
+    assert_eq!(c.auth_test().await.unwrap().user_id, "WADMIN");
+    stop.send(()).unwrap();
+    task.await.unwrap();
+
+    let bad = dir.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        FIXTURE.replace(
+            r#""session_id":104,"user":"WSAM""#,
+            r#""session_id":104,"user":"WGHOST""#,
+        ),
+    )
+    .unwrap();
+    let err = sessions_server::run(
+        ServeConfig {
+            fixtures: Some(bad),
+            ..config(&dir)
+        },
+        |_| panic!("must not start"),
+        async {},
+    )
+    .await
+    .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("bad.json")
+            && msg.contains("sessions[3] (session_id 104)")
+            && msg.contains("WGHOST"),
+        "{msg}"
+    );
+}
+
+#[derive(Debug, Default)]
+struct OneCallPerToken {
+    calls: AtomicU32,
+    seen: Mutex<Vec<(TokenHash, &'static str)>>,
+}
+
+impl RateLimiter for OneCallPerToken {
+    fn check(
+        &self,
+        token: &TokenHash,
+        method: &'static str,
+        _tier: RateTier,
+    ) -> Result<(), Duration> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let mut seen = self.seen.lock().unwrap();
+        if seen.contains(&(*token, method)) {
+            return Err(Duration::from_millis(1500));
+        }
+        seen.push((*token, method));
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_rate_limiter_answers_429_before_any_work() {
+    let limiter = Arc::new(OneCallPerToken::default());
+    let s = start_with(
+        StateOptions {
+            rate_limiter: Some(limiter.clone()),
+            ..options()
+        },
+        Some(FIXTURE),
+    )
+    .await;
+    let r = s
+        .post_form(
+            "admin.users.session.reset",
+            Some(ADMIN),
+            &[("user_id", "WDANA"), ("mobile_only", "1")],
+        )
+        .await;
+    assert_eq!(r.body["ok"], true);
+    let r = s
+        .post_form(
+            "admin.users.session.reset",
+            Some(ADMIN),
+            &[("user_id", "WDANA")],
+        )
+        .await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.header("retry-after"), Some("2"));
+    assert_eq!(r.error(), "ratelimited");
+    // the limited call did nothing
+    assert!(session_ids(&s.store, "E1").await.contains(&101));
+    // per method: another method is still allowed
+    let r = s.post_form("auth.test", Some(ADMIN), &[]).await;
+    assert_eq!(r.body["ok"], true);
+    // the client surfaces it
+    let err = s.client(ADMIN).auth_test().await.unwrap_err();
+    assert!(
+        matches!(err, sessions_client::Error::RateLimited { .. }),
+        "{err:?}"
+    );
+    assert_eq!(limiter.calls.load(Ordering::Relaxed), 4);
+}

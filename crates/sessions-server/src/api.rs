@@ -261,3 +261,15 @@ pub(crate) async fn not_found() -> Response {
         "no such endpoint; methods live under /api/".into(),
     )
 }
+
+/// `/api/{method}` with a verb other than GET or POST.
+pub(crate) async fn method_not_allowed() -> Response {
+    let mut res = status_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "invalid_post_type",
+        "use GET or POST".into(),
+    );
+    res.headers_mut()
+        .insert(http::header::ALLOW, HeaderValue::from_static("GET, POST"));
+    res
+}

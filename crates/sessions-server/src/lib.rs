@@ -207,6 +207,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/api/{method}", get(api::api_call).post(api::api_call))
         .merge(control::router(state.clone()))
+        .method_not_allowed_fallback(api::method_not_allowed)
         .fallback(api::not_found)
         .with_state(state)
 }

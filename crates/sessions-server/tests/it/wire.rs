@@ -429,4 +429,16 @@ async fn other_paths_are_json_404s() {
     .await;
     assert_eq!(r.status, 404);
     assert_eq!(r.error(), "unknown_method");
+    let r = Resp::from(
+        http()
+            .put(format!("{}auth.test", s.api))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.header("allow"), Some("GET, POST"));
+    assert_eq!(r.body["ok"], false);
 }

@@ -3,6 +3,7 @@
 mod control;
 mod isolation;
 mod methods;
+mod nodes;
 mod paging;
 mod props;
 mod restart;

@@ -61,7 +61,9 @@ pub struct Server {
     pub base: String,
     pub api: String,
     pub store: DynStore,
-    pub dir: tempfile::TempDir,
+    /// The data directory (`None` on a second node sharing another server's file).
+    pub dir: Option<tempfile::TempDir>,
+    pub db_path: std::path::PathBuf,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -106,6 +108,16 @@ pub async fn reopen(dir: tempfile::TempDir, opts: StateOptions) -> Server {
 }
 
 async fn launch(dir: tempfile::TempDir, store: DynStore, opts: StateOptions) -> Server {
+    let db_path = dir.path().join("state.db");
+    launch_on(Some(dir), db_path, store, opts).await
+}
+
+async fn launch_on(
+    dir: Option<tempfile::TempDir>,
+    db_path: std::path::PathBuf,
+    store: DynStore,
+    opts: StateOptions,
+) -> Server {
     let state = AppState::new(store.clone(), opts).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -118,6 +130,7 @@ async fn launch(dir: tempfile::TempDir, store: DynStore, opts: StateOptions) -> 
         api: format!("http://{addr}/api/"),
         store,
         dir,
+        db_path,
         stop: Some(tx),
         task: Some(task),
     }
@@ -132,12 +145,26 @@ impl Server {
             .unwrap()
     }
 
+    /// Another node on the same database file, with its own store handle.
+    pub async fn second_node(&self, opts: StateOptions) -> Server {
+        let url = format!("sqlite://{}", self.db_path.display());
+        let store = sessions_store::open(&url).await.unwrap();
+        launch_on(None, self.db_path.clone(), store, opts).await
+    }
+
     /// Stops gracefully and hands back the data directory.
-    pub async fn stop(mut self) -> tempfile::TempDir {
+    pub async fn stop(self) -> tempfile::TempDir {
+        self.halt()
+            .await
+            .expect("the first node owns the directory")
+    }
+
+    /// Stops gracefully; the directory if this node owns it.
+    pub async fn halt(mut self) -> Option<tempfile::TempDir> {
         self.stop.take().unwrap().send(()).unwrap();
         self.task.take().unwrap().await.unwrap().unwrap();
         drop(self.store);
-        self.dir
+        self.dir.take()
     }
 
     /// Raw form POST with a bearer token; returns (status, headers, JSON body).

@@ -5,6 +5,7 @@ mod isolation;
 mod methods;
 mod nodes;
 mod paging;
+mod postgres;
 mod props;
 mod restart;
 mod run;

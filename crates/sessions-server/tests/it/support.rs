@@ -112,7 +112,7 @@ async fn launch(dir: tempfile::TempDir, store: DynStore, opts: StateOptions) -> 
     launch_on(Some(dir), db_path, store, opts).await
 }
 
-async fn launch_on(
+pub async fn launch_on(
     dir: Option<tempfile::TempDir>,
     db_path: std::path::PathBuf,
     store: DynStore,

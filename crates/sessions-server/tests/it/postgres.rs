@@ -1,0 +1,184 @@
+//! Two server nodes on one PostgreSQL database: the multi-node deployment.
+//!
+//! Needs PostgreSQL at `SESSIONS_TEST_PG_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`; `scripts/ensure-postgres.sh` starts one).
+//! Without it these tests fail, on purpose.
+
+use std::time::Duration;
+
+use sessions_client::{GetSettingsRequest, InvalidateRequest, ListRequest, SetSettingsRequest};
+use sessions_server::StateOptions;
+use sessions_store::{Fixture, TokenHash};
+use tokio_postgres::NoTls;
+
+use crate::support::*;
+
+fn admin_url() -> String {
+    std::env::var("SESSIONS_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A database for one test, dropped afterwards.
+struct TempDb {
+    url: String,
+    name: String,
+}
+
+impl TempDb {
+    async fn new() -> TempDb {
+        let admin = admin_url();
+        let (client, conn) = tokio_postgres::connect(&admin, NoTls)
+            .await
+            .unwrap_or_else(|e| {
+                panic!("PostgreSQL is required at {admin} (scripts/ensure-postgres.sh): {e}")
+            });
+        tokio::spawn(conn);
+        let name = format!("srv_test_{:016x}", rand::random::<u64>());
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        let (base, _) = admin.rsplit_once('/').unwrap();
+        TempDb {
+            url: format!("{base}/{name}"),
+            name,
+        }
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let admin = admin_url();
+        // Drop is synchronous and runs inside the test's runtime: use a thread of our own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                let (client, conn) = tokio_postgres::connect(&admin, NoTls).await.ok()?;
+                tokio::spawn(conn);
+                client
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+    }
+}
+
+async fn node(db: &TempDb, opts: StateOptions) -> Server {
+    let store = sessions_store::open(&db.url).await.unwrap();
+    launch_on(None, Default::default(), store, opts).await
+}
+
+#[tokio::test]
+async fn two_nodes_share_sessions_cursors_settings_and_jobs() {
+    let db = TempDb::new().await;
+    let a = node(
+        &db,
+        StateOptions {
+            bulk_worker: false,
+            node_id: Some("a".into()),
+            ..options()
+        },
+    )
+    .await;
+    a.store
+        .load_fixture(
+            &Fixture::from_json(FIXTURE).unwrap(),
+            sessions_server::Clock::system().now(),
+        )
+        .await
+        .unwrap();
+    a.store.revoke_token(&TokenHash::of(REVOKED)).await.unwrap();
+    let b = node(
+        &db,
+        StateOptions {
+            node_id: Some("b".into()),
+            ..options()
+        },
+    )
+    .await;
+
+    // a cursor from A continues on B
+    let first = a
+        .client(ADMIN)
+        .admin_users_session_list(ListRequest::org().limit(4))
+        .await
+        .unwrap();
+    let rest = b
+        .client(ADMIN)
+        .admin_users_session_list(
+            ListRequest::org()
+                .limit(4)
+                .cursor(first.next_cursor().unwrap()),
+        )
+        .await
+        .unwrap();
+    let ids: Vec<u64> = rest
+        .active_sessions
+        .iter()
+        .map(|s| s.session_id.0)
+        .collect();
+    assert_eq!(ids, vec![105, 106, 107]);
+
+    // a write on B is seen by A at once; the session token dies on both
+    b.client(ADMIN)
+        .admin_users_session_invalidate(InvalidateRequest::for_user(101u64, "WDANA"))
+        .await
+        .unwrap();
+    assert_eq!(
+        code(a.client("xoxc-dana-desktop").auth_test().await.unwrap_err()),
+        "invalid_auth"
+    );
+    assert_eq!(
+        code(a.client(REVOKED).auth_test().await.unwrap_err()),
+        "token_revoked"
+    );
+    a.client(ADMIN)
+        .admin_users_session_set_settings(SetSettingsRequest::new(["WDANA"]).duration(50_000))
+        .await
+        .unwrap();
+    let got = b
+        .client(ADMIN)
+        .admin_users_session_get_settings(GetSettingsRequest::new(["WDANA"]))
+        .await
+        .unwrap();
+    assert_eq!(got.session_settings[0].duration, Some(50_000));
+
+    // a sign-in on A gets an id unique across nodes and works on B
+    let (id, token) = a.sign_in("E1", "WSAM", "T1", "web").await;
+    assert_eq!(b.client(&token).auth_test().await.unwrap().user_id, "WSAM");
+    let (id2, _) = b.sign_in("E1", "WSAM", "T1", "ios").await;
+    assert_ne!(id, id2);
+
+    // resetBulk recorded on A (no worker there) is finished by B
+    let r = a
+        .post_form(
+            "admin.users.session.resetBulk",
+            Some(ADMIN),
+            &[("user_ids", "WSAM")],
+        )
+        .await;
+    assert_eq!(r.body["ok"], true, "{}", r.text);
+    let job = r.header("x-sessions-job-id").unwrap().to_owned();
+    let mut state = serde_json::Value::Null;
+    for _ in 0..100 {
+        let j = b
+            .control(reqwest::Method::GET, &format!("jobs/E1/{job}"), None)
+            .await;
+        state = j.body["state"].clone();
+        if state == "done" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(state, "done");
+    assert_eq!(session_ids(&a.store, "E1").await, vec![102, 103, 106, 107]);
+
+    assert!(a.halt().await.is_none());
+    assert!(b.halt().await.is_none());
+}

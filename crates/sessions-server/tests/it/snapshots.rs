@@ -106,3 +106,157 @@ async fn error_shapes() {
         .await;
     assert_json_snapshot!("invalid_json", r.body, {".response_metadata.messages[0]" => "[serde message]"});
 }
+
+/// snapshot name, method, token, form.
+type ErrCase<'a> = (&'a str, &'a str, Option<&'a str>, &'a [(&'a str, &'a str)]);
+
+#[tokio::test]
+async fn every_error_shape() {
+    let s = start().await;
+    let cases: &[ErrCase<'_>] = &[
+        ("err_invalid_auth", "auth.test", Some("xoxp-nope"), &[]),
+        ("err_token_revoked", "auth.test", Some(REVOKED), &[]),
+        (
+            "err_not_allowed_token_type_session",
+            "admin.users.session.list",
+            Some("xoxc-dana-web"),
+            &[],
+        ),
+        (
+            "err_not_allowed_token_type_bot",
+            "admin.users.session.list",
+            Some(BOT),
+            &[],
+        ),
+        (
+            "err_not_an_admin",
+            "admin.users.session.list",
+            Some(MEMBER),
+            &[],
+        ),
+        (
+            "err_missing_team",
+            "admin.users.session.list",
+            Some(ADMIN),
+            &[("user_id", "WDANA")],
+        ),
+        (
+            "err_missing_user",
+            "admin.users.session.list",
+            Some(ADMIN),
+            &[("team_id", "T1")],
+        ),
+        (
+            "err_team_not_found",
+            "admin.users.session.list",
+            Some(ADMIN),
+            &[("team_id", "T404"), ("user_id", "WDANA")],
+        ),
+        (
+            "err_user_not_found",
+            "admin.users.session.reset",
+            Some(ADMIN),
+            &[("user_id", "W404")],
+        ),
+        (
+            "err_session_not_found",
+            "admin.users.session.invalidate",
+            Some(ADMIN),
+            &[("session_id", "901"), ("team_id", "T9")],
+        ),
+        (
+            "err_cannot_invalidate_primary_owner",
+            "admin.users.session.invalidate",
+            Some(ADMIN),
+            &[("session_id", "106"), ("user_id", "WOWNER")],
+        ),
+        (
+            "err_cannot_reset_bot",
+            "admin.users.session.reset",
+            Some(ADMIN),
+            &[("user_id", "WBOT")],
+        ),
+        (
+            "err_cannot_reset_primary_owner",
+            "admin.users.session.reset",
+            Some(ADMIN),
+            &[("user_id", "WOWNER")],
+        ),
+        (
+            "err_bots_not_allowed",
+            "admin.users.session.clearSettings",
+            Some(ADMIN),
+            &[("user_ids", "WBOT")],
+        ),
+        (
+            "err_get_settings_unknown_users",
+            "admin.users.session.getSettings",
+            Some(ADMIN),
+            &[("user_ids", "W404,WSAM,W405")],
+        ),
+        (
+            "err_limit_range",
+            "admin.users.session.list",
+            Some(ADMIN),
+            &[("limit", "0")],
+        ),
+        (
+            "err_reset_both_flags",
+            "admin.users.session.reset",
+            Some(ADMIN),
+            &[
+                ("user_id", "WDANA"),
+                ("mobile_only", "1"),
+                ("web_only", "1"),
+            ],
+        ),
+        (
+            "err_invalid_array_arg",
+            "admin.users.session.getSettings",
+            Some(ADMIN),
+            &[("user_ids[]", "WDANA")],
+        ),
+    ];
+    for (name, method, token, form) in cases {
+        let r = s.post_form(method, *token, form).await;
+        r.slack();
+        assert_eq!(r.body["ok"], false, "{name}");
+        assert_json_snapshot!(*name, r.body);
+    }
+    let raw: &[(&str, &str, &[u8])] = &[
+        ("err_invalid_post_type", "application/xml", b"<a/>"),
+        ("err_json_not_object", "application/json", b"[1]"),
+        (
+            "err_invalid_form_data",
+            "application/x-www-form-urlencoded",
+            b"user_ids=%FF",
+        ),
+        (
+            "err_invalid_charset",
+            "application/x-www-form-urlencoded; charset=latin9",
+            b"user_ids=W1",
+        ),
+    ];
+    for (name, ct, body) in raw {
+        let r = s
+            .post_raw(
+                "admin.users.session.getSettings",
+                Some(ADMIN),
+                Some(ct),
+                body.to_vec(),
+            )
+            .await;
+        r.slack();
+        assert_json_snapshot!(*name, r.body);
+    }
+    let r = s
+        .post_raw(
+            "auth.test",
+            Some(ADMIN),
+            Some("application/x-www-form-urlencoded"),
+            vec![b'x'; (1 << 20) + 1],
+        )
+        .await;
+    assert_eq!(r.status, 413);
+    assert_json_snapshot!("err_request_too_large", r.body);
+}

@@ -1,6 +1,8 @@
 //! Integration tests: a real server on 127.0.0.1:0 over a real SQLite file.
 
 mod control;
+mod cursors;
+mod hostile;
 mod isolation;
 mod methods;
 mod nodes;

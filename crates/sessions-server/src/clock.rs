@@ -1,16 +1,44 @@
-//! The server's clock: system time plus an adjustable offset, so the emulator can move time
-//! forward (expire sessions, run delayed jobs) without waiting.
+//! The server's clock: a time source (the system clock unless one is plugged in, e.g. the
+//! emulator's) plus an adjustable offset, so time can be moved forward (expire sessions, run
+//! delayed jobs) without waiting.
 
+use std::fmt;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use sessions_store::UnixTime;
 
-/// A cheap, cloneable clock handle. Every clone shares one offset.
-#[derive(Debug, Clone, Default)]
+type Source = Arc<dyn Fn() -> UnixTime + Send + Sync>;
+
+/// A cheap, cloneable clock handle. Every clone shares one offset (and one source).
+#[derive(Clone, Default)]
 pub struct Clock {
     offset: Arc<AtomicI64>,
+    source: Option<Source>,
+}
+
+impl fmt::Debug for Clock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Clock")
+            .field("offset", &self.offset())
+            .field(
+                "source",
+                &if self.source.is_some() {
+                    "custom"
+                } else {
+                    "system"
+                },
+            )
+            .finish()
+    }
+}
+
+fn system_now() -> UnixTime {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 impl Clock {
@@ -19,22 +47,34 @@ impl Clock {
         Clock::default()
     }
 
+    /// A clock reading time from `source` (unix seconds), e.g. an emulator's shared clock, so
+    /// moving that clock moves the server's too. [`Clock::advance`] adds on top of it.
+    pub fn from_fn(source: impl Fn() -> UnixTime + Send + Sync + 'static) -> Clock {
+        Clock {
+            offset: Arc::default(),
+            source: Some(Arc::new(source)),
+        }
+    }
+
     /// Now, in unix seconds, offset applied.
     pub fn now(&self) -> UnixTime {
-        let sys = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        sys + self.offset.load(Ordering::Relaxed)
+        let base = self.source.as_ref().map_or_else(system_now, |s| s());
+        base.saturating_add(self.offset.load(Ordering::Relaxed))
     }
 
     /// Moves the clock forward (or back, with a negative value) by `secs`; returns the new
     /// offset.
     pub fn advance(&self, secs: i64) -> i64 {
-        self.offset.fetch_add(secs, Ordering::Relaxed) + secs
+        let prev = self
+            .offset
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |o| {
+                Some(o.saturating_add(secs))
+            })
+            .unwrap_or_else(|o| o);
+        prev.saturating_add(secs)
     }
 
-    /// The current offset from system time, in seconds.
+    /// The offset added to the source, in seconds.
     pub fn offset(&self) -> i64 {
         self.offset.load(Ordering::Relaxed)
     }
@@ -52,5 +92,21 @@ mod tests {
         a.advance(3600);
         assert!(b.now() >= before + 3600);
         assert_eq!(b.offset(), 3600);
+        assert_eq!(
+            a.advance(i64::MAX),
+            i64::MAX,
+            "saturates instead of wrapping"
+        );
+    }
+
+    #[test]
+    fn a_plugged_in_source_drives_now() {
+        let t = Arc::new(AtomicI64::new(1_000));
+        let t2 = t.clone();
+        let c = Clock::from_fn(move || t2.load(Ordering::Relaxed));
+        assert_eq!(c.now(), 1_000);
+        t.store(5_000, Ordering::Relaxed);
+        c.advance(10);
+        assert_eq!(c.now(), 5_010);
     }
 }

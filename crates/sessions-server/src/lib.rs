@@ -126,6 +126,9 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     /// Run the resetBulk worker on this node (default true).
     pub bulk_worker: bool,
+    /// The server's clock (system time by default; see [`Clock::from_fn`] to plug in an
+    /// emulator's).
+    pub clock: Clock,
 }
 
 impl Default for ServeConfig {
@@ -139,6 +142,7 @@ impl Default for ServeConfig {
             node_id: None,
             max_body_bytes: 1 << 20,
             bulk_worker: true,
+            clock: Clock::system(),
         }
     }
 }
@@ -157,6 +161,7 @@ impl fmt::Debug for ServeConfig {
             .field("node_id", &self.node_id)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("bulk_worker", &self.bulk_worker)
+            .field("clock", &self.clock)
             .finish()
     }
 }
@@ -267,7 +272,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let store = sessions_store::open(&config.database_url).await?;
-    let clock = Clock::system();
+    let clock = config.clock.clone();
     let demo = if config.demo {
         seed_demo(&store, clock.now()).await?
     } else {

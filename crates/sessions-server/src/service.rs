@@ -190,23 +190,11 @@ fn filter_of(scope: ResetScope) -> ResetFilter {
 pub async fn list(ctx: Ctx, req: ListRequest) -> Result<ListResponse, ApiError> {
     let store = ctx.state.store();
     let filter = match (&req.team_id, &req.user_id) {
-        (Some(t), Some(u)) if !t.is_empty() && !u.is_empty() => {
-            if !store.team_exists(ctx.org(), t).await? {
-                return Err(ApiError::msg(
-                    ErrorCode::TeamNotFound,
-                    format_args!("team_not_found: {t}"),
-                ));
-            }
-            if store.user(ctx.org(), u).await?.is_none() {
-                return Err(ApiError::msg(
-                    ErrorCode::UserNotFound,
-                    format_args!("user_not_found: {u}"),
-                ));
-            }
-            Some((t.clone(), u.clone()))
-        }
+        (Some(t), Some(u)) if !t.is_empty() && !u.is_empty() => Some((t.clone(), u.clone())),
         _ => None,
     };
+    // The cursor is checked first: a cursor that is not this org's (or not this filter's) is
+    // reported as such, not as whatever the foreign filter happens to miss.
     let after = match req.cursor.as_deref().filter(|c| !c.is_empty()) {
         Some(c) => Some(
             cursor::decode(ctx.state.cursor_key(), c, ctx.org(), filter.as_ref())
@@ -214,6 +202,20 @@ pub async fn list(ctx: Ctx, req: ListRequest) -> Result<ListResponse, ApiError> 
         ),
         None => None,
     };
+    if let Some((t, u)) = &filter {
+        if !store.team_exists(ctx.org(), t).await? {
+            return Err(ApiError::msg(
+                ErrorCode::TeamNotFound,
+                format_args!("team_not_found: {t}"),
+            ));
+        }
+        if store.user(ctx.org(), u).await?.is_none() {
+            return Err(ApiError::msg(
+                ErrorCode::UserNotFound,
+                format_args!("user_not_found: {u}"),
+            ));
+        }
+    }
     let limit = req.limit.unwrap_or(LIST_LIMIT_DEFAULT);
     // The store's filter is (user, team); the cursor's is (team, user), as on the wire.
     let sf = SessionFilter {

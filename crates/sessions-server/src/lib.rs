@@ -266,6 +266,10 @@ async fn seed_demo(store: &DynStore, now: i64) -> Result<Option<DemoInfo>, Serve
 ///
 /// With `demo`, the demo org is seeded only when the store holds no org (checked before
 /// fixtures are loaded, so `--fixtures` and `--demo` combine on a fresh store).
+///
+/// Fixtures are loaded at every start: orgs in the file replace the stored orgs with the same
+/// id (the store's contract), so changes made through the API to those orgs do not survive a
+/// restart with the same `--fixtures`; start without it to keep them.
 pub async fn run(
     config: ServeConfig,
     on_start: impl FnOnce(&Started),

@@ -161,7 +161,10 @@ impl Fixture {
             let mut teams = HashSet::new();
             for (ti, t) in org.teams.iter().enumerate() {
                 if t.id.is_empty() || !teams.insert(t.id.as_str()) {
-                    return err(format!("{o}.teams[{ti}] ({})", t.id), "empty or duplicate team id".into());
+                    return err(
+                        format!("{o}.teams[{ti}] ({})", t.id),
+                        "empty or duplicate team id".into(),
+                    );
                 }
             }
             let mut users = std::collections::HashMap::new();
@@ -172,7 +175,13 @@ impl Fixture {
                     return err(e, "user id is empty".into());
                 }
                 let Some(role) = Role::parse(&u.role) else {
-                    return err(e, format!("unknown role {:?} (expected primary_owner, owner, admin or member)", u.role));
+                    return err(
+                        e,
+                        format!(
+                            "unknown role {:?} (expected primary_owner, owner, admin or member)",
+                            u.role
+                        ),
+                    );
                 };
                 if role == Role::PrimaryOwner {
                     primary += 1;
@@ -198,7 +207,10 @@ impl Fixture {
                     return err(e, format!("unknown user {:?}", k.user));
                 }
                 if k.kind != "user" && k.kind != "bot" {
-                    return err(e, format!("unknown token type {:?} (expected user or bot)", k.kind));
+                    return err(
+                        e,
+                        format!("unknown token type {:?} (expected user or bot)", k.kind),
+                    );
                 }
                 if !tokens.insert(k.token.as_str()) {
                     return err(e, "duplicate token".into());
@@ -213,10 +225,19 @@ impl Fixture {
                     return err(e, format!("unknown team {:?}", s.team));
                 }
                 if !user.teams.is_empty() && !user.teams.contains(&s.team) {
-                    return err(e, format!("user {} is not a member of team {}", s.user, s.team));
+                    return err(
+                        e,
+                        format!("user {} is not a member of team {}", s.user, s.team),
+                    );
                 }
                 if ClientKind::parse(&s.client).is_none() {
-                    return err(e, format!("unknown client {:?} (expected desktop, web, ios or android)", s.client));
+                    return err(
+                        e,
+                        format!(
+                            "unknown client {:?} (expected desktop, web, ios or android)",
+                            s.client
+                        ),
+                    );
                 }
                 if s.session_id == 0 || s.session_id > i64::MAX as u64 {
                     return err(e, "session_id must be between 1 and 2^63-1".into());

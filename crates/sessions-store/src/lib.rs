@@ -96,9 +96,20 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// One session of an org, whatever its state.
     async fn session(&self, org_id: &str, session_id: u64) -> Result<Option<SessionRow>>;
     /// Revokes one session if active; returns whether it was active.
-    async fn invalidate_session(&self, org_id: &str, session_id: u64, now: UnixTime) -> Result<bool>;
+    async fn invalidate_session(
+        &self,
+        org_id: &str,
+        session_id: u64,
+        now: UnixTime,
+    ) -> Result<bool>;
     /// Revokes a user's active sessions matching `filter`; returns how many.
-    async fn reset_user(&self, org_id: &str, user_id: &str, filter: ResetFilter, now: UnixTime) -> Result<u64>;
+    async fn reset_user(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        filter: ResetFilter,
+        now: UnixTime,
+    ) -> Result<u64>;
     /// Creates a session (sign-in). Its `expires_at` follows the user's duration setting.
     /// Ids are allocated by the store, unique across the server and across nodes.
     async fn create_session(&self, new: NewSession) -> Result<SessionRow>;
@@ -108,7 +119,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn get_settings(&self, org_id: &str, user_ids: &[String]) -> Result<Vec<SettingsRow>>;
     /// Applies a change to every listed user in one transaction, and re-derives `expires_at`
     /// of their sessions when the duration changes.
-    async fn set_settings(&self, org_id: &str, user_ids: &[String], change: SettingsChange) -> Result<()>;
+    async fn set_settings(
+        &self,
+        org_id: &str,
+        user_ids: &[String],
+        change: SettingsChange,
+    ) -> Result<()>;
     /// Removes the listed users' settings (their sessions no longer expire by duration).
     async fn clear_settings(&self, org_id: &str, user_ids: &[String]) -> Result<()>;
 
@@ -125,7 +141,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<i64>;
     /// Claims the oldest runnable pending job whose lease is free or lapsed, for `lease_secs`.
     /// At most one worker holds a job's lease at a time, across nodes.
-    async fn claim_bulk_job(&self, worker: &str, now: UnixTime, lease_secs: i64) -> Result<Option<JobClaim>>;
+    async fn claim_bulk_job(
+        &self,
+        worker: &str,
+        now: UnixTime,
+        lease_secs: i64,
+    ) -> Result<Option<JobClaim>>;
     /// Resets every user of a claimed job and marks it done, atomically, recording per-user
     /// results. Fails with [`StoreError::LeaseLost`] if another worker took the job over, in
     /// which case nothing is applied.

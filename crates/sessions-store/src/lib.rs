@@ -22,12 +22,14 @@
 //! # });
 //! ```
 
+mod audit;
 mod fixture;
 mod model;
 // Backends: `sqlite` and `postgres` modules implement `Store`.
 
 use std::sync::Arc;
 
+pub use audit::*;
 pub use fixture::*;
 pub use model::*;
 
@@ -166,6 +168,20 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn reset_all(&self) -> Result<()>;
     /// A random server secret shared by all nodes (for cursor signing), created on first use.
     async fn server_secret(&self) -> Result<Vec<u8>>;
+
+    // ----- audit log --------------------------------------------------------------------
+    /// Appends one entry durably (`Ok` means committed) and returns its id; `entry.id` is
+    /// ignored. Ids increase with every append, across nodes.
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<i64>;
+    /// Entries of one org matching `filter`, at most `limit`, newest first (or oldest first
+    /// for [`AuditPage::After`]). Must cost O(log n + scanned rows).
+    async fn list_audit(
+        &self,
+        org_id: &str,
+        filter: &AuditFilter,
+        page: AuditPage,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>>;
 }
 
 /// A shared store handle.

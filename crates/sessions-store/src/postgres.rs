@@ -66,6 +66,8 @@ use tokio_postgres::{NoTls, Row};
 
 use crate::*;
 
+mod audit;
+
 /// Advisory lock key serializing migrations across nodes ("SESSMIGR").
 const MIGRATION_LOCK: i64 = 0x5345_5353_4d49_4752;
 /// Advisory lock key serializing fixture loads across nodes ("SESSFIXT").
@@ -77,9 +79,10 @@ const ORG_LOCK_NS: i32 = 0x5345_5353;
 const MAX_ATTEMPTS: u32 = 10;
 
 /// Ordered schema migrations; never edit one that shipped, append a new one.
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    r#"
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        r#"
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value BYTEA NOT NULL
@@ -172,7 +175,9 @@ CREATE TABLE bulk_jobs (
 CREATE INDEX bulk_jobs_pending ON bulk_jobs (job_id) WHERE state = 'pending';
 CREATE INDEX bulk_jobs_by_org ON bulk_jobs (org_id, job_id);
 "#,
-)];
+    ),
+    (2, audit::MIGRATION_V2),
+];
 
 /// Columns of a session row, in the order [`session_from_row`] reads them by name.
 const SESSION_COLS: &str = "s.session_id, s.org_id, s.user_id, s.team_id, s.client, \
@@ -1308,7 +1313,8 @@ impl Store for PgStore {
         with_retry!(self, "deleting all state", |c| {
             // Sequences are kept: ids are never reused, not even after a reset.
             c.batch_execute(
-                "TRUNCATE orgs, teams, users, user_teams, tokens, sessions, settings, bulk_jobs",
+                "TRUNCATE orgs, teams, users, user_teams, tokens, sessions, settings, bulk_jobs, \
+                 audit_log",
             )
             .await?;
             Ok(())
@@ -1335,6 +1341,24 @@ impl Store for PgStore {
             })
             .await
             .cloned()
+    }
+
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<i64> {
+        with_retry!(self, "appending an audit entry", |c| {
+            audit::append(&mut c, entry).await
+        })
+    }
+
+    async fn list_audit(
+        &self,
+        org_id: &str,
+        filter: &AuditFilter,
+        page: AuditPage,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>> {
+        with_retry!(self, "reading the audit log", |c| {
+            audit::list(&c, org_id, filter, page, limit).await
+        })
     }
 }
 

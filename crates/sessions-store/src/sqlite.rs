@@ -41,6 +41,7 @@
 //! # });
 //! ```
 
+mod audit;
 mod engine;
 mod queries;
 mod schema;
@@ -360,5 +361,23 @@ impl Store for SqliteStore {
             return Ok(s);
         }
         self.engine.write(queries::create_server_secret).await
+    }
+
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<i64> {
+        let entry = entry.clone();
+        self.engine.write(move |c| audit::append(c, &entry)).await
+    }
+
+    async fn list_audit(
+        &self,
+        org_id: &str,
+        filter: &AuditFilter,
+        page: AuditPage,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>> {
+        let (org, filter) = (org_id.to_owned(), filter.clone());
+        self.engine
+            .read(move |c| audit::list(c, &org, &filter, page, limit))
+            .await
     }
 }

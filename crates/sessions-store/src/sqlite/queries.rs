@@ -680,7 +680,8 @@ pub(super) fn reset_all(conn: &Connection) -> Result<()> {
     // sqlite_sequence is kept on purpose: session ids are never handed out twice.
     conn.execute_batch(
         "DELETE FROM sessions; DELETE FROM tokens; DELETE FROM settings; DELETE FROM user_teams;
-         DELETE FROM users; DELETE FROM teams; DELETE FROM bulk_jobs; DELETE FROM orgs;",
+         DELETE FROM users; DELETE FROM teams; DELETE FROM bulk_jobs; DELETE FROM orgs;
+         DELETE FROM audit_targets; DELETE FROM audit_log;",
     )
     .ctx("resetting")
 }

@@ -109,8 +109,36 @@ CREATE INDEX bulk_jobs_pending ON bulk_jobs(job_id) WHERE state = 'pending';
 CREATE INDEX bulk_jobs_org ON bulk_jobs(org_id);
 "#;
 
+/// Version 2: the audit log. `audit_targets` indexes each entry under every target user so a
+/// per-user filter is a range scan. AUTOINCREMENT: entry ids are never reused.
+const V2: &str = r#"
+CREATE TABLE audit_log (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    org_id          TEXT NOT NULL,
+    at              INTEGER NOT NULL,
+    actor_user_id   TEXT NOT NULL,
+    action          TEXT NOT NULL,
+    method          TEXT NOT NULL,
+    target_user_ids TEXT NOT NULL,
+    session_id      INTEGER,
+    details         TEXT NOT NULL,
+    ip              TEXT,
+    user_agent      TEXT,
+    result          TEXT NOT NULL
+);
+CREATE INDEX audit_log_org ON audit_log(org_id, id);
+CREATE INDEX audit_log_org_action ON audit_log(org_id, action, id);
+CREATE INDEX audit_log_org_actor ON audit_log(org_id, actor_user_id, id);
+CREATE TABLE audit_targets (
+    org_id   TEXT NOT NULL,
+    user_id  TEXT NOT NULL,
+    entry_id INTEGER NOT NULL REFERENCES audit_log(id),
+    PRIMARY KEY (org_id, user_id, entry_id)
+) WITHOUT ROWID;
+"#;
+
 /// Ordered migrations: (version, SQL). Append only; never edit a released entry.
-const MIGRATIONS: &[(i64, &str)] = &[(1, V1)];
+const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2)];
 
 /// The schema version this build writes.
 pub(super) fn latest() -> i64 {

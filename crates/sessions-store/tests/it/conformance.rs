@@ -11,6 +11,8 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use sessions_store::*;
 
+pub use crate::audit_conformance::*;
+
 /// The time every test runs at (the store never reads a clock for these semantics).
 pub const NOW: UnixTime = 1_700_000_000;
 const DAY: i64 = 86_400;
@@ -1518,6 +1520,11 @@ macro_rules! conformance_tests {
             reset_all_keeps_only_the_secret,
             server_secret_is_created_once,
             concurrent_writes_are_all_applied,
+            audit_entries_round_trip_newest_first,
+            audit_filters_match_every_field,
+            audit_pages_cover_each_entry_once,
+            audit_survives_fixture_reloads_not_reset_all,
+            audit_concurrent_appends_get_distinct_ids,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {

@@ -1,5 +1,6 @@
 //! Storage integration tests: one conformance suite, run against every backend.
 
+mod audit_conformance;
 mod conformance;
 mod postgres;
 mod sqlite;

@@ -233,6 +233,18 @@ impl Store for OwnedDb {
     async fn server_secret(&self) -> Result<Vec<u8>> {
         self.inner.server_secret().await
     }
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<i64> {
+        self.inner.append_audit(entry).await
+    }
+    async fn list_audit(
+        &self,
+        org_id: &str,
+        filter: &AuditFilter,
+        page: AuditPage,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>> {
+        self.inner.list_audit(org_id, filter, page, limit).await
+    }
 }
 
 async fn node(url: &str) -> Arc<PgStore> {

@@ -1,0 +1,149 @@
+//! Audit log queries (schema version 2).
+//!
+//! Appends take a transaction-scoped advisory lock, so entry ids (from an identity sequence)
+//! become visible in id order across nodes: a reader following the log with
+//! [`AuditPage::After`] never skips an entry that committed late with a smaller id.
+
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
+
+use super::TxError;
+use crate::*;
+
+/// Advisory lock key serializing audit appends ("SESSAUDT").
+const AUDIT_LOCK: i64 = 0x5345_5353_4155_4454;
+
+pub(super) const MIGRATION_V2: &str = r#"
+CREATE TABLE audit_log (
+    id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    org_id          TEXT NOT NULL,
+    at              BIGINT NOT NULL,
+    actor_user_id   TEXT NOT NULL,
+    action          TEXT NOT NULL,
+    method          TEXT NOT NULL,
+    target_user_ids TEXT[] NOT NULL,
+    session_id      BIGINT,
+    details         TEXT NOT NULL,
+    ip              TEXT,
+    user_agent      TEXT,
+    result          TEXT NOT NULL
+);
+CREATE INDEX audit_log_org ON audit_log (org_id, id);
+CREATE INDEX audit_log_org_action ON audit_log (org_id, action, id);
+CREATE INDEX audit_log_org_actor ON audit_log (org_id, actor_user_id, id);
+CREATE INDEX audit_log_targets ON audit_log USING GIN (target_user_ids);
+"#;
+
+const COLS: &str = "id, org_id, at, actor_user_id, action, method, target_user_ids, session_id, \
+                    details, ip, user_agent, result";
+
+fn from_row(r: &Row) -> Result<AuditEntry, TxError> {
+    let details: String = r.try_get("details")?;
+    let session: Option<i64> = r.try_get("session_id")?;
+    Ok(AuditEntry {
+        id: r.try_get("id")?,
+        org_id: r.try_get("org_id")?,
+        at: r.try_get("at")?,
+        actor_user_id: r.try_get("actor_user_id")?,
+        action: r.try_get("action")?,
+        method: r.try_get("method")?,
+        target_user_ids: r.try_get("target_user_ids")?,
+        session_id: session.map(|s| s.max(0) as u64),
+        details: serde_json::from_str(&details)
+            .map_err(|_| super::corrupt("audit details", &details))?,
+        ip: r.try_get("ip")?,
+        user_agent: r.try_get("user_agent")?,
+        result: r.try_get("result")?,
+    })
+}
+
+pub(super) async fn append(
+    c: &mut deadpool_postgres::Client,
+    e: &AuditEntry,
+) -> Result<i64, TxError> {
+    let details = serde_json::to_string(&e.details)
+        .map_err(|err| StoreError::Backend(format!("encoding audit details: {err}")))?;
+    let session = e.session_id.map(|s| i64::try_from(s).unwrap_or(i64::MAX));
+    let tx = c.transaction().await?;
+    tx.query("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])
+        .await?;
+    let row = tx
+        .query_one(
+            "INSERT INTO audit_log (org_id, at, actor_user_id, action, method, target_user_ids,
+                 session_id, details, ip, user_agent, result)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+            &[
+                &e.org_id,
+                &e.at,
+                &e.actor_user_id,
+                &e.action,
+                &e.method,
+                &e.target_user_ids,
+                &session,
+                &details,
+                &e.ip,
+                &e.user_agent,
+                &e.result,
+            ],
+        )
+        .await?;
+    let id: i64 = row.try_get(0)?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub(super) async fn list(
+    c: &deadpool_postgres::Client,
+    org: &str,
+    f: &AuditFilter,
+    page: AuditPage,
+    limit: u32,
+) -> Result<Vec<AuditEntry>, TxError> {
+    let mut sql = format!("SELECT {COLS} FROM audit_log WHERE org_id = $1");
+    let mut args: Vec<Box<dyn ToSql + Sync + Send>> = vec![Box::new(org.to_owned())];
+    let mut push = |cond: &str, v: Box<dyn ToSql + Sync + Send>, sql: &mut String| {
+        args.push(v);
+        sql.push_str(&cond.replace('#', &format!("${}", args.len())));
+    };
+    if let Some(a) = &f.action {
+        push(" AND action = #", Box::new(a.clone()), &mut sql);
+    }
+    if let Some(a) = &f.actor {
+        push(" AND actor_user_id = #", Box::new(a.clone()), &mut sql);
+    }
+    if let Some(u) = &f.user {
+        push(
+            " AND target_user_ids @> ARRAY[#::text]",
+            Box::new(u.clone()),
+            &mut sql,
+        );
+    }
+    if let Some(t) = f.oldest {
+        push(" AND at >= #", Box::new(t), &mut sql);
+    }
+    if let Some(t) = f.latest {
+        push(" AND at <= #", Box::new(t), &mut sql);
+    }
+    let order = match page {
+        AuditPage::Newest => "DESC",
+        AuditPage::Before(id) => {
+            push(" AND id < #", Box::new(id), &mut sql);
+            "DESC"
+        }
+        AuditPage::After(id) => {
+            push(" AND id > #", Box::new(id), &mut sql);
+            "ASC"
+        }
+    };
+    push(
+        &format!(" ORDER BY id {order} LIMIT #"),
+        Box::new(i64::from(limit)),
+        &mut sql,
+    );
+    let refs: Vec<&(dyn ToSql + Sync)> = args
+        .iter()
+        .map(|b| b.as_ref() as &(dyn ToSql + Sync))
+        .collect();
+    let rows = c.query(&sql, &refs).await?;
+    rows.iter().map(from_row).collect()
+}

@@ -1,0 +1,221 @@
+//! Conformance bodies for the audit log (run on every backend through
+//! `conformance::conformance_tests!`).
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+use sessions_store::*;
+
+use crate::conformance::{base_fixture, loaded, NOW};
+
+fn entry(org: &str, at: UnixTime, actor: &str, action: &str, targets: &[&str]) -> AuditEntry {
+    AuditEntry {
+        id: 0,
+        org_id: org.into(),
+        at,
+        actor_user_id: actor.into(),
+        action: action.into(),
+        method: "admin.users.session.reset".into(),
+        target_user_ids: targets.iter().map(|t| t.to_string()).collect(),
+        session_id: None,
+        details: json!({}),
+        ip: None,
+        user_agent: None,
+        result: RESULT_OK.into(),
+    }
+}
+
+fn ids(v: &[AuditEntry]) -> Vec<i64> {
+    v.iter().map(|e| e.id).collect()
+}
+
+/// Appends the standard history of E1 (plus one E2 entry) and returns E1's ids in order.
+async fn history(s: &DynStore) -> Vec<i64> {
+    let plan = [
+        ("E1", NOW, "W1", ACTION_SESSION_INVALIDATED, vec!["W2"]),
+        ("E1", NOW + 10, "W1", ACTION_SESSION_RESET, vec!["W4"]),
+        ("E2", NOW + 15, "W9", ACTION_SESSION_RESET, vec!["W9"]),
+        ("E1", NOW + 20, "W0", ACTION_BULK_RESET, vec!["W2", "W4"]),
+        ("E1", NOW + 30, "W0", ACTION_SETTINGS_CHANGED, vec!["W2"]),
+        ("E1", NOW + 40, "W1", ACTION_SESSION_RESET, vec!["W2"]),
+    ];
+    let mut out = Vec::new();
+    for (org, at, actor, action, targets) in plan {
+        let id = s
+            .append_audit(&entry(org, at, actor, action, &targets))
+            .await
+            .unwrap();
+        if org == "E1" {
+            out.push(id);
+        }
+    }
+    out
+}
+
+async fn all(s: &DynStore, org: &str, f: &AuditFilter) -> Vec<AuditEntry> {
+    s.list_audit(org, f, AuditPage::Newest, 1000).await.unwrap()
+}
+
+pub async fn audit_entries_round_trip_newest_first(s: DynStore) {
+    loaded(&s).await;
+    let mut full = entry("E1", NOW, "W1", ACTION_SESSION_INVALIDATED, &["W2"]);
+    full.method = "admin.users.session.invalidate".into();
+    full.session_id = Some(1001);
+    full.details = json!({"team_id": "T1", "nested": {"n": [1, 2]}});
+    full.ip = Some("203.0.113.9".into());
+    full.user_agent = Some("Python/3.12 slack_sdk/3.33".into());
+    let a = s.append_audit(&full).await.unwrap();
+    let mut failed = entry("E1", NOW + 1, "W2", ACTION_SESSION_RESET, &[]);
+    failed.result = "not_an_admin".into();
+    failed.id = 999_999; // ignored on append
+    let b = s.append_audit(&failed).await.unwrap();
+    assert!(b > a, "ids increase: {a} then {b}");
+    let got = all(&s, "E1", &AuditFilter::default()).await;
+    assert_eq!(ids(&got), vec![b, a], "newest first");
+    assert_eq!(got[1], AuditEntry { id: a, ..full });
+    assert_eq!(got[0], AuditEntry { id: b, ..failed });
+    assert!(all(&s, "E2", &AuditFilter::default()).await.is_empty());
+}
+
+pub async fn audit_filters_match_every_field(s: DynStore) {
+    loaded(&s).await;
+    let h = history(&s).await; // [inv W2, reset W4, bulk W2+W4, settings W2, reset W2]
+    let q = |f: AuditFilter| {
+        let s = s.clone();
+        async move { ids(&all(&s, "E1", &f).await) }
+    };
+    assert_eq!(
+        q(AuditFilter::default()).await,
+        vec![h[4], h[3], h[2], h[1], h[0]]
+    );
+    let action = |a: &str| AuditFilter {
+        action: Some(a.into()),
+        ..Default::default()
+    };
+    assert_eq!(q(action(ACTION_SESSION_RESET)).await, vec![h[4], h[1]]);
+    assert_eq!(q(action(ACTION_BULK_RESET)).await, vec![h[2]]);
+    assert_eq!(q(action("no_such_action")).await, Vec::<i64>::new());
+    let actor = |a: &str| AuditFilter {
+        actor: Some(a.into()),
+        ..Default::default()
+    };
+    assert_eq!(q(actor("W0")).await, vec![h[3], h[2]]);
+    assert_eq!(q(actor("W9")).await, Vec::<i64>::new(), "E2's actor");
+    let user = |u: &str| AuditFilter {
+        user: Some(u.into()),
+        ..Default::default()
+    };
+    assert_eq!(q(user("W2")).await, vec![h[4], h[3], h[2], h[0]]);
+    assert_eq!(
+        q(user("W4")).await,
+        vec![h[2], h[1]],
+        "bulk entry names W4 too"
+    );
+    assert_eq!(q(user("W9")).await, Vec::<i64>::new(), "E2's target");
+    let window = AuditFilter {
+        oldest: Some(NOW + 10),
+        latest: Some(NOW + 30),
+        ..Default::default()
+    };
+    assert_eq!(q(window).await, vec![h[3], h[2], h[1]], "bounds inclusive");
+    let combined = AuditFilter {
+        action: Some(ACTION_SESSION_RESET.into()),
+        actor: Some("W1".into()),
+        user: Some("W2".into()),
+        oldest: Some(NOW + 40),
+        latest: Some(NOW + 40),
+    };
+    assert_eq!(q(combined).await, vec![h[4]]);
+    let e2 = all(&s, "E2", &AuditFilter::default()).await;
+    assert_eq!(e2.len(), 1);
+    assert_eq!(e2[0].actor_user_id, "W9");
+}
+
+pub async fn audit_pages_cover_each_entry_once(s: DynStore) {
+    loaded(&s).await;
+    let mut expected = Vec::new();
+    for i in 0..23 {
+        let target = if i % 2 == 0 { "W2" } else { "W4" };
+        let e = entry("E1", NOW + i, "W1", ACTION_SESSION_RESET, &[target]);
+        let id = s.append_audit(&e).await.unwrap();
+        if i % 2 == 0 {
+            expected.push(id);
+        }
+        // Noise in another org interleaved with ours.
+        s.append_audit(&entry("E2", NOW + i, "W9", ACTION_SESSION_RESET, &["W2"]))
+            .await
+            .unwrap();
+    }
+    let f = AuditFilter {
+        user: Some("W2".into()),
+        ..Default::default()
+    };
+    // Newest first, 5 at a time.
+    let mut seen = Vec::new();
+    let mut page = AuditPage::Newest;
+    loop {
+        let rows = s.list_audit("E1", &f, page, 5).await.unwrap();
+        assert!(rows.len() <= 5);
+        let Some(last) = rows.last() else { break };
+        page = AuditPage::Before(last.id);
+        seen.extend(ids(&rows));
+    }
+    let mut newest_first = expected.clone();
+    newest_first.reverse();
+    assert_eq!(seen, newest_first);
+    // Oldest first from the start, 4 at a time.
+    let mut seen = Vec::new();
+    let mut page = AuditPage::After(0);
+    loop {
+        let rows = s.list_audit("E1", &f, page, 4).await.unwrap();
+        let Some(last) = rows.last() else { break };
+        page = AuditPage::After(last.id);
+        seen.extend(ids(&rows));
+    }
+    assert_eq!(seen, expected);
+    assert!(s
+        .list_audit("E1", &f, AuditPage::Newest, 0)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+pub async fn audit_survives_fixture_reloads_not_reset_all(s: DynStore) {
+    loaded(&s).await;
+    let h = history(&s).await;
+    // Reloading (replacing) E1 keeps its history.
+    s.load_fixture(&base_fixture(), NOW + 100).await.unwrap();
+    assert_eq!(
+        ids(&all(&s, "E1", &AuditFilter::default()).await).len(),
+        h.len()
+    );
+    s.reset_all().await.unwrap();
+    assert!(all(&s, "E1", &AuditFilter::default()).await.is_empty());
+    assert!(all(&s, "E2", &AuditFilter::default()).await.is_empty());
+    // Ids are not reused after a reset.
+    let next = s
+        .append_audit(&entry("E1", NOW, "W1", ACTION_SESSION_RESET, &["W2"]))
+        .await
+        .unwrap();
+    assert!(next > *h.iter().max().unwrap());
+}
+
+pub async fn audit_concurrent_appends_get_distinct_ids(s: DynStore) {
+    loaded(&s).await;
+    let mut tasks = Vec::new();
+    for i in 0..32 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let e = entry("E1", NOW + i, "W1", ACTION_SESSION_RESET, &["W2"]);
+            s.append_audit(&e).await.unwrap()
+        }));
+    }
+    let mut got = BTreeSet::new();
+    for t in tasks {
+        assert!(got.insert(t.await.unwrap()), "duplicate id");
+    }
+    let listed: BTreeSet<i64> = ids(&all(&s, "E1", &AuditFilter::default()).await)
+        .into_iter()
+        .collect();
+    assert_eq!(listed, got);
+}

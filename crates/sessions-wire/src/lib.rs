@@ -28,6 +28,7 @@
 //! ```
 
 pub mod args;
+pub mod audit;
 mod envelope;
 mod error_code;
 mod methods;

@@ -1,4 +1,5 @@
 //! Wire-type integration tests: encoding round trips and Slack's own sample responses.
 
+mod audit;
 mod roundtrip;
 mod samples;

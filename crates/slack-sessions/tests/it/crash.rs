@@ -1,0 +1,565 @@
+//! Crash safety (issue #7): the built `slack-sessions serve` on a real SQLite file and on a fresh
+//! PostgreSQL database is SIGKILLed at random moments while several tasks drive invalidations,
+//! resets, resetBulk jobs and settings changes through the Rust client, then restarted on the
+//! same database. After every restart:
+//! - every write answered `ok:true` is there: invalidated sessions and sessions of reset users
+//!   are gone from the stored state and their session tokens fail `auth.test`; settings read
+//!   back as the last value answered ok (or a later write whose answer was lost in the kill);
+//! - no session ever seen revoked is active again (checked on the whole org, and through
+//!   `auth.test` for the newly revoked and a sample of the older ones);
+//! - every recorded resetBulk job (id from `x-sessions-job-id`) finishes, and its users' sessions
+//!   are revoked.
+//!
+//! The RNG is seeded (`SESSIONS_CRASH_SEED`, else a random seed printed at the start, so a
+//! failure can be replayed). PostgreSQL must be reachable (`SESSIONS_TEST_PG_URL`); the test
+//! fails otherwise.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::Value;
+use sessions_client::{
+    Client, Error, ErrorCode, GetSettingsRequest, InvalidateRequest, ResetBulkRequest,
+    ResetRequest, RetryPolicy, SetSettingsRequest,
+};
+
+const CONTROL: &str = "crash-control-token";
+const ADMIN: &str = "xoxp-crash-admin";
+const ORG: &str = "E1";
+const USERS: usize = 300;
+const SESSIONS_PER_USER: usize = 6;
+const TASKS: usize = 4;
+const KILLS: usize = 25;
+
+fn user(i: usize) -> String {
+    format!("W{i:04}")
+}
+
+fn session_id(u: usize, k: usize) -> u64 {
+    10_000 + (u * SESSIONS_PER_USER + k) as u64
+}
+
+fn session_token(id: u64) -> String {
+    format!("xoxc-crash-{id}")
+}
+
+fn fixture() -> String {
+    let mut users =
+        vec![serde_json::json!({"id":"WADMIN","name":"admin","role":"admin","teams":["T1"]})];
+    let mut sessions = Vec::new();
+    for u in 0..USERS {
+        users.push(serde_json::json!({"id": user(u), "name": format!("user{u}"), "role": "member", "teams": ["T1"]}));
+        for k in 0..SESSIONS_PER_USER {
+            let id = session_id(u, k);
+            let client = ["desktop", "web", "ios", "android"][k % 4];
+            sessions.push(
+                serde_json::json!({"session_id": id, "user": user(u), "team": "T1",
+                "client": client, "token": session_token(id),
+                "created": {"os": "macOS"}}),
+            );
+        }
+    }
+    serde_json::json!({"orgs":[{"id": ORG, "name": "Crash", "teams":[{"id":"T1","name":"Eng"}],
+        "users": users,
+        "tokens":[{"token": ADMIN, "user": "WADMIN", "type": "user",
+                   "scopes": ["admin.users:read", "admin.users:write"]}],
+        "sessions": sessions}]})
+    .to_string()
+}
+
+/// A fresh database on the test PostgreSQL server; panics (fails the test) when unreachable.
+async fn fresh_pg_database() -> String {
+    let admin = std::env::var("SESSIONS_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is required by the crash test: {e}"));
+    tokio::spawn(conn);
+    let name = format!("sessions_crash_{:016x}", rand::random::<u64>());
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap();
+    format!("{base}/{name}")
+}
+
+struct Server {
+    child: Child,
+    api: String,
+    control: String,
+}
+
+impl Server {
+    /// Starts the built binary on `db` and waits until it answers.
+    async fn start(db: &str, fixture: Option<&std::path::Path>) -> Server {
+        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("slack-sessions"));
+        cmd.args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            db,
+            "--control-token",
+            CONTROL,
+            // A job leased by a killed process is taken over once its lease lapses; keep
+            // that short so the run stays brief.
+            "--bulk-lease-secs",
+            "2",
+        ]);
+        if let Some(f) = fixture {
+            cmd.arg("--fixtures").arg(f);
+        }
+        cmd.stdout(Stdio::piped()).stderr(Stdio::null());
+        let mut child = cmd.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let api = tokio::task::spawn_blocking(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let mut api = None;
+            for line in lines.by_ref() {
+                let Ok(line) = line else { break };
+                if let Some(rest) = line.split("API URL:").nth(1) {
+                    api = Some(rest.trim().to_owned());
+                    break;
+                }
+            }
+            // Keep draining so the child never blocks on a full pipe.
+            std::thread::spawn(move || lines.for_each(drop));
+            api
+        })
+        .await
+        .unwrap();
+        let Some(api) = api else {
+            let status = child.wait().unwrap();
+            panic!("serve on {db} printed no API URL (exit {status})");
+        };
+        let control = api.replace("/api/", "/control");
+        let s = Server {
+            child,
+            api,
+            control,
+        };
+        s.wait_healthy().await;
+        s
+    }
+
+    async fn wait_healthy(&self) {
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let ok = http
+                .get(format!("{}/health", self.control))
+                .bearer_auth(CONTROL)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if ok {
+                return;
+            }
+            assert!(Instant::now() < deadline, "server never became healthy");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn client(&self, token: &str) -> Client {
+        Client::builder(token)
+            .base_url(&self.api)
+            .retry(RetryPolicy {
+                max_attempts: 1,
+                ..RetryPolicy::default()
+            })
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap()
+    }
+
+    async fn control_get(&self, path: &str) -> Value {
+        let r = reqwest::Client::new()
+            .get(format!("{}{path}", self.control))
+            .bearer_auth(CONTROL)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "GET {path}: {}", r.status());
+        serde_json::from_slice(&r.bytes().await.unwrap()).unwrap()
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+type Setting = Option<(u64, bool)>;
+
+/// What the server acknowledged, and what verification has established.
+#[derive(Default)]
+struct Ledger {
+    /// Sessions whose invalidate was answered ok.
+    invalidated: HashSet<u64>,
+    /// Users whose reset was answered ok (no session is created during the run, so all of
+    /// their sessions must stay revoked).
+    reset_users: HashSet<usize>,
+    /// resetBulk jobs answered ok: id and users.
+    jobs: Vec<(i64, Vec<usize>)>,
+    /// Jobs seen done.
+    jobs_done: HashSet<i64>,
+    /// Per user, the settings values the server may hold: the last one answered ok, plus any
+    /// later one whose answer was lost. Each user's settings are written by one task only.
+    settings: HashMap<usize, BTreeSet<Setting>>,
+    /// Sessions seen revoked by an earlier verification.
+    revoked: BTreeSet<u64>,
+    /// Counters for the report.
+    acked: u64,
+    unknown: u64,
+}
+
+/// One load task until `stop`: random writes, recording what was answered ok.
+async fn load_task(
+    client: Client,
+    task: usize,
+    mut rng: StdRng,
+    ledger: Arc<Mutex<Ledger>>,
+    stop: Arc<AtomicBool>,
+) {
+    let own: Vec<usize> = (0..USERS).filter(|u| u % TASKS == task).collect();
+    while !stop.load(Ordering::Relaxed) {
+        let roll = rng.gen_range(0..100);
+        // Ok(true) = acknowledged, Ok(false) = refused by the API (nothing applied),
+        // Err = outcome unknown (the server died under us).
+        let outcome: Result<bool, Error>;
+        // Rare resets keep sessions alive to the end, so late kills still have work to lose.
+        if roll < 64 {
+            let u = own[rng.gen_range(0..own.len())];
+            let v = (rng.gen_range(28_800..400_000u64), rng.gen_bool(0.5));
+            let req = SetSettingsRequest {
+                duration: Some(v.0),
+                desktop_app_browser_quit: Some(v.1),
+                ..SetSettingsRequest::new([user(u)])
+            };
+            outcome = classify(client.admin_users_session_set_settings(req).await);
+            let mut l = ledger.lock().unwrap();
+            let set = l
+                .settings
+                .entry(u)
+                .or_insert_with(|| BTreeSet::from([None]));
+            match &outcome {
+                Ok(true) => *set = BTreeSet::from([Some(v)]),
+                Ok(false) => {}
+                Err(_) => {
+                    set.insert(Some(v));
+                }
+            }
+        } else if roll < 94 {
+            let u = rng.gen_range(0..USERS);
+            let id = session_id(u, rng.gen_range(0..SESSIONS_PER_USER));
+            outcome = classify(
+                client
+                    .admin_users_session_invalidate(InvalidateRequest::for_user(id, user(u)))
+                    .await,
+            );
+            if matches!(outcome, Ok(true)) {
+                ledger.lock().unwrap().invalidated.insert(id);
+            }
+        } else if roll < 97 {
+            let u = rng.gen_range(0..USERS);
+            outcome = classify(
+                client
+                    .admin_users_session_reset(ResetRequest::new(user(u)))
+                    .await,
+            );
+            if matches!(outcome, Ok(true)) {
+                ledger.lock().unwrap().reset_users.insert(u);
+            }
+        } else {
+            // Distinct users (the server folds duplicates into one result).
+            let users: Vec<usize> = (0..rng.gen_range(2..5))
+                .map(|_| rng.gen_range(0..USERS))
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let r = client
+                .admin_users_session_reset_bulk_with_http_info(ResetBulkRequest::new(
+                    users.iter().map(|u| user(*u)),
+                ))
+                .await;
+            outcome = match r {
+                Ok(info) => {
+                    let id: i64 = info
+                        .headers
+                        .get("x-sessions-job-id")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse().ok())
+                        .expect("resetBulk ok:true without x-sessions-job-id");
+                    ledger.lock().unwrap().jobs.push((id, users));
+                    Ok(true)
+                }
+                Err(e) => classify::<()>(Err(e)),
+            };
+        }
+        {
+            let mut l = ledger.lock().unwrap();
+            match outcome {
+                Ok(true) => l.acked += 1,
+                Ok(false) => {}
+                Err(_) => {
+                    l.unknown += 1;
+                    // The server is gone; wait for the next one.
+                    return;
+                }
+            }
+        }
+        let pause = rng.gen_range(0..12);
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+    }
+}
+
+/// `Ok(true)` answered ok, `Ok(false)` refused by the API, `Err` when the outcome is unknown.
+fn classify<T>(r: Result<T, Error>) -> Result<bool, Error> {
+    match r {
+        Ok(_) => Ok(true),
+        Err(Error::Api { code, messages, .. }) => {
+            // Every refusal here must be a documented, expected one; internal_error would mean
+            // the store failed under load.
+            assert!(
+                code != ErrorCode::InternalError,
+                "internal_error: {messages:?}"
+            );
+            Ok(false)
+        }
+        Err(e @ (Error::Transport(_) | Error::Timeout)) => Err(e),
+        Err(e) => panic!("unexpected client error: {e}"),
+    }
+}
+
+/// The session tokens given must all fail `auth.test`.
+async fn assert_tokens_fail(s: &Server, ids: impl IntoIterator<Item = u64>, why: &str) {
+    let client = s.client("unused");
+    let ids: Vec<u64> = ids.into_iter().collect();
+    let results = futures::future::join_all(ids.iter().map(|id| {
+        let c = client.with_token(session_token(*id));
+        async move { (*id, c.auth_test().await) }
+    }))
+    .await;
+    for (id, r) in results {
+        match r {
+            Err(Error::Api { .. }) => {}
+            Ok(_) => panic!("session {id} ({why}) still authenticates"),
+            Err(e) => panic!("auth.test for session {id}: {e}"),
+        }
+    }
+}
+
+/// Checks everything the ledger promises against the restarted server. With `wait_jobs`,
+/// waits until every recorded job is done.
+async fn verify(s: &Server, ledger: &Mutex<Ledger>, rng: &mut StdRng, wait_jobs: bool) {
+    // 1. Jobs: every recorded job finishes (its lease, if its holder was killed, lapses).
+    let jobs: Vec<(i64, Vec<usize>)> = {
+        let l = ledger.lock().unwrap();
+        l.jobs
+            .iter()
+            .filter(|(id, _)| !l.jobs_done.contains(id))
+            .cloned()
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut done_users = Vec::new();
+    for (id, users) in jobs {
+        loop {
+            let job = s.control_get(&format!("/jobs/{ORG}/{id}")).await;
+            if job["state"] == "done" {
+                let results = job["results"].as_array().unwrap();
+                assert_eq!(results.len(), users.len(), "job {id}: {job}");
+                for r in results {
+                    assert!(r[1].is_null(), "job {id} failed for a user: {job}");
+                }
+                ledger.lock().unwrap().jobs_done.insert(id);
+                done_users.extend(users);
+                break;
+            }
+            if !wait_jobs {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "job {id} never finished after restart: {job}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    if !done_users.is_empty() {
+        ledger.lock().unwrap().reset_users.extend(done_users);
+    }
+
+    // 2. The whole org: which sessions are still active.
+    let dump = s.control_get(&format!("/dump?org_id={ORG}")).await;
+    let active: HashSet<u64> = dump["orgs"][0]["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["session_id"].as_u64().unwrap())
+        .collect();
+    let (newly_revoked, sample) = {
+        let mut l = ledger.lock().unwrap();
+        for id in &l.invalidated {
+            assert!(
+                !active.contains(id),
+                "session {id} was invalidated (ok:true) but is active after a crash"
+            );
+        }
+        for u in &l.reset_users {
+            for k in 0..SESSIONS_PER_USER {
+                let id = session_id(*u, k);
+                assert!(
+                    !active.contains(&id),
+                    "user {} was reset (ok:true) but session {id} is active after a crash",
+                    user(*u)
+                );
+            }
+        }
+        for id in &l.revoked {
+            assert!(
+                !active.contains(id),
+                "session {id} was revoked before but works again"
+            );
+        }
+        let all = (0..USERS).flat_map(|u| (0..SESSIONS_PER_USER).map(move |k| session_id(u, k)));
+        let newly: Vec<u64> = all
+            .filter(|id| !active.contains(id) && !l.revoked.contains(id))
+            .collect();
+        let older: Vec<u64> = l.revoked.iter().copied().collect();
+        let sample: Vec<u64> = (0..older.len().min(24))
+            .map(|_| older[rng.gen_range(0..older.len())])
+            .collect();
+        l.revoked.extend(newly.iter().copied());
+        (newly, sample)
+    };
+    // 3. Through the API: revoked tokens fail, and (so the check can fail) active ones pass.
+    assert_tokens_fail(s, newly_revoked, "newly revoked").await;
+    assert_tokens_fail(s, sample, "revoked earlier").await;
+    let active: Vec<u64> = active.into_iter().collect();
+    for _ in 0..active.len().min(4) {
+        let id = active[rng.gen_range(0..active.len())];
+        s.client(&session_token(id))
+            .auth_test()
+            .await
+            .unwrap_or_else(|e| panic!("active session {id} fails auth.test: {e}"));
+    }
+    // 4. Settings answered ok are stored (or a later write whose answer was lost).
+    let users: Vec<usize> = ledger.lock().unwrap().settings.keys().copied().collect();
+    if users.is_empty() {
+        return;
+    }
+    let got = s
+        .client(ADMIN)
+        .admin_users_session_get_settings(GetSettingsRequest::new(users.iter().map(|u| user(*u))))
+        .await
+        .unwrap();
+    let mut stored: HashMap<String, Setting> = got
+        .no_settings_applied
+        .iter()
+        .map(|u| (u.clone(), None))
+        .collect();
+    for st in got.session_settings {
+        let v = st.duration.zip(st.desktop_app_browser_quit);
+        stored.insert(st.user_id, v);
+    }
+    let mut l = ledger.lock().unwrap();
+    for u in users {
+        let v = stored
+            .get(&user(u))
+            .unwrap_or_else(|| panic!("getSettings left out {}", user(u)));
+        let allowed = l.settings.get_mut(&u).unwrap();
+        assert!(
+            allowed.contains(v),
+            "settings of {} are {v:?}; acknowledged writes allow only {allowed:?}",
+            user(u)
+        );
+        // Whatever was in doubt is settled now: the killed process can commit nothing more.
+        *allowed = BTreeSet::from([*v]);
+    }
+}
+
+async fn crash_run(db: String, backend: &str) {
+    let seed: u64 = std::env::var("SESSIONS_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random);
+    eprintln!("crash test on {backend}: SESSIONS_CRASH_SEED={seed}");
+    let started = Instant::now();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let dir = tempfile::tempdir().unwrap();
+    let fixture_path = dir.path().join("fixture.json");
+    std::fs::write(&fixture_path, fixture()).unwrap();
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let restarts = Arc::new(AtomicU64::new(0));
+    // The fixture is loaded once: loading it again would bring revoked sessions back.
+    let mut server = Server::start(&db, Some(&fixture_path)).await;
+    for cycle in 0..KILLS {
+        let stop = Arc::new(AtomicBool::new(false));
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|t| {
+                tokio::spawn(load_task(
+                    server.client(ADMIN),
+                    t,
+                    StdRng::seed_from_u64(seed ^ ((cycle * TASKS + t) as u64 + 1) << 20),
+                    ledger.clone(),
+                    stop.clone(),
+                ))
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(rng.gen_range(80..700))).await;
+        server.kill();
+        stop.store(true, Ordering::Relaxed);
+        for t in tasks {
+            t.await.unwrap();
+        }
+        server = Server::start(&db, None).await;
+        restarts.fetch_add(1, Ordering::Relaxed);
+        verify(&server, &ledger, &mut rng, false).await;
+    }
+    verify(&server, &ledger, &mut rng, true).await;
+    let l = ledger.lock().unwrap();
+    eprintln!(
+        "crash test on {backend}: {} kills, {} writes acknowledged, {} lost in kills, {} jobs, \
+         {} sessions revoked, {:.1}s",
+        restarts.load(Ordering::Relaxed),
+        l.acked,
+        l.unknown,
+        l.jobs.len(),
+        l.revoked.len(),
+        started.elapsed().as_secs_f64()
+    );
+    // The run must have exercised what it claims to check.
+    assert!(l.acked > 100, "too few acknowledged writes: {}", l.acked);
+    assert!(!l.jobs.is_empty() && l.jobs_done.len() == l.jobs.len());
+    assert!(!l.invalidated.is_empty() && !l.reset_users.is_empty());
+    assert!(l.unknown > 0, "no kill ever interrupted a write");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_loses_no_acknowledged_write_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("crash.db").display());
+    crash_run(db, "SQLite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_loses_no_acknowledged_write_on_postgres() {
+    let db = fresh_pg_database().await;
+    crash_run(db, "PostgreSQL").await;
+}

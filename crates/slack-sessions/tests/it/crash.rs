@@ -341,6 +341,8 @@ fn classify<T>(r: Result<T, Error>) -> Result<bool, Error> {
             );
             Ok(false)
         }
+        // A rate limit answers before any work is done.
+        Err(Error::RateLimited { .. }) => Ok(false),
         Err(e @ (Error::Transport(_) | Error::Timeout)) => Err(e),
         Err(e) => panic!("unexpected client error: {e}"),
     }

@@ -43,6 +43,9 @@ pub struct StateOptions {
     pub bulk_poll: Duration,
     /// How long a claimed job stays leased to this node.
     pub bulk_lease_secs: i64,
+    /// Test knob: the worker holds each claimed job this long before completing it, simulating
+    /// a slow job (so a test can kill the node mid-job). Zero by default.
+    pub bulk_hold: Duration,
     /// Optional rate limiter.
     pub rate_limiter: Option<Arc<dyn RateLimiter>>,
 }
@@ -57,6 +60,7 @@ impl Default for StateOptions {
             bulk_worker: true,
             bulk_poll: Duration::from_millis(200),
             bulk_lease_secs: 30,
+            bulk_hold: Duration::ZERO,
             rate_limiter: None,
         }
     }
@@ -73,6 +77,7 @@ pub(crate) struct Inner {
     pub bulk_worker: bool,
     pub bulk_poll: Duration,
     pub bulk_lease_secs: i64,
+    pub bulk_hold: Duration,
     pub rate_limiter: Option<Arc<dyn RateLimiter>>,
     pub wake: Notify,
 }
@@ -124,6 +129,7 @@ impl AppState {
                 bulk_worker: opts.bulk_worker,
                 bulk_poll: opts.bulk_poll,
                 bulk_lease_secs: opts.bulk_lease_secs,
+                bulk_hold: opts.bulk_hold,
                 rate_limiter: opts.rate_limiter,
                 wake: Notify::new(),
             }),

@@ -25,6 +25,13 @@ pub(crate) async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
         {
             Ok(Some(claim)) => {
                 let id = claim.job.job_id;
+                if !inner.bulk_hold.is_zero() {
+                    // Simulated slow job; on shutdown the claim is abandoned to its lease.
+                    tokio::select! {
+                        _ = tokio::time::sleep(inner.bulk_hold) => {}
+                        _ = stop.changed() => break,
+                    }
+                }
                 match inner
                     .store
                     .complete_bulk_job(&claim, state.clock().now())

@@ -259,4 +259,11 @@ pub struct ServeArgs {
     /// Bearer token of the control API (generated and printed if absent).
     #[arg(long, env = "SLACK_SESSIONS_CONTROL_TOKEN", hide_env_values = true)]
     pub control_token: Option<String>,
+    /// Seconds a resetBulk job claimed by this node stays leased to it; if the node dies, another
+    /// node takes the job over once the lease lapses.
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(i64).range(1..=86400))]
+    pub bulk_lease_secs: i64,
+    /// Test knob: hold each claimed resetBulk job this many milliseconds before completing it.
+    #[arg(long, value_name = "MS", default_value_t = 0, hide = true)]
+    pub bulk_hold_ms: u64,
 }

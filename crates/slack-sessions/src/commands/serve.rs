@@ -59,6 +59,8 @@ pub async fn run(a: ServeArgs) -> Result<Outcome> {
         fixtures: a.fixtures,
         demo: a.demo,
         control_token: a.control_token,
+        bulk_lease_secs: a.bulk_lease_secs,
+        bulk_hold: std::time::Duration::from_millis(a.bulk_hold_ms),
         ..ServeConfig::default()
     };
     sessions_server::run(

@@ -6,4 +6,5 @@ mod errors;
 mod harness;
 mod list;
 mod misc;
+mod multinode;
 mod settings;

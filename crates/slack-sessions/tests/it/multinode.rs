@@ -1,0 +1,419 @@
+//! Several `serve` processes (the built binary) on one PostgreSQL database: one truth.
+//!
+//! Each test gets a fresh database on `SESSIONS_TEST_PG_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`), dropped afterwards. PostgreSQL must be
+//! reachable: these tests fail, never skip, without it (`bash scripts/ensure-postgres.sh`).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures::TryStreamExt;
+use serde_json::Value;
+use sessions_client::{
+    Client, Error, ErrorCode, InvalidateRequest, ListRequest, ResetBulkRequest, ResetRequest,
+    RetryPolicy,
+};
+
+const CONTROL: &str = "multinode-control";
+const ADMIN: &str = "xoxp-mn-admin";
+
+/// One org, 30 members with one session each (ids 1000..1030, tokens `xoxc-mn-{i}`), so lists
+/// span many pages.
+fn fixture() -> String {
+    let mut users =
+        vec![serde_json::json!({"id":"WADMIN","name":"adam","role":"admin","teams":["T1"]})];
+    let mut sessions = Vec::new();
+    for i in 0..30u64 {
+        let id = format!("W{i:03}");
+        users.push(
+            serde_json::json!({"id": id, "name": format!("user{i}"), "role": "member",
+            "teams": ["T1"]}),
+        );
+        let client = ["desktop", "web", "ios", "android"][(i % 4) as usize];
+        sessions.push(
+            serde_json::json!({"session_id": 1000 + i, "user": id, "team": "T1",
+            "client": client, "token": format!("xoxc-mn-{i}"), "created": {"os": "macOS"}}),
+        );
+    }
+    serde_json::json!({"orgs":[{"id":"E1","name":"Multi Node","teams":[{"id":"T1","name":"Eng"}],
+        "users": users,
+        "tokens":[{"token":ADMIN,"user":"WADMIN","type":"user",
+            "scopes":["admin.users:read","admin.users:write"]}],
+        "sessions": sessions}]})
+    .to_string()
+}
+
+fn admin_url() -> String {
+    std::env::var("SESSIONS_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A fresh database on the test PostgreSQL server, dropped (forcibly) with this value. Declare
+/// it before the nodes so that it is dropped after them.
+struct Db {
+    url: String,
+    name: String,
+}
+
+impl Db {
+    async fn fresh() -> Db {
+        let admin = admin_url();
+        let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "PostgreSQL at {admin} is required for multi-node tests \
+                     (bash scripts/ensure-postgres.sh): {e}"
+                )
+            });
+        tokio::spawn(conn);
+        let name = format!("sessions_mn_{:016x}", rand::random::<u64>());
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        let (base, _) = admin.rsplit_once('/').unwrap();
+        Db {
+            url: format!("{base}/{name}"),
+            name,
+        }
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        let (admin, name) = (admin_url(), self.name.clone());
+        // Drop is synchronous, inside the test's runtime: use a thread and runtime of our own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+                    .await
+                    .ok()?;
+                tokio::spawn(conn);
+                client
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+    }
+}
+
+/// A `slack-sessions serve` process.
+struct Node {
+    child: Child,
+    api: String,
+    control: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Node {
+    /// Starts `slack-sessions serve` on a free port and waits until it answers.
+    async fn start(db: &Db, fixture: Option<&str>, extra: &[&str]) -> Node {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_slack-sessions"));
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
+            .arg(&db.url)
+            .args(["--control-token", CONTROL]);
+        if let Some(f) = fixture {
+            let path = dir.path().join("fixture.json");
+            std::fs::write(&path, f).unwrap();
+            cmd.arg("--fixtures").arg(path);
+        }
+        cmd.args(extra)
+            .env_remove("SLACK_SESSIONS_CONTROL_TOKEN")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(dir.path().join("stderr.log")).unwrap());
+        let mut child = cmd.spawn().unwrap();
+        // The banner names the bound address: "  API URL:       http://127.0.0.1:PORT/api/".
+        let stdout = child.stdout.take().unwrap();
+        let api = tokio::task::spawn_blocking(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let mut api = None;
+            for line in lines.by_ref() {
+                let Ok(line) = line else { break };
+                if let Some(rest) = line.trim().strip_prefix("API URL:") {
+                    api = Some(rest.trim().to_owned());
+                    break;
+                }
+            }
+            // Keep draining so the child never blocks on a full pipe.
+            std::thread::spawn(move || for _ in lines {});
+            api
+        })
+        .await
+        .unwrap();
+        let Some(api) = api else {
+            let status = child.wait().unwrap();
+            let log = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap_or_default();
+            panic!("serve printed no API URL and exited with {status}:\n{log}");
+        };
+        assert!(api.ends_with("/api/"), "{api}");
+        let control = format!("{}control", api.strip_suffix("api/").unwrap());
+        let node = Node {
+            child,
+            api,
+            control,
+            _dir: dir,
+        };
+        node.wait_healthy().await;
+        node
+    }
+
+    async fn wait_healthy(&self) {
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let ok = http
+                .get(format!("{}/health", self.control))
+                .bearer_auth(CONTROL)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if ok {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "node at {} never became healthy",
+                self.api
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn client(&self, token: &str) -> Client {
+        Client::builder(token)
+            .base_url(&self.api)
+            .retry(RetryPolicy {
+                max_attempts: 1,
+                ..RetryPolicy::default()
+            })
+            .build()
+            .unwrap()
+    }
+
+    /// `GET /control/jobs/E1/{id}`.
+    async fn job(&self, id: i64) -> Value {
+        let r = reqwest::Client::new()
+            .get(format!("{}/jobs/E1/{id}", self.control))
+            .bearer_auth(CONTROL)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "job {id}");
+        serde_json::from_str(&r.text().await.unwrap()).unwrap()
+    }
+
+    /// SIGKILL: no shutdown, no cleanup, leases left as they are.
+    fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn wait_job_done(node: &Node, id: i64, within: Duration) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let job = node.job(id).await;
+        if job["state"] == "done" {
+            return job;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "job {id} not done in time: {job}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Records a resetBulk job through `node`; its id.
+async fn reset_bulk(node: &Node, users: &[&str]) -> i64 {
+    let info = node
+        .client(ADMIN)
+        .admin_users_session_reset_bulk_with_http_info(ResetBulkRequest::new(users.iter().copied()))
+        .await
+        .unwrap();
+    info.headers["x-sessions-job-id"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn assert_invalid_auth(err: Error) {
+    assert!(
+        matches!(err, Error::Api { ref code, .. } if *code == ErrorCode::InvalidAuth),
+        "{err:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_on_one_node_is_seen_at_once_on_the_other() {
+    let db = Db::fresh().await;
+    let a = Node::start(&db, Some(&fixture()), &[]).await;
+    let b = Node::start(&db, None, &[]).await;
+
+    // Both nodes accept every session token before anything happens.
+    for i in 0..30 {
+        let token = format!("xoxc-mn-{i}");
+        a.client(&token).auth_test().await.unwrap();
+        b.client(&token).auth_test().await.unwrap();
+    }
+    // Each write is answered by one node; the very next request, on the other node, sees it.
+    for i in 0..20u64 {
+        let (writer, reader) = if i % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        let user = format!("W{i:03}");
+        if i % 4 < 2 {
+            writer
+                .client(ADMIN)
+                .admin_users_session_invalidate(InvalidateRequest::for_user(1000 + i, &*user))
+                .await
+                .unwrap();
+        } else {
+            writer
+                .client(ADMIN)
+                .admin_users_session_reset(ResetRequest::new(&*user))
+                .await
+                .unwrap();
+        }
+        assert_invalid_auth(
+            reader
+                .client(&format!("xoxc-mn-{i}"))
+                .auth_test()
+                .await
+                .unwrap_err(),
+        );
+    }
+    // Untouched sessions still work on both.
+    for i in 20..30 {
+        let token = format!("xoxc-mn-{i}");
+        a.client(&token).auth_test().await.unwrap();
+        b.client(&token).auth_test().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_cursor_pages_alternately_through_both_nodes() {
+    let db = Db::fresh().await;
+    let a = Node::start(&db, Some(&fixture()), &[]).await;
+    let b = Node::start(&db, None, &[]).await;
+    let (ca, cb) = (a.client(ADMIN), b.client(ADMIN));
+
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    for turn in 0.. {
+        let client = if turn % 2 == 0 { &ca } else { &cb };
+        let mut req = ListRequest::org().limit(4);
+        req.cursor = cursor.clone();
+        let page = client.admin_users_session_list(req).await.unwrap();
+        seen.extend(page.active_sessions.iter().map(|s| s.session_id.0));
+        match page.next_cursor() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+        assert!(turn < 100, "pagination does not end");
+    }
+    let want: Vec<u64> = (1000..1030).collect();
+    assert_eq!(seen, want, "every session exactly once, in order");
+
+    // The same holds for the client's stream, on either node.
+    let all: Vec<_> = cb
+        .admin_users_session_list_all(ListRequest::org().limit(7))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 30);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_bulk_jobs_run_exactly_once_across_nodes() {
+    let db = Db::fresh().await;
+    let a = Node::start(&db, Some(&fixture()), &[]).await;
+    let b = Node::start(&db, None, &[]).await;
+
+    // Six jobs, recorded alternately on A and B; both workers compete for all of them.
+    let mut jobs = Vec::new();
+    for i in 0..6usize {
+        let node = if i % 2 == 0 { &a } else { &b };
+        let users = [format!("W{:03}", i * 2), format!("W{:03}", i * 2 + 1)];
+        let refs: Vec<&str> = users.iter().map(String::as_str).collect();
+        jobs.push((reset_bulk(node, &refs).await, users));
+    }
+    for (id, users) in &jobs {
+        let job = wait_job_done(&a, *id, Duration::from_secs(30)).await;
+        assert_eq!(
+            job["attempts"], 1,
+            "job {id} was claimed more than once: {job}"
+        );
+        let want: Vec<Value> = users.iter().map(|u| serde_json::json!([u, null])).collect();
+        assert_eq!(job["results"], Value::Array(want), "{job}");
+        // Both nodes report the same job.
+        assert_eq!(b.job(*id).await, job);
+    }
+    let left: Vec<u64> = a
+        .client(ADMIN)
+        .admin_users_session_list_all(ListRequest::org())
+        .map_ok(|s| s.session_id.0)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(left, (1012..1030).collect::<Vec<u64>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_node_is_killed_mid_way_is_finished_by_another() {
+    let db = Db::fresh().await;
+    // Node A claims jobs but holds them (a slow job), with a short lease.
+    let mut a = Node::start(
+        &db,
+        Some(&fixture()),
+        &["--bulk-lease-secs", "2", "--bulk-hold-ms", "600000"],
+    )
+    .await;
+    let id = reset_bulk(&a, &["W010", "W011", "W012"]).await;
+    // Wait until A has claimed it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let job = a.job(id).await;
+        if job["attempts"] == 1 {
+            assert_eq!(job["state"], "pending");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "node A never claimed the job: {job}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Claimed but not applied: the sessions still work.
+    a.client("xoxc-mn-10").auth_test().await.unwrap();
+    a.kill();
+    let b = Node::start(&db, None, &["--bulk-lease-secs", "2"]).await;
+
+    let job = wait_job_done(&b, id, Duration::from_secs(30)).await;
+    assert_eq!(job["attempts"], 2, "{job}");
+    let want: Vec<Value> = ["W010", "W011", "W012"]
+        .iter()
+        .map(|u| serde_json::json!([u, null]))
+        .collect();
+    assert_eq!(job["results"], Value::Array(want), "{job}");
+    for token in ["xoxc-mn-10", "xoxc-mn-11", "xoxc-mn-12"] {
+        assert_invalid_auth(b.client(token).auth_test().await.unwrap_err());
+    }
+    b.client("xoxc-mn-13").auth_test().await.unwrap();
+}

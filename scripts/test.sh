@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 bash scripts/ensure-postgres.sh
 export SESSIONS_TEST_PG_URL="${SESSIONS_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 cargo test --workspace --locked
+# The server's HTTP tests again, unchanged, on PostgreSQL (a fresh database per server).
+SESSIONS_TEST_BACKEND=postgres cargo test -p sessions-server --test it --locked
 # Fuzz targets (fuzz/: argument parsing, cursor decoding), 30 s each.
 bash scripts/fuzz.sh
 # The official SDKs (Python slack_sdk sync/async, Node @slack/web-api) against a real server.

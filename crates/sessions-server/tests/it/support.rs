@@ -1,4 +1,10 @@
-//! Spawning a real server (127.0.0.1:0, SQLite file in a tempdir) and talking to it.
+//! Spawning a real server (127.0.0.1:0) and talking to it.
+//!
+//! The backend comes from `SESSIONS_TEST_BACKEND`: `sqlite` (default; a file in a tempdir) or
+//! `postgres` (a fresh database per server on `SESSIONS_TEST_PG_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/postgres`, dropped with its [`Data`]). With `postgres`
+//! every test fails, never skips, when PostgreSQL is unreachable. Every test runs unchanged on
+//! both: reopening a stopped server reopens the same database.
 
 use serde_json::Value;
 use sessions_client::{Client, RetryPolicy};
@@ -61,9 +67,10 @@ pub struct Server {
     pub base: String,
     pub api: String,
     pub store: DynStore,
-    /// The data directory (`None` on a second node sharing another server's file).
-    pub dir: Option<tempfile::TempDir>,
-    pub db_path: std::path::PathBuf,
+    /// The data (`None` on a second node sharing another server's database).
+    pub data: Option<Data>,
+    /// The database URL this node opened.
+    pub url: String,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
@@ -82,9 +89,8 @@ pub async fn start() -> Server {
 }
 
 pub async fn start_with(opts: StateOptions, fixture: Option<&str>) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let db_url = format!("sqlite://{}", dir.path().join("state.db").display());
-    let store = sessions_store::open(&db_url).await.unwrap();
+    let data = Data::new();
+    let store = sessions_store::open(&data.url).await.unwrap();
     if let Some(f) = fixture {
         let now = opts.clock.now();
         store
@@ -93,28 +99,23 @@ pub async fn start_with(opts: StateOptions, fixture: Option<&str>) -> Server {
             .unwrap();
         store.revoke_token(&TokenHash::of(REVOKED)).await.unwrap();
     }
-    launch(dir, store, opts).await
+    launch(data, store, opts).await
 }
 
 /// Reopens the database of a stopped server.
-pub async fn reopen(dir: tempfile::TempDir, opts: StateOptions) -> Server {
-    let store = sessions_store::open(&format!(
-        "sqlite://{}",
-        dir.path().join("state.db").display()
-    ))
-    .await
-    .unwrap();
-    launch(dir, store, opts).await
+pub async fn reopen(data: Data, opts: StateOptions) -> Server {
+    let store = sessions_store::open(&data.url).await.unwrap();
+    launch(data, store, opts).await
 }
 
-async fn launch(dir: tempfile::TempDir, store: DynStore, opts: StateOptions) -> Server {
-    let db_path = dir.path().join("state.db");
-    launch_on(Some(dir), db_path, store, opts).await
+async fn launch(data: Data, store: DynStore, opts: StateOptions) -> Server {
+    let url = data.url.clone();
+    launch_on(Some(data), url, store, opts).await
 }
 
 pub async fn launch_on(
-    dir: Option<tempfile::TempDir>,
-    db_path: std::path::PathBuf,
+    data: Option<Data>,
+    url: String,
     store: DynStore,
     opts: StateOptions,
 ) -> Server {
@@ -129,8 +130,8 @@ pub async fn launch_on(
         base: format!("http://{addr}"),
         api: format!("http://{addr}/api/"),
         store,
-        dir,
-        db_path,
+        data,
+        url,
         stop: Some(tx),
         task: Some(task),
     }
@@ -145,26 +146,23 @@ impl Server {
             .unwrap()
     }
 
-    /// Another node on the same database file, with its own store handle.
+    /// Another node on the same database, with its own store handle.
     pub async fn second_node(&self, opts: StateOptions) -> Server {
-        let url = format!("sqlite://{}", self.db_path.display());
-        let store = sessions_store::open(&url).await.unwrap();
-        launch_on(None, self.db_path.clone(), store, opts).await
+        let store = sessions_store::open(&self.url).await.unwrap();
+        launch_on(None, self.url.clone(), store, opts).await
     }
 
-    /// Stops gracefully and hands back the data directory.
-    pub async fn stop(self) -> tempfile::TempDir {
-        self.halt()
-            .await
-            .expect("the first node owns the directory")
+    /// Stops gracefully and hands back the data.
+    pub async fn stop(self) -> Data {
+        self.halt().await.expect("the first node owns the data")
     }
 
-    /// Stops gracefully; the directory if this node owns it.
-    pub async fn halt(mut self) -> Option<tempfile::TempDir> {
+    /// Stops gracefully; the data if this node owns it.
+    pub async fn halt(mut self) -> Option<Data> {
         self.stop.take().unwrap().send(()).unwrap();
         self.task.take().unwrap().await.unwrap().unwrap();
         drop(self.store);
-        self.dir.take()
+        self.data.take()
     }
 
     /// Raw form POST with a bearer token; returns (status, headers, JSON body).
@@ -292,4 +290,185 @@ pub async fn session_ids(store: &DynStore, org: &str) -> Vec<u64> {
         .into_iter()
         .map(|s| s.session_id)
         .collect()
+}
+
+/// The storage backend of this test run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// `SESSIONS_TEST_BACKEND` (`sqlite` when unset); anything else is a mistake worth failing on.
+pub fn backend() -> Backend {
+    match std::env::var("SESSIONS_TEST_BACKEND").as_deref() {
+        Err(_) | Ok("") | Ok("sqlite") => Backend::Sqlite,
+        Ok("postgres") | Ok("postgresql") => Backend::Postgres,
+        Ok(other) => panic!("SESSIONS_TEST_BACKEND={other:?}: expected sqlite or postgres"),
+    }
+}
+
+/// A server's storage: a tempdir (holding the SQLite file) or a PostgreSQL database of its own,
+/// either dropped with this value.
+pub struct Data {
+    _dir: tempfile::TempDir,
+    pub url: String,
+    pg_name: Option<String>,
+}
+
+impl Data {
+    /// Fresh, empty storage on the selected backend.
+    pub fn new() -> Data {
+        let dir = tempfile::tempdir().unwrap();
+        let (url, pg_name) = match backend() {
+            Backend::Sqlite => (sqlite_url(&dir, "state"), None),
+            Backend::Postgres => {
+                let name = format!(
+                    "srvit_{}_{:016x}",
+                    std::process::id(),
+                    rand::random::<u64>()
+                );
+                (pg_create(&name), Some(name))
+            }
+        };
+        Data {
+            _dir: dir,
+            url,
+            pg_name,
+        }
+    }
+}
+
+impl Drop for Data {
+    fn drop(&mut self) {
+        if let Some(name) = self.pg_name.take() {
+            pg_admin(move |c| async move {
+                c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await
+            });
+        }
+    }
+}
+
+fn sqlite_url(dir: &tempfile::TempDir, name: &str) -> String {
+    format!(
+        "sqlite://{}",
+        dir.path().join(format!("{name}.db")).display()
+    )
+}
+
+/// A database URL tied to `dir` and `name` on the selected backend: the same arguments give the
+/// same database, so a test can stop a server and start another on the same data. On PostgreSQL
+/// the database is created on first use and dropped by a later test run (see [`pg_create`]).
+pub fn database_url(dir: &tempfile::TempDir, name: &str) -> String {
+    match backend() {
+        Backend::Sqlite => sqlite_url(dir, name),
+        Backend::Postgres => {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            (dir.path(), name).hash(&mut h);
+            pg_create(&format!("srvit_{}_{:016x}", std::process::id(), h.finish()))
+        }
+    }
+}
+
+fn pg_admin_url() -> String {
+    std::env::var("SESSIONS_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// Runs `f` with a connection to the admin database, on a thread and runtime of its own (so it
+/// works from sync code, `Drop`, and any test runtime flavour).
+fn pg_admin<F, Fut>(f: F)
+where
+    F: FnOnce(tokio_postgres::Client) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), tokio_postgres::Error>>,
+{
+    let admin = pg_admin_url();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+                .await
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "SESSIONS_TEST_BACKEND=postgres needs PostgreSQL at {admin} \
+                         (bash scripts/ensure-postgres.sh): {e}"
+                    )
+                });
+            tokio::spawn(conn);
+            f(client).await.unwrap();
+        })
+    })
+    .join()
+    .unwrap_or_else(|_| panic!("PostgreSQL administration failed (see above)"));
+}
+
+/// Creates database `name` unless it exists; returns its URL. The first call in a process also
+/// drops databases left by earlier test processes that are gone (killed runs, and the
+/// [`database_url`] ones, which nothing else drops).
+fn pg_create(name: &str) -> String {
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    SWEPT.call_once(|| {
+        // Liveness is read from /proc; without it, sweep nothing rather than a live run's data.
+        if !std::path::Path::new("/proc/self").exists() {
+            return;
+        }
+        pg_admin(|c| async move {
+            let rows = c
+                .query(
+                    "SELECT datname FROM pg_database WHERE datname LIKE 'srvit\\_%'",
+                    &[],
+                )
+                .await?;
+            for row in rows {
+                let db: String = row.get(0);
+                let pid = db.split('_').nth(1).unwrap_or("");
+                let alive = !pid.is_empty() && std::path::Path::new("/proc").join(pid).exists();
+                if !alive {
+                    c.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+                        .await?;
+                }
+            }
+            Ok(())
+        });
+    });
+    let db = name.to_owned();
+    pg_admin(move |c| async move {
+        let exists = c
+            .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&db])
+            .await?
+            .is_some();
+        if !exists {
+            c.batch_execute(&format!("CREATE DATABASE {db}")).await?;
+        }
+        Ok(())
+    });
+    let admin = pg_admin_url();
+    let (base, _) = admin
+        .rsplit_once('/')
+        .expect("SESSIONS_TEST_PG_URL ends in /DATABASE");
+    format!("{base}/{name}")
+}
+
+#[tokio::test]
+async fn servers_run_on_the_backend_asked_for() {
+    let s = start().await;
+    let store = format!("{:?}", s.store);
+    match backend() {
+        Backend::Sqlite => assert!(s.url.starts_with("sqlite://"), "{}", s.url),
+        Backend::Postgres => {
+            assert!(s.url.starts_with("postgres://"), "{}", s.url);
+            assert!(store.starts_with("PgStore"), "{store}");
+        }
+    }
+    let second = s.second_node(options()).await;
+    assert_eq!(second.url, s.url);
+    assert!(second.halt().await.is_none());
+    let data = s.stop().await;
+    let again = reopen(data, options()).await;
+    assert_eq!(session_ids(&again.store, "E1").await.len(), 7);
 }

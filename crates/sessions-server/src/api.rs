@@ -230,7 +230,7 @@ pub(crate) async fn api_call(
         Ok(b) => b,
         Err(_) => return too_large(),
     };
-    let Some((name, tier)) = tier_of(&method) else {
+    let Some((name, _tier)) = tier_of(&method) else {
         return Reply::error(ApiError::new(ErrorCode::UnknownMethod)).into_response();
     };
     let input = match read_call(&parts.headers, parts.uri.query(), bytes).await {
@@ -241,14 +241,7 @@ pub(crate) async fn api_call(
             return Reply::error(err).into_response();
         }
     };
-    if let (Some(limiter), Some(token)) = (&state.inner.rate_limiter, &input.token) {
-        if let Err(wait) = limiter.check(&sessions_store::TokenHash::of(token), name, tier) {
-            let mut r = Reply::error(ApiError::new(ErrorCode::Ratelimited));
-            r.status = StatusCode::TOO_MANY_REQUESTS;
-            r.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
-            return r.into_response();
-        }
-    }
+    // Rate limits are the emulator layer's (`emulation`), applied before this handler.
     tracing::debug!(method = name, "api call");
     dispatch(&state, name, input).await.into_response()
 }

@@ -53,7 +53,7 @@ fn store_fail(e: StoreError) -> Response {
     }
 }
 
-async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub(crate) async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let given = req
         .headers()
         .get(http::header::AUTHORIZATION)
@@ -91,7 +91,7 @@ async fn health(State(state): State<AppState>) -> Response {
             "ok": true,
             "node_id": state.node_id(),
             "now": state.clock().now(),
-            "clock_offset": state.clock().offset(),
+            "clock_offset": crate::emulation::clock_offset(&state),
             "pending_jobs": pending,
         }))
         .into_response(),
@@ -230,7 +230,11 @@ async fn load_fixtures(State(state): State<AppState>, body: axum::body::Bytes) -
         .load_fixture(&fixture, state.clock().now())
         .await
     {
-        Ok(()) => Json(json!({"ok": true, "orgs": fixture.orgs.len()})).into_response(),
+        Ok(()) => {
+            // What the emulator's state reset restores.
+            state.inner.emulation.remember(&fixture);
+            Json(json!({"ok": true, "orgs": fixture.orgs.len()})).into_response()
+        }
         Err(e) => store_fail(e),
     }
 }
@@ -278,7 +282,8 @@ async fn clock(State(state): State<AppState>, body: axum::body::Bytes) -> Respon
         Ok(m) => m,
         Err(r) => return *r,
     };
-    let offset = state.clock().advance(m.advance);
+    // One clock: with the emulator mounted this moves its clock (rate limits follow).
+    let offset = crate::emulation::advance_clock(&state, m.advance);
     Json(json!({"ok": true, "offset": offset, "now": state.clock().now()})).into_response()
 }
 

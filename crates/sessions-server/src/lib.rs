@@ -57,6 +57,7 @@ mod clock;
 pub mod control;
 pub mod cursor;
 mod demo;
+pub mod emulation;
 pub mod extract;
 mod service;
 mod state;
@@ -77,7 +78,9 @@ pub use demo::{
     DEMO_READONLY_TOKEN,
 };
 pub use service::org_url;
-pub use state::{AppState, RateLimiter, StateOptions};
+/// The emulator controls the server mounts (rate limits, faults, request log, clock).
+pub use sessions_emulator as emulator;
+pub use state::{AppState, StateOptions};
 
 /// Errors starting or running the server.
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +108,9 @@ pub enum ServerError {
     /// Serving failed.
     #[error("server I/O: {0}")]
     Io(#[from] std::io::Error),
+    /// The emulator settings were refused (e.g. a bad rate-limit file).
+    #[error(transparent)]
+    Emulator(#[from] sessions_emulator::EmulatorError),
 }
 
 /// Configuration of [`run`].
@@ -126,15 +132,12 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     /// Run the resetBulk worker on this node (default true).
     pub bulk_worker: bool,
-    /// How long a claimed resetBulk job stays leased to this node before another node may take
-    /// it over (default 30 s; see [`StateOptions::bulk_lease_secs`]).
-    pub bulk_lease_secs: i64,
-    /// Test knob: hold each claimed job this long before completing it (default zero; see
-    /// [`StateOptions::bulk_hold`]).
-    pub bulk_hold: std::time::Duration,
     /// The server's clock (system time by default; see [`Clock::from_fn`] to plug in an
     /// emulator's).
     pub clock: Clock,
+    /// The emulator controls (default: mounted, everything off but the request log; `None`
+    /// leaves them out, and with them all rate limiting). See [`emulation`].
+    pub emulator: Option<sessions_emulator::EmulatorConfig>,
 }
 
 impl Default for ServeConfig {
@@ -148,9 +151,8 @@ impl Default for ServeConfig {
             node_id: None,
             max_body_bytes: 1 << 20,
             bulk_worker: true,
-            bulk_lease_secs: 30,
-            bulk_hold: std::time::Duration::ZERO,
             clock: Clock::system(),
+            emulator: Some(sessions_emulator::EmulatorConfig::default()),
         }
     }
 }
@@ -169,9 +171,8 @@ impl fmt::Debug for ServeConfig {
             .field("node_id", &self.node_id)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("bulk_worker", &self.bulk_worker)
-            .field("bulk_lease_secs", &self.bulk_lease_secs)
-            .field("bulk_hold", &self.bulk_hold)
             .field("clock", &self.clock)
+            .field("emulator", &self.emulator)
             .finish()
     }
 }
@@ -221,7 +222,9 @@ impl fmt::Debug for Started {
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/api/{method}", get(api::api_call).post(api::api_call))
+        .route_layer(emulation::api_layer(&state))
         .merge(control::router(state.clone()))
+        .merge(emulation::router(state.clone()))
         .method_not_allowed_fallback(api::method_not_allowed)
         .fallback(api::not_found)
         .with_state(state)
@@ -285,6 +288,8 @@ pub async fn run(
     on_start: impl FnOnce(&Started),
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    // Before touching the store, so a bad rate-limit file stops the start at once.
+    let emulator = config.emulator.as_ref().map(emulation::build).transpose()?;
     let store = sessions_store::open(&config.database_url).await?;
     let clock = config.clock.clone();
     let demo = if config.demo {
@@ -292,6 +297,11 @@ pub async fn run(
     } else {
         None
     };
+    // What the emulator's state reset restores.
+    let mut loaded = Vec::new();
+    if demo.is_some() {
+        loaded.push(demo_fixture().0);
+    }
     if let Some(path) = &config.fixtures {
         let fail = |message: String| ServerError::Fixture {
             path: path.clone(),
@@ -306,6 +316,7 @@ pub async fn run(
                 StoreError::Fixture(f) => fail(f.to_string()),
                 other => ServerError::Store(other),
             })?;
+        loaded.push(fixture);
     }
     let state = AppState::new(
         store,
@@ -315,12 +326,14 @@ pub async fn run(
             node_id: config.node_id.clone(),
             max_body_bytes: config.max_body_bytes,
             bulk_worker: config.bulk_worker,
-            bulk_lease_secs: config.bulk_lease_secs,
-            bulk_hold: config.bulk_hold,
+            emulator,
             ..StateOptions::default()
         },
     )
     .await?;
+    for fixture in &loaded {
+        state.inner.emulation.remember(fixture);
+    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServerError::Bind {

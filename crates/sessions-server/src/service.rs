@@ -378,9 +378,12 @@ pub async fn reset_bulk(ctx: Ctx, req: ResetBulkRequest) -> Result<(Empty, i64),
             &users,
             filter_of(scope),
             ctx.now,
-            ctx.now,
+            // The emulator's job speed control: 0 (default) runs it at once.
+            ctx.now
+                .saturating_add(ctx.state.inner.emulation.job_delay()),
         )
         .await?;
+    ctx.state.inner.emulation.note_job(ctx.org(), job);
     ctx.state.wake_worker();
     tracing::info!(
         org = ctx.org(),

@@ -6,24 +6,10 @@ use std::time::Duration;
 
 use rand::RngCore;
 use sessions_store::{DynStore, TokenHash};
-use sessions_wire::RateTier;
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::ServerError;
-
-/// Hook for per-(token, method) rate limiting (Slack's tiers). `Err(retry_after)` makes the
-/// server answer HTTP 429, `Retry-After` and `{"ok":false,"error":"ratelimited"}` before doing
-/// any work.
-pub trait RateLimiter: Send + Sync + fmt::Debug + 'static {
-    /// Whether one more call of `method` with this token is allowed now.
-    fn check(
-        &self,
-        token: &TokenHash,
-        method: &'static str,
-        tier: RateTier,
-    ) -> Result<(), Duration>;
-}
 
 /// Knobs for [`AppState::new`].
 #[derive(Debug, Clone)]
@@ -43,11 +29,10 @@ pub struct StateOptions {
     pub bulk_poll: Duration,
     /// How long a claimed job stays leased to this node.
     pub bulk_lease_secs: i64,
-    /// Test knob: the worker holds each claimed job this long before completing it, simulating
-    /// a slow job (so a test can kill the node mid-job). Zero by default.
-    pub bulk_hold: Duration,
-    /// Optional rate limiter.
-    pub rate_limiter: Option<Arc<dyn RateLimiter>>,
+    /// The emulator controls (rate limits, faults, request log, clock), mounted on
+    /// `/api/<method>` and under `/control/emulator` when given; the server's clock then runs
+    /// on the emulator's (see [`crate::emulation`]). The only rate limiting the server does.
+    pub emulator: Option<sessions_emulator::Emulator>,
 }
 
 impl Default for StateOptions {
@@ -60,8 +45,7 @@ impl Default for StateOptions {
             bulk_worker: true,
             bulk_poll: Duration::from_millis(200),
             bulk_lease_secs: 30,
-            bulk_hold: Duration::ZERO,
-            rate_limiter: None,
+            emulator: None,
         }
     }
 }
@@ -77,8 +61,7 @@ pub(crate) struct Inner {
     pub bulk_worker: bool,
     pub bulk_poll: Duration,
     pub bulk_lease_secs: i64,
-    pub bulk_hold: Duration,
-    pub rate_limiter: Option<Arc<dyn RateLimiter>>,
+    pub emulation: crate::emulation::Emulation,
     pub wake: Notify,
 }
 
@@ -111,6 +94,10 @@ impl AppState {
     /// all nodes on one store).
     pub async fn new(store: DynStore, opts: StateOptions) -> Result<Self, ServerError> {
         let cursor_key = store.server_secret().await?;
+        let clock = match &opts.emulator {
+            Some(e) => crate::emulation::compose_clock(opts.clock, e),
+            None => opts.clock,
+        };
         let control_token = opts
             .control_token
             .unwrap_or_else(|| format!("ctl-{}", random_hex(24)));
@@ -120,7 +107,7 @@ impl AppState {
         Ok(AppState {
             inner: Arc::new(Inner {
                 store,
-                clock: opts.clock,
+                clock,
                 cursor_key,
                 control_hash: TokenHash::of(&control_token),
                 control_token,
@@ -129,8 +116,7 @@ impl AppState {
                 bulk_worker: opts.bulk_worker,
                 bulk_poll: opts.bulk_poll,
                 bulk_lease_secs: opts.bulk_lease_secs,
-                bulk_hold: opts.bulk_hold,
-                rate_limiter: opts.rate_limiter,
+                emulation: crate::emulation::Emulation::new(opts.emulator),
                 wake: Notify::new(),
             }),
         })

@@ -1,8 +1,8 @@
 //! Integration tests: a real server on 127.0.0.1:0 over a real SQLite file.
 
-mod concurrency;
 mod control;
 mod cursors;
+mod emulator;
 mod hostile;
 mod isolation;
 mod methods;

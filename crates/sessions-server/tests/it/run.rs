@@ -1,12 +1,9 @@
-//! `run`: fixtures, demo seeding, start-up refusal, and the rate-limit hook.
+//! `run`: fixtures, demo seeding, start-up refusal, and rate limiting through the emulator.
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sessions_server::{RateLimiter, ServeConfig, Started, StateOptions};
-use sessions_store::TokenHash;
-use sessions_wire::RateTier;
+use sessions_server::{ServeConfig, Started, StateOptions};
 
 use crate::support::*;
 
@@ -44,7 +41,7 @@ async fn run_server(
 fn config(dir: &tempfile::TempDir) -> ServeConfig {
     ServeConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: database_url(dir, "run"),
+        database_url: format!("sqlite://{}", dir.path().join("run.db").display()),
         ..ServeConfig::default()
     }
 }
@@ -164,35 +161,28 @@ async fn fixtures_load_at_start_and_bad_files_refuse_to_start() {
     );
 }
 
-#[derive(Debug, Default)]
-struct OneCallPerToken {
-    calls: AtomicU32,
-    seen: Mutex<Vec<(TokenHash, &'static str)>>,
-}
-
-impl RateLimiter for OneCallPerToken {
-    fn check(
-        &self,
-        token: &TokenHash,
-        method: &'static str,
-        _tier: RateTier,
-    ) -> Result<(), Duration> {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        let mut seen = self.seen.lock().unwrap();
-        if seen.contains(&(*token, method)) {
-            return Err(Duration::from_millis(1500));
-        }
-        seen.push((*token, method));
-        Ok(())
-    }
-}
-
 #[tokio::test]
-async fn a_rate_limiter_answers_429_before_any_work() {
-    let limiter = Arc::new(OneCallPerToken::default());
+async fn the_emulator_rate_limiter_answers_429_before_any_work() {
+    use sessions_server::emulator::{Emulator, Limit, RateLimitMode, RateLimitSettings};
+    // One mechanism: rate limits are the emulator's (see tests/it/emulator.rs for the rest).
+    let emulator = Emulator::default();
+    emulator
+        .limiter()
+        .set_settings(RateLimitSettings {
+            mode: RateLimitMode::Custom,
+            overrides: [
+                (
+                    "admin.users.session.reset".to_owned(),
+                    Limit::per_minute(40).with_burst(1),
+                ),
+                ("auth.test".to_owned(), Limit::per_minute(60).with_burst(1)),
+            ]
+            .into(),
+        })
+        .unwrap();
     let s = start_with(
         StateOptions {
-            rate_limiter: Some(limiter.clone()),
+            emulator: Some(emulator.clone()),
             ..options()
         },
         Some(FIXTURE),
@@ -227,5 +217,11 @@ async fn a_rate_limiter_answers_429_before_any_work() {
         matches!(err, sessions_client::Error::RateLimited { .. }),
         "{err:?}"
     );
-    assert_eq!(limiter.calls.load(Ordering::Relaxed), 4);
+    let answers: Vec<String> = emulator
+        .log()
+        .list(&Default::default())
+        .into_iter()
+        .map(|r| r.answer)
+        .collect();
+    assert_eq!(answers, ["ok", "ratelimited", "ok", "ratelimited"]);
 }

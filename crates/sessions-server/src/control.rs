@@ -54,6 +54,29 @@ fn store_fail(e: StoreError) -> Response {
 }
 
 pub(crate) async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    // Off unless enabled; loopback peers only unless allowed (checked before the token, so a
+    // remote prober learns nothing about it).
+    if !state.inner.control_enabled {
+        return fail(
+            StatusCode::NOT_FOUND,
+            "control_disabled",
+            "the control API is off; start the server with --control or --control-token",
+        );
+    }
+    if !state.inner.control_allow_remote {
+        let peer = req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        // An unknown peer (the router embedded without peer addresses) is not trusted.
+        if !peer.is_some_and(|ip| ip.is_loopback() || ip.to_canonical().is_loopback()) {
+            return fail(
+                StatusCode::FORBIDDEN,
+                "control_remote_forbidden",
+                "the control API answers loopback clients only (see --control-allow-remote)",
+            );
+        }
+    }
     let given = req
         .headers()
         .get(http::header::AUTHORIZATION)

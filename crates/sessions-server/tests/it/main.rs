@@ -7,6 +7,7 @@ mod hostile;
 mod isolation;
 mod methods;
 mod nodes;
+mod observe;
 mod paging;
 mod postgres;
 mod props;

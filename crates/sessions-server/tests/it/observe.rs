@@ -508,11 +508,18 @@ async fn openapi_document_is_served_and_covers_every_method() {
     assert!(doc["components"]["responses"]["RateLimited"]["headers"]["Retry-After"].is_object());
 }
 
+/// (method, form, documented success schema).
+type Case = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static str,
+);
+
 #[tokio::test]
 async fn success_answers_match_the_documented_required_fields() {
     let s = start_with(options(), Some(FIXTURE)).await;
     let doc: Value = serde_json::from_str(sessions_server::openapi::OPENAPI_JSON).unwrap();
-    let cases: [(&str, &[(&str, &str)], &str); 3] = [
+    let cases: [Case; 3] = [
         ("admin.users.session.list", &[("limit", "2")], "ListOk"),
         (
             "admin.users.session.getSettings",

@@ -132,6 +132,12 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     /// Run the resetBulk worker on this node (default true).
     pub bulk_worker: bool,
+    /// How long a claimed resetBulk job stays leased to this node before another node may take
+    /// it over (default 30 s; see [`StateOptions::bulk_lease_secs`]).
+    pub bulk_lease_secs: i64,
+    /// Test knob: hold each claimed job this long before completing it (default zero; see
+    /// [`StateOptions::bulk_hold`]).
+    pub bulk_hold: std::time::Duration,
     /// The server's clock (system time by default; see [`Clock::from_fn`] to plug in an
     /// emulator's).
     pub clock: Clock,
@@ -151,6 +157,8 @@ impl Default for ServeConfig {
             node_id: None,
             max_body_bytes: 1 << 20,
             bulk_worker: true,
+            bulk_lease_secs: 30,
+            bulk_hold: std::time::Duration::ZERO,
             clock: Clock::system(),
             emulator: Some(sessions_emulator::EmulatorConfig::default()),
         }
@@ -171,6 +179,8 @@ impl fmt::Debug for ServeConfig {
             .field("node_id", &self.node_id)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("bulk_worker", &self.bulk_worker)
+            .field("bulk_lease_secs", &self.bulk_lease_secs)
+            .field("bulk_hold", &self.bulk_hold)
             .field("clock", &self.clock)
             .field("emulator", &self.emulator)
             .finish()
@@ -326,6 +336,8 @@ pub async fn run(
             node_id: config.node_id.clone(),
             max_body_bytes: config.max_body_bytes,
             bulk_worker: config.bulk_worker,
+            bulk_lease_secs: config.bulk_lease_secs,
+            bulk_hold: config.bulk_hold,
             emulator,
             ..StateOptions::default()
         },

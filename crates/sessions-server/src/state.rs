@@ -29,6 +29,9 @@ pub struct StateOptions {
     pub bulk_poll: Duration,
     /// How long a claimed job stays leased to this node.
     pub bulk_lease_secs: i64,
+    /// Test knob: the worker holds each claimed job this long before completing it, simulating
+    /// a slow job (so a test can kill the node mid-job). Zero by default.
+    pub bulk_hold: Duration,
     /// The emulator controls (rate limits, faults, request log, clock), mounted on
     /// `/api/<method>` and under `/control/emulator` when given; the server's clock then runs
     /// on the emulator's (see [`crate::emulation`]). The only rate limiting the server does.
@@ -45,6 +48,7 @@ impl Default for StateOptions {
             bulk_worker: true,
             bulk_poll: Duration::from_millis(200),
             bulk_lease_secs: 30,
+            bulk_hold: Duration::ZERO,
             emulator: None,
         }
     }
@@ -61,6 +65,7 @@ pub(crate) struct Inner {
     pub bulk_worker: bool,
     pub bulk_poll: Duration,
     pub bulk_lease_secs: i64,
+    pub bulk_hold: Duration,
     pub emulation: crate::emulation::Emulation,
     pub wake: Notify,
 }
@@ -116,6 +121,7 @@ impl AppState {
                 bulk_worker: opts.bulk_worker,
                 bulk_poll: opts.bulk_poll,
                 bulk_lease_secs: opts.bulk_lease_secs,
+                bulk_hold: opts.bulk_hold,
                 emulation: crate::emulation::Emulation::new(opts.emulator),
                 wake: Notify::new(),
             }),

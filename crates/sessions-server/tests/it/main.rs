@@ -1,5 +1,6 @@
 //! Integration tests: a real server on 127.0.0.1:0 over a real SQLite file.
 
+mod concurrency;
 mod control;
 mod cursors;
 mod emulator;
@@ -7,7 +8,6 @@ mod hostile;
 mod isolation;
 mod methods;
 mod nodes;
-mod observe;
 mod paging;
 mod postgres;
 mod props;

@@ -41,7 +41,7 @@ async fn run_server(
 fn config(dir: &tempfile::TempDir) -> ServeConfig {
     ServeConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: format!("sqlite://{}", dir.path().join("run.db").display()),
+        database_url: database_url(dir, "run"),
         ..ServeConfig::default()
     }
 }

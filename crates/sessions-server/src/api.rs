@@ -29,6 +29,8 @@ struct Reply {
     accepted: Option<&'static str>,
     job: Option<i64>,
     retry_after: Option<u64>,
+    /// `ok` or the error code, for metrics and the access log.
+    code: String,
 }
 
 impl Reply {
@@ -44,6 +46,11 @@ impl Reply {
             }),
             ..Envelope::default()
         };
+        let code = env
+            .error
+            .as_ref()
+            .map_or("internal_error", |c| c.as_str())
+            .to_owned();
         Reply {
             status: StatusCode::OK,
             body: serde_json::to_string(&env)
@@ -52,6 +59,7 @@ impl Reply {
             accepted: None,
             job: None,
             retry_after: None,
+            code,
         }
     }
 
@@ -69,6 +77,7 @@ impl Reply {
             accepted: None,
             job: None,
             retry_after: None,
+            code: "ok".to_owned(),
         }
     }
 }
@@ -94,6 +103,8 @@ impl IntoResponse for Reply {
         if let Some(secs) = self.retry_after {
             h.insert(http::header::RETRY_AFTER, HeaderValue::from(secs));
         }
+        res.extensions_mut()
+            .insert(crate::metrics::AnswerCode(self.code));
         res
     }
 }
@@ -104,6 +115,7 @@ pub(crate) fn status_error(status: StatusCode, code: &str, message: String) -> R
     let mut res = Reply::error(ApiError::new(ErrorCode::InternalError));
     res.body = serde_json::to_string(&env).unwrap_or_default();
     res.status = status;
+    res.code = code.to_owned();
     res.into_response()
 }
 
@@ -226,9 +238,21 @@ pub(crate) async fn api_call(
     if declared.is_some_and(|n| n > limit as u64) {
         return too_large();
     }
-    let bytes = match axum::body::to_bytes(body, limit).await {
-        Ok(b) => b,
-        Err(_) => return too_large(),
+    // Slow clients: the whole body must arrive within the body timeout.
+    let body_timeout = state.inner.limits.body_timeout;
+    let bytes = match tokio::time::timeout(body_timeout, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(_)) => return too_large(),
+        Err(_) => {
+            return status_error(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                format!(
+                    "the request body did not arrive within {} ms",
+                    body_timeout.as_millis()
+                ),
+            )
+        }
     };
     let Some((name, _tier)) = tier_of(&method) else {
         return Reply::error(ApiError::new(ErrorCode::UnknownMethod)).into_response();

@@ -59,8 +59,12 @@ pub mod cursor;
 mod demo;
 pub mod emulation;
 pub mod extract;
+mod metrics;
+pub mod net;
+pub mod openapi;
 mod service;
 mod state;
+mod timed;
 mod worker;
 
 use std::fmt;
@@ -124,8 +128,16 @@ pub struct ServeConfig {
     pub fixtures: Option<PathBuf>,
     /// Seed the demo org when the store holds no org yet (idempotent across restarts).
     pub demo: bool,
-    /// Control API token; random when `None`.
+    /// Control API token; random when `None`. Giving one enables the control API.
     pub control_token: Option<String>,
+    /// Enable the control API (with a random token unless `control_token` is given). The
+    /// control API is off unless this, `control_token` or `demo` is set: `demo` is a local
+    /// playground, while `fixtures` alone may seed a real deployment and does not enable it.
+    pub control: bool,
+    /// Accept control API calls from non-loopback peers (default: loopback only, 403 else).
+    pub control_allow_remote: bool,
+    /// Connection, header and slow-client limits (see [`net::Limits`]).
+    pub limits: net::Limits,
     /// Node name for job leases; random when `None`.
     pub node_id: Option<String>,
     /// Largest API request body (default 1 MiB).
@@ -154,6 +166,9 @@ impl Default for ServeConfig {
             fixtures: None,
             demo: false,
             control_token: None,
+            control: false,
+            control_allow_remote: false,
+            limits: net::Limits::default(),
             node_id: None,
             max_body_bytes: 1 << 20,
             bulk_worker: true,
@@ -176,6 +191,9 @@ impl fmt::Debug for ServeConfig {
                 "control_token",
                 &self.control_token.as_ref().map(|_| "<redacted>"),
             )
+            .field("control", &self.control)
+            .field("control_allow_remote", &self.control_allow_remote)
+            .field("limits", &self.limits)
             .field("node_id", &self.node_id)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("bulk_worker", &self.bulk_worker)
@@ -208,8 +226,10 @@ pub struct Started {
     pub api_url: String,
     /// Base URL of the control API, e.g. `http://127.0.0.1:8080/control/`.
     pub control_url: String,
-    /// The control API token.
+    /// The control API token (meaningful when `control_enabled`).
     pub control_token: String,
+    /// Whether the control API answers (see [`ServeConfig::control`]).
+    pub control_enabled: bool,
     /// The demo org, when seeded (or already there from an earlier `--demo` start).
     pub demo: Option<DemoInfo>,
     /// The bound address (useful with port 0).
@@ -222,6 +242,7 @@ impl fmt::Debug for Started {
             .field("api_url", &self.api_url)
             .field("control_url", &self.control_url)
             .field("control_token", &"<redacted>")
+            .field("control_enabled", &self.control_enabled)
             .field("demo", &self.demo)
             .field("local_addr", &self.local_addr)
             .finish()
@@ -233,6 +254,15 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/api/{method}", get(api::api_call).post(api::api_call))
         .route_layer(emulation::api_layer(&state))
+        // Outermost on /api: counts and logs every answer, 429s included.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .route("/metrics", get(metrics::metrics))
+        .route("/health", get(metrics::health))
+        .route("/ready", get(metrics::ready))
+        .route("/openapi.json", get(openapi::openapi_json))
         .merge(control::router(state.clone()))
         .merge(emulation::router(state.clone()))
         .method_not_allowed_fallback(api::method_not_allowed)
@@ -252,12 +282,19 @@ pub async fn serve(
         .inner
         .bulk_worker
         .then(|| tokio::spawn(worker::run(state.clone(), stop_rx)));
-    let result = axum::serve(listener, app(state))
-        .with_graceful_shutdown(async move {
-            shutdown.await;
+    let limits = state.inner.limits.clone();
+    let metrics = state.inner.metrics.clone();
+    let result = net::serve_router(
+        listener,
+        app(state),
+        &limits,
+        metrics,
+        shutdown,
+        move || {
             let _ = stop_tx.send(true);
-        })
-        .await;
+        },
+    )
+    .await;
     if let Some(w) = worker {
         // If serving failed before shutdown, the dropped sender stops the worker too.
         let _ = w.await;
@@ -333,6 +370,9 @@ pub async fn run(
         StateOptions {
             clock,
             control_token: config.control_token.clone(),
+            control: config.control || config.demo,
+            control_allow_remote: config.control_allow_remote,
+            limits: config.limits.clone(),
             node_id: config.node_id.clone(),
             max_body_bytes: config.max_body_bytes,
             bulk_worker: config.bulk_worker,
@@ -357,6 +397,7 @@ pub async fn run(
         api_url: format!("http://{addr}/api/"),
         control_url: format!("http://{addr}/control/"),
         control_token: state.control_token().to_owned(),
+        control_enabled: state.control_enabled(),
         demo,
         local_addr: addr,
     };

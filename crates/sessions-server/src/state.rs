@@ -36,6 +36,13 @@ pub struct StateOptions {
     /// `/api/<method>` and under `/control/emulator` when given; the server's clock then runs
     /// on the emulator's (see [`crate::emulation`]). The only rate limiting the server does.
     pub emulator: Option<sessions_emulator::Emulator>,
+    /// Enable the control API even without a `control_token` (a random token is generated).
+    /// The control API is off unless this is set or `control_token` is given.
+    pub control: bool,
+    /// Accept control API calls from non-loopback peers (off: 403 for them).
+    pub control_allow_remote: bool,
+    /// Connection, header and slow-client limits of [`serve`](crate::serve).
+    pub limits: crate::net::Limits,
 }
 
 impl Default for StateOptions {
@@ -50,6 +57,9 @@ impl Default for StateOptions {
             bulk_lease_secs: 30,
             bulk_hold: Duration::ZERO,
             emulator: None,
+            control: false,
+            control_allow_remote: false,
+            limits: crate::net::Limits::default(),
         }
     }
 }
@@ -68,6 +78,10 @@ pub(crate) struct Inner {
     pub bulk_hold: Duration,
     pub emulation: crate::emulation::Emulation,
     pub wake: Notify,
+    pub control_enabled: bool,
+    pub control_allow_remote: bool,
+    pub limits: crate::net::Limits,
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// Everything a request handler needs; cheap to clone.
@@ -98,6 +112,10 @@ impl AppState {
     /// Builds the state; reads the store's server secret (the cursor signing key, shared by
     /// all nodes on one store).
     pub async fn new(store: DynStore, opts: StateOptions) -> Result<Self, ServerError> {
+        let metrics = crate::metrics::Metrics::default();
+        // Every store call is timed for `/metrics` (store latency by operation).
+        let store: DynStore = Arc::new(crate::timed::TimedStore::new(store, metrics.clone()));
+        let control_enabled = opts.control || opts.control_token.is_some();
         let cursor_key = store.server_secret().await?;
         let clock = match &opts.emulator {
             Some(e) => crate::emulation::compose_clock(opts.clock, e),
@@ -124,6 +142,10 @@ impl AppState {
                 bulk_hold: opts.bulk_hold,
                 emulation: crate::emulation::Emulation::new(opts.emulator),
                 wake: Notify::new(),
+                control_enabled,
+                control_allow_remote: opts.control_allow_remote,
+                limits: opts.limits,
+                metrics,
             }),
         })
     }
@@ -136,6 +158,11 @@ impl AppState {
     /// The clock.
     pub fn clock(&self) -> &Clock {
         &self.inner.clock
+    }
+
+    /// Whether the control API answers (see [`StateOptions::control`]).
+    pub fn control_enabled(&self) -> bool {
+        self.inner.control_enabled
     }
 
     /// The control API token (clear; never log it).

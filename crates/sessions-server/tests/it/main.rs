@@ -8,6 +8,7 @@ mod hostile;
 mod isolation;
 mod methods;
 mod nodes;
+mod observe;
 mod paging;
 mod postgres;
 mod props;

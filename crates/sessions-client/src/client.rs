@@ -24,6 +24,9 @@ use crate::retry::{
 };
 use crate::throttle::{token_key, Throttle};
 
+mod audit;
+pub use audit::audit_url_for;
+
 /// Slack's production Web API.
 pub const DEFAULT_BASE_URL: &str = "https://slack.com/api/";
 /// Default connect timeout.
@@ -81,6 +84,8 @@ struct Inner {
     retry: RetryPolicy,
     sleeper: Arc<dyn Sleeper>,
     throttle: Option<Throttle>,
+    /// `GET` endpoint of the audit log (see [`ClientBuilder::audit_url`]).
+    audit: String,
 }
 
 /// A typed async client for `admin.users.session.*` and `auth.test`.
@@ -114,6 +119,7 @@ pub struct ClientBuilder {
     user_agent: String,
     throttle: bool,
     sleeper: Arc<dyn Sleeper>,
+    audit_url: Option<String>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -127,6 +133,7 @@ impl fmt::Debug for ClientBuilder {
             .field("user_agent", &self.user_agent)
             .field("throttle", &self.throttle)
             .field("sleeper", &self.sleeper)
+            .field("audit_url", &self.audit_url)
             .finish()
     }
 }
@@ -142,7 +149,14 @@ impl ClientBuilder {
             user_agent: concat!("slack-sessions/", env!("CARGO_PKG_VERSION")).to_owned(),
             throttle: false,
             sleeper: Arc::new(TokioSleeper),
+            audit_url: None,
         }
+    }
+
+    /// The audit log endpoint (`GET`), when it is not where [`audit_url_for`] puts it.
+    pub fn audit_url(mut self, url: impl AsRef<str>) -> Self {
+        self.audit_url = Some(url.as_ref().to_owned());
+        self
     }
 
     /// API root; methods are posted to `<base>/<method>`. A trailing `/` is optional.
@@ -194,6 +208,10 @@ impl ClientBuilder {
             return Err(Error::Config(why.clone()));
         }
         let base = normalize_base(&self.base_url)?;
+        let audit = match &self.audit_url {
+            Some(u) => audit::check_url(u)?,
+            None => audit_url_for(&base),
+        };
         let http = reqwest::Client::builder()
             .connect_timeout(self.connect_timeout)
             .timeout(self.timeout)
@@ -211,6 +229,7 @@ impl ClientBuilder {
                 retry: self.retry,
                 sleeper: self.sleeper,
                 throttle: self.throttle.then(Throttle::default),
+                audit,
             }),
             auth,
         })

@@ -60,7 +60,8 @@ mod retry;
 pub mod throttle;
 
 pub use client::{
-    Client, ClientBuilder, WithHttpInfo, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
+    audit_url_for, Client, ClientBuilder, WithHttpInfo, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_TIMEOUT,
 };
 pub use error::{Error, HTTP_BODY_KEEP};
 pub use retry::{decide, parse_retry_after, Decision, Outcome, RetryPolicy, Sleeper, TokioSleeper};

@@ -1,5 +1,6 @@
 //! Integration tests: the client against wiremock on 127.0.0.1 standing in for slack.com.
 
+mod audit;
 mod errors;
 mod examples;
 mod pagination;

@@ -266,4 +266,27 @@ pub struct ServeArgs {
     /// Test knob: hold each claimed resetBulk job this many milliseconds before completing it.
     #[arg(long, value_name = "MS", default_value_t = 0, hide = true)]
     pub bulk_hold_ms: u64,
+    /// Rate limits: `off`, or `slack` to enforce each method's Slack tier per token and method
+    /// (Tier 2: 20/min, Tier 4: 100/min, whole-minute bursts), answering HTTP 429 with
+    /// Retry-After and `ratelimited`. Changeable at runtime: PUT /control/emulator/rate-limits.
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = RateLimits::Off)]
+    pub rate_limits: RateLimits,
+    /// JSON file of per-method limits, e.g. `{"admin.users.session.list": {"per_minute": 5,
+    /// "burst": 1}}` (or `{"mode": "slack", "overrides": {...}}`). With `--rate-limits off`
+    /// only the methods in the file are limited. A bad file stops the start.
+    #[arg(long, value_name = "FILE")]
+    pub rate_limit_file: Option<PathBuf>,
+    /// Seed of probabilistic fault injection (POST /control/emulator/faults with
+    /// `probability`): the same seed and the same calls give the same faults, run after run.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub fault_seed: u64,
+}
+
+/// `serve --rate-limits`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RateLimits {
+    /// No rate limits (unless a --rate-limit-file names some methods).
+    Off,
+    /// Each method's Slack tier, per token and method.
+    Slack,
 }

@@ -3,10 +3,11 @@
 use std::io::Write;
 
 use anyhow::{Context, Result};
+use sessions_server::emulator::{EmulatorConfig, RateLimitMode};
 use sessions_server::{ServeConfig, Started};
 
 use super::Outcome;
-use crate::cli::ServeArgs;
+use crate::cli::{RateLimits, ServeArgs};
 
 /// The start banner on stdout: where to point clients, and with `--demo` how to try it.
 fn banner(started: &Started, print_control_token: bool) -> String {
@@ -61,6 +62,15 @@ pub async fn run(a: ServeArgs) -> Result<Outcome> {
         control_token: a.control_token,
         bulk_lease_secs: a.bulk_lease_secs,
         bulk_hold: std::time::Duration::from_millis(a.bulk_hold_ms),
+        emulator: Some(EmulatorConfig {
+            rate_limits: match a.rate_limits {
+                RateLimits::Off => RateLimitMode::Off,
+                RateLimits::Slack => RateLimitMode::Slack,
+            },
+            rate_limit_file: a.rate_limit_file,
+            seed: a.fault_seed,
+            ..EmulatorConfig::default()
+        }),
         ..ServeConfig::default()
     };
     sessions_server::run(

@@ -2,6 +2,7 @@
 
 mod bulk;
 mod crash;
+mod emulator;
 mod errors;
 mod harness;
 mod list;

@@ -14,6 +14,7 @@ use sessions_wire::{
     SessionSetSettings,
 };
 
+use crate::audit::{self, Audited, Origin};
 use crate::extract::{read_call, CallInput};
 use crate::service::{self, ApiError, Ctx};
 use crate::state::AppState;
@@ -120,38 +121,51 @@ pub(crate) fn status_error(status: StatusCode, code: &str, message: String) -> R
 }
 
 /// Runs one method: authorization, argument parsing and validation, then the service call.
-async fn exec<M, F, Fut>(state: &AppState, input: CallInput, f: F) -> Reply
+async fn exec<M, F, Fut>(state: &AppState, input: CallInput, origin: &Origin, f: F) -> Reply
 where
-    M: Method,
+    M: Audited,
     F: FnOnce(Ctx, M::Request) -> Fut,
     Fut: Future<Output = Result<(M::Response, Option<i64>), ApiError>>,
 {
     let accepted = Some(M::SCOPE.as_str()).filter(|s| !s.is_empty());
     let now = state.clock().now();
     let mut reply = match service::authorize::<M>(state, input.token.as_deref(), now).await {
-        Err(e) => Reply::error(e),
+        Err(e) => {
+            // Only callers with a valid token are recorded (see `audit`).
+            audit::refused::<M>(state, origin, input.token.as_deref(), &input.args, now, &e).await;
+            Reply::error(e)
+        }
         Ok(principal) => {
             let scopes = principal.scopes.join(",");
             let parsed = M::Request::from_args(&input.args).and_then(|r| r.validate().map(|()| r));
             let mut reply = match parsed {
-                Err(e) => Reply::error(e.into()),
-                Ok(req) => match f(
-                    Ctx {
+                Err(e) => {
+                    let e = ApiError::from(e);
+                    if let Some(plan) = audit::plan_for_failure::<M>(&input.args) {
+                        audit::record::<M>(state, origin, &principal, plan, now, Err(&e)).await;
+                    }
+                    Reply::error(e)
+                }
+                Ok(req) => {
+                    let plan = M::plan(&req);
+                    let actor = principal.clone();
+                    let ctx = Ctx {
                         state: state.clone(),
                         principal,
                         now,
-                    },
-                    req,
-                )
-                .await
-                {
-                    Ok((resp, job)) => {
-                        let mut r = Reply::ok(&resp);
-                        r.job = job;
-                        r
+                    };
+                    let out = f(ctx, req).await;
+                    let outcome = out.as_ref().map(|(_, job)| *job);
+                    audit::record::<M>(state, origin, &actor, plan, now, outcome).await;
+                    match out {
+                        Ok((resp, job)) => {
+                            let mut r = Reply::ok(&resp);
+                            r.job = job;
+                            r
+                        }
+                        Err(e) => Reply::error(e),
                     }
-                    Err(e) => Reply::error(e),
-                },
+                }
             };
             reply.scopes = Some(scopes);
             reply
@@ -186,31 +200,43 @@ fn tier_of(name: &str) -> Option<(&'static str, sessions_wire::RateTier)> {
     None
 }
 
-async fn dispatch(state: &AppState, name: &str, input: CallInput) -> Reply {
+async fn dispatch(state: &AppState, name: &str, input: CallInput, origin: &Origin) -> Reply {
     match name {
-        SessionList::NAME => exec::<SessionList, _, _>(state, input, plain!(service::list)).await,
+        SessionList::NAME => {
+            exec::<SessionList, _, _>(state, input, origin, plain!(service::list)).await
+        }
         SessionInvalidate::NAME => {
-            exec::<SessionInvalidate, _, _>(state, input, plain!(service::invalidate)).await
+            exec::<SessionInvalidate, _, _>(state, input, origin, plain!(service::invalidate)).await
         }
         SessionReset::NAME => {
-            exec::<SessionReset, _, _>(state, input, plain!(service::reset)).await
+            exec::<SessionReset, _, _>(state, input, origin, plain!(service::reset)).await
         }
         SessionResetBulk::NAME => {
-            exec::<SessionResetBulk, _, _>(state, input, |c, r| async move {
+            exec::<SessionResetBulk, _, _>(state, input, origin, |c, r| async move {
                 service::reset_bulk(c, r).await.map(|(e, id)| (e, Some(id)))
             })
             .await
         }
         SessionGetSettings::NAME => {
-            exec::<SessionGetSettings, _, _>(state, input, plain!(service::get_settings)).await
+            exec::<SessionGetSettings, _, _>(state, input, origin, plain!(service::get_settings))
+                .await
         }
         SessionSetSettings::NAME => {
-            exec::<SessionSetSettings, _, _>(state, input, plain!(service::set_settings)).await
+            exec::<SessionSetSettings, _, _>(state, input, origin, plain!(service::set_settings))
+                .await
         }
         SessionClearSettings::NAME => {
-            exec::<SessionClearSettings, _, _>(state, input, plain!(service::clear_settings)).await
+            exec::<SessionClearSettings, _, _>(
+                state,
+                input,
+                origin,
+                plain!(service::clear_settings),
+            )
+            .await
         }
-        AuthTest::NAME => exec::<AuthTest, _, _>(state, input, plain!(service::auth_test)).await,
+        AuthTest::NAME => {
+            exec::<AuthTest, _, _>(state, input, origin, plain!(service::auth_test)).await
+        }
         _ => Reply::error(ApiError::new(ErrorCode::UnknownMethod)),
     }
 }
@@ -267,7 +293,8 @@ pub(crate) async fn api_call(
     };
     // Rate limits are the emulator layer's (`emulation`), applied before this handler.
     tracing::debug!(method = name, "api call");
-    dispatch(&state, name, input).await.into_response()
+    let origin = Origin::of(&state, &parts);
+    dispatch(&state, name, input, &origin).await.into_response()
 }
 
 /// Any path outside `/api/{method}` and `/control/...`.

@@ -110,7 +110,8 @@ pub fn demo_fixture() -> (Fixture, DemoInfo) {
         kind: kind.into(),
         scopes: scopes.iter().map(|s| s.to_string()).collect(),
     };
-    let rw = ["admin.users:read", "admin.users:write"];
+    // The admins may also read the audit log.
+    let rw = ["admin.users:read", "admin.users:write", "auditlogs:read"];
     let tokens = vec![
         token(DEMO_ADMIN_TOKEN, "W0DEMOADMIN", "user", &rw),
         token(

@@ -49,10 +49,14 @@
 //!   `x-sessions-job-id` header, and the job with per-user results at
 //!   `GET /control/jobs/{org}/{id}` ([`control`]).
 //! - Rate limiting plugs in through [`RateLimiter`] (HTTP 429, `Retry-After`, `ratelimited`).
+//! - Admin actions (and refused attempts by authenticated callers) are recorded in an audit
+//!   log, readable at `GET /audit/v1/logs` in the shape of Slack's Audit Logs API with a token
+//!   holding `auditlogs:read` (see the `audit` module's docs for what is recorded and when).
 
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod audit;
 mod clock;
 pub mod control;
 pub mod cursor;
@@ -156,6 +160,9 @@ pub struct ServeConfig {
     /// The emulator controls (default: mounted, everything off but the request log; `None`
     /// leaves them out, and with them all rate limiting). See [`emulation`].
     pub emulator: Option<sessions_emulator::EmulatorConfig>,
+    /// Record the caller address of audit entries from `X-Forwarded-For` (default off; see
+    /// [`StateOptions::trust_forwarded_for`]).
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for ServeConfig {
@@ -176,6 +183,7 @@ impl Default for ServeConfig {
             bulk_hold: std::time::Duration::ZERO,
             clock: Clock::system(),
             emulator: Some(sessions_emulator::EmulatorConfig::default()),
+            trust_forwarded_for: false,
         }
     }
 }
@@ -201,6 +209,7 @@ impl fmt::Debug for ServeConfig {
             .field("bulk_hold", &self.bulk_hold)
             .field("clock", &self.clock)
             .field("emulator", &self.emulator)
+            .field("trust_forwarded_for", &self.trust_forwarded_for)
             .finish()
     }
 }
@@ -263,6 +272,7 @@ pub fn app(state: AppState) -> Router {
         .route("/health", get(metrics::health))
         .route("/ready", get(metrics::ready))
         .route("/openapi.json", get(openapi::openapi_json))
+        .route("/audit/v1/logs", get(audit::logs))
         .merge(control::router(state.clone()))
         .merge(emulation::router(state.clone()))
         .method_not_allowed_fallback(api::method_not_allowed)
@@ -379,6 +389,7 @@ pub async fn run(
             bulk_lease_secs: config.bulk_lease_secs,
             bulk_hold: config.bulk_hold,
             emulator,
+            trust_forwarded_for: config.trust_forwarded_for,
             ..StateOptions::default()
         },
     )

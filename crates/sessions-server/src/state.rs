@@ -43,6 +43,9 @@ pub struct StateOptions {
     pub control_allow_remote: bool,
     /// Connection, header and slow-client limits of [`serve`](crate::serve).
     pub limits: crate::net::Limits,
+    /// Take the audit log's caller address from `X-Forwarded-For` (its last entry) instead of
+    /// the TCP peer. Off by default: only turn it on behind a proxy that sets the header.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for StateOptions {
@@ -60,6 +63,7 @@ impl Default for StateOptions {
             control: false,
             control_allow_remote: false,
             limits: crate::net::Limits::default(),
+            trust_forwarded_for: false,
         }
     }
 }
@@ -82,6 +86,7 @@ pub(crate) struct Inner {
     pub control_allow_remote: bool,
     pub limits: crate::net::Limits,
     pub metrics: crate::metrics::Metrics,
+    pub trust_forwarded_for: bool,
 }
 
 /// Everything a request handler needs; cheap to clone.
@@ -146,6 +151,7 @@ impl AppState {
                 control_allow_remote: opts.control_allow_remote,
                 limits: opts.limits,
                 metrics,
+                trust_forwarded_for: opts.trust_forwarded_for,
             }),
         })
     }

@@ -1,5 +1,6 @@
 //! Integration tests: a real server on 127.0.0.1:0 over a real SQLite file.
 
+mod audit;
 mod concurrency;
 mod control;
 mod cursors;

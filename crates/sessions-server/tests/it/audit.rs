@@ -1,0 +1,558 @@
+//! The audit log over HTTP: every admin action recorded (who, whom, from where, result),
+//! refusals of authenticated callers recorded, nothing for unauthenticated ones, and
+//! `GET /audit/v1/logs` with its scope, filters, signed cursors and org isolation.
+
+use std::time::Duration;
+
+use insta::assert_json_snapshot;
+use serde_json::{json, Value};
+use sessions_server::StateOptions;
+use sessions_store::{AuditFilter, AuditPage};
+
+use crate::support::*;
+
+const AUDITOR: &str = "xoxp-acme-auditor";
+const MEMBER_AUDITOR: &str = "xoxp-acme-member-auditor";
+const BOT_AUDITOR: &str = "xoxb-acme-bot-auditor";
+const GLOBEX_AUDITOR: &str = "xoxp-globex-auditor";
+const UA: &str = "audit-test/1.0 (+https://example.invalid)";
+
+/// The standard fixture plus tokens carrying `auditlogs:read`.
+fn fixture() -> String {
+    let mut f: Value = serde_json::from_str(FIXTURE).unwrap();
+    let all = json!(["admin.users:read", "admin.users:write", "auditlogs:read"]);
+    let acme = f["orgs"][0]["tokens"].as_array_mut().unwrap();
+    acme.push(json!({"token": AUDITOR, "user": "WADMIN", "type": "user", "scopes": all}));
+    acme.push(json!({"token": MEMBER_AUDITOR, "user": "WDANA", "type": "user", "scopes": all}));
+    acme.push(json!({"token": BOT_AUDITOR, "user": "WBOT", "type": "bot", "scopes": all}));
+    let globex = f["orgs"][1]["tokens"].as_array_mut().unwrap();
+    globex.push(json!({"token": GLOBEX_AUDITOR, "user": "W9ADMIN", "type": "user", "scopes": all}));
+    f.to_string()
+}
+
+async fn server() -> Server {
+    start_with(options(), Some(&fixture())).await
+}
+
+/// A form POST with our user agent (and optional extra headers).
+async fn call(
+    s: &Server,
+    method: &str,
+    token: Option<&str>,
+    form: &[(&str, &str)],
+    headers: &[(&str, &str)],
+) -> Resp {
+    let mut rb = http()
+        .post(format!("{}{}", s.api, method))
+        .header("user-agent", UA)
+        .form(form);
+    for (k, v) in headers {
+        rb = rb.header(*k, *v);
+    }
+    if let Some(t) = token {
+        rb = rb.bearer_auth(t);
+    }
+    Resp::from(rb.send().await.unwrap()).await
+}
+
+async fn logs(s: &Server, token: Option<&str>, query: &[(&str, &str)]) -> Resp {
+    let mut rb = http().get(format!("{}/audit/v1/logs", s.base)).query(query);
+    if let Some(t) = token {
+        rb = rb.bearer_auth(t);
+    }
+    let r = Resp::from(rb.send().await.unwrap()).await;
+    r.slack();
+    r
+}
+
+fn entries(r: &Resp) -> Vec<Value> {
+    assert_eq!(r.body["ok"], true, "{}", r.text);
+    r.body["entries"].as_array().unwrap().clone()
+}
+
+fn actions(r: &Resp) -> Vec<String> {
+    entries(r)
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {} {}",
+                e["action"].as_str().unwrap(),
+                e["actor"]["user"]["id"].as_str().unwrap(),
+                e["details"]["result"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+/// Waits until `n` entries of the org are stored (the resetBulk worker appends its own).
+async fn wait_for_entries(s: &Server, org: &str, n: usize) {
+    for _ in 0..200 {
+        let got = s
+            .store
+            .list_audit(org, &AuditFilter::default(), AuditPage::Newest, 1000)
+            .await
+            .unwrap();
+        if got.len() >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("fewer than {n} audit entries in {org}");
+}
+
+#[tokio::test]
+async fn every_action_is_recorded_with_who_whom_where_and_result() {
+    let s = server().await;
+    let ok = |r: Resp| assert_eq!(r.body["ok"], true, "{}", r.text);
+    ok(call(
+        &s,
+        "admin.users.session.invalidate",
+        Some(ADMIN),
+        &[("session_id", "101"), ("team_id", "T1")],
+        &[],
+    )
+    .await);
+    ok(call(
+        &s,
+        "admin.users.session.reset",
+        Some(ADMIN),
+        &[("user_id", "WSAM"), ("mobile_only", "true")],
+        &[],
+    )
+    .await);
+    ok(call(
+        &s,
+        "admin.users.session.resetBulk",
+        Some(OWNER),
+        &[("user_ids", "WDANA,WSAM")],
+        &[],
+    )
+    .await);
+    // The job's per-user entries come from the worker.
+    wait_for_entries(&s, "E1", 5).await;
+    ok(call(
+        &s,
+        "admin.users.session.setSettings",
+        Some(ADMIN),
+        &[
+            ("user_ids", "WDANA"),
+            ("duration", "28800"),
+            ("desktop_app_browser_quit", "true"),
+        ],
+        &[],
+    )
+    .await);
+    ok(call(
+        &s,
+        "admin.users.session.clearSettings",
+        Some(ADMIN),
+        &[("user_ids", "WSAM")],
+        &[],
+    )
+    .await);
+    // Reads are not admin actions.
+    ok(call(&s, "admin.users.session.list", Some(ADMIN), &[], &[]).await);
+    ok(call(
+        &s,
+        "admin.users.session.getSettings",
+        Some(ADMIN),
+        &[("user_ids", "WSAM")],
+        &[],
+    )
+    .await);
+
+    let r = logs(&s, Some(AUDITOR), &[]).await;
+    assert_eq!(r.header("x-accepted-oauth-scopes"), Some("auditlogs:read"));
+    let all = entries(&r);
+    assert_eq!(all.len(), 7, "{}", r.text);
+    for e in &all {
+        assert_eq!(e["context"]["ip_address"], "127.0.0.1", "{e}");
+        assert_eq!(e["context"]["ua"], UA, "{e}");
+        assert_eq!(e["context"]["location"]["id"], "E1");
+        let at = e["date_create"].as_i64().unwrap();
+        let now = sessions_server::Clock::system().now();
+        assert!((now - 60..=now).contains(&at), "date_create {at}");
+    }
+    assert_json_snapshot!("audit_every_action", r.body, {
+        ".entries[].date_create" => "[date]",
+    });
+    // Each action's entity, as stored: the invalidation names the session's owner although
+    // the caller gave only its team.
+    let stored = s
+        .store
+        .list_audit("E1", &AuditFilter::default(), AuditPage::After(0), 100)
+        .await
+        .unwrap();
+    assert_eq!(stored[0].target_user_ids, vec!["WDANA"]);
+    assert_eq!(stored[0].session_id, Some(101));
+    assert_eq!(stored[0].method, "admin.users.session.invalidate");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn refusals_are_recorded_only_for_authenticated_callers() {
+    let s = server().await;
+    let reset = |token: Option<&'static str>, user: &'static str| {
+        let s = &s;
+        async move {
+            call(
+                s,
+                "admin.users.session.reset",
+                token,
+                &[("user_id", user)],
+                &[],
+            )
+            .await
+        }
+    };
+    assert_eq!(reset(Some(MEMBER), "WSAM").await.error(), "not_an_admin");
+    assert_eq!(
+        reset(Some(READ_ONLY), "WSAM").await.error(),
+        "missing_scope"
+    );
+    assert_eq!(
+        reset(Some(BOT), "WSAM").await.error(),
+        "not_allowed_token_type"
+    );
+    assert_eq!(reset(Some(ADMIN), "WNOPE").await.error(), "user_not_found");
+    assert_eq!(
+        reset(Some(ADMIN), "WOWNER").await.error(),
+        "cannot_reset_primary_owner"
+    );
+    let r = call(
+        &s,
+        "admin.users.session.invalidate",
+        Some(ADMIN),
+        &[("user_id", "WDANA")],
+        &[],
+    )
+    .await;
+    assert_eq!(r.error(), "invalid_arguments");
+    let r = call(
+        &s,
+        "admin.users.session.setSettings",
+        Some(ADMIN),
+        &[("user_ids", "WDANA"), ("duration", "5")],
+        &[],
+    )
+    .await;
+    assert_eq!(r.error(), "invalid_arguments");
+    // Not recorded: no token, an unknown token, a revoked token.
+    assert_eq!(reset(None, "WSAM").await.error(), "not_authed");
+    assert_eq!(
+        reset(Some("xoxp-nope"), "WSAM").await.error(),
+        "invalid_auth"
+    );
+    assert_eq!(reset(Some(REVOKED), "WSAM").await.error(), "token_revoked");
+
+    let r = logs(&s, Some(AUDITOR), &[]).await;
+    assert_eq!(
+        actions(&r),
+        vec![
+            "user_session_settings_changed WADMIN invalid_arguments",
+            "user_session_invalidated WADMIN invalid_arguments",
+            "user_session_reset_by_admin WADMIN cannot_reset_primary_owner",
+            "user_session_reset_by_admin WADMIN user_not_found",
+            "user_session_reset_by_admin WBOT not_allowed_token_type",
+            "user_session_reset_by_admin WADMIN missing_scope",
+            "user_session_reset_by_admin WDANA not_an_admin",
+        ]
+    );
+    let e = entries(&r);
+    assert_eq!(e[0]["entity"]["user"]["id"], "WDANA", "{}", e[0]);
+    assert_eq!(e[0]["details"]["duration"], 5);
+    assert_eq!(e[1]["entity"]["user"]["id"], "WDANA");
+    assert_eq!(e[6]["entity"]["user"]["id"], "WSAM");
+    assert_eq!(e[6]["actor"]["user"]["name"], "dana");
+    // Nothing was applied by any of them: WSAM's sessions are all there.
+    let ids = session_ids(&s.store, "E1").await;
+    assert!(ids.contains(&104) && ids.contains(&105), "{ids:?}");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn reading_needs_an_admin_user_token_with_the_scope() {
+    let s = server().await;
+    let r = logs(&s, Some(ADMIN), &[]).await;
+    assert_eq!(r.error(), "missing_scope");
+    assert_eq!(r.body["needed"], "auditlogs:read");
+    assert_eq!(r.body["provided"], "admin.users:read,admin.users:write");
+    assert_eq!(
+        logs(&s, Some(MEMBER_AUDITOR), &[]).await.error(),
+        "not_an_admin"
+    );
+    assert_eq!(
+        logs(&s, Some(BOT_AUDITOR), &[]).await.error(),
+        "not_allowed_token_type"
+    );
+    assert_eq!(logs(&s, None, &[]).await.error(), "not_authed");
+    assert_eq!(
+        logs(&s, Some("xoxp-nope"), &[]).await.error(),
+        "invalid_auth"
+    );
+    let r = logs(&s, Some(AUDITOR), &[("limit", "0")]).await;
+    assert_eq!(r.error(), "invalid_arguments");
+    assert!(r.messages()[0].contains("limit"), "{:?}", r.messages());
+    let r = logs(&s, Some(AUDITOR), &[("oldest", "10"), ("latest", "9")]).await;
+    assert_eq!(r.error(), "invalid_arguments");
+    // The token may come as a query argument too.
+    let r = logs(&s, None, &[("token", AUDITOR)]).await;
+    assert!(entries(&r).is_empty());
+    assert_eq!(r.body["response_metadata"]["next_cursor"], "");
+    // Reading is not itself an audited action.
+    assert!(entries(&logs(&s, Some(AUDITOR), &[]).await).is_empty());
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn orgs_see_only_their_own_entries() {
+    let s = server().await;
+    call(
+        &s,
+        "admin.users.session.reset",
+        Some(ADMIN),
+        &[("user_id", "WDANA")],
+        &[],
+    )
+    .await;
+    call(
+        &s,
+        "admin.users.session.reset",
+        Some(OTHER_ADMIN),
+        &[("user_id", "W9MEM")],
+        &[],
+    )
+    .await;
+    // Globex naming an Acme user: user_not_found, recorded in Globex only.
+    call(
+        &s,
+        "admin.users.session.reset",
+        Some(OTHER_ADMIN),
+        &[("user_id", "WDANA")],
+        &[],
+    )
+    .await;
+    let acme = logs(&s, Some(AUDITOR), &[]).await;
+    assert_eq!(
+        actions(&acme),
+        vec!["user_session_reset_by_admin WADMIN ok"]
+    );
+    let globex = logs(&s, Some(GLOBEX_AUDITOR), &[]).await;
+    assert_eq!(
+        actions(&globex),
+        vec![
+            "user_session_reset_by_admin W9ADMIN user_not_found",
+            "user_session_reset_by_admin W9ADMIN ok",
+        ]
+    );
+    assert_eq!(entries(&globex)[0]["context"]["location"]["id"], "E2");
+    // Filters cannot reach across orgs.
+    let r = logs(&s, Some(GLOBEX_AUDITOR), &[("actor", "WADMIN")]).await;
+    assert!(entries(&r).is_empty());
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn filters_and_signed_cursors_page_through_everything_once() {
+    let s = server().await;
+    for user in ["WDANA", "WSAM", "WDANA", "WSAM", "WDANA", "WADMIN", "WDANA"] {
+        let r = call(
+            &s,
+            "admin.users.session.reset",
+            Some(ADMIN),
+            &[("user_id", user)],
+            &[],
+        )
+        .await;
+        assert_eq!(r.body["ok"], true, "{}", r.text);
+    }
+    call(
+        &s,
+        "admin.users.session.setSettings",
+        Some(OWNER),
+        &[("user_ids", "WDANA,WSAM"), ("duration", "86400")],
+        &[],
+    )
+    .await;
+    // user=WDANA: 4 resets + the settings change (which names WDANA among others).
+    let q = [("user", "WDANA"), ("limit", "2")];
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    let mut pages = 0;
+    loop {
+        let mut query = q.to_vec();
+        if !cursor.is_empty() {
+            query.push(("cursor", &cursor));
+        }
+        let r = logs(&s, Some(AUDITOR), &query).await;
+        let page = entries(&r);
+        assert!(page.len() <= 2);
+        seen.extend(page.iter().map(|e| e["id"].as_str().unwrap().to_owned()));
+        pages += 1;
+        cursor = r.body["response_metadata"]["next_cursor"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        if cursor.is_empty() {
+            break;
+        }
+        // The cursor is bound to the filters and the org.
+        let other = logs(&s, Some(AUDITOR), &[("user", "WSAM"), ("cursor", &cursor)]).await;
+        assert_eq!(other.error(), "invalid_cursor", "{}", other.text);
+        let foreign = logs(
+            &s,
+            Some(GLOBEX_AUDITOR),
+            &[("user", "WDANA"), ("cursor", &cursor)],
+        )
+        .await;
+        assert_eq!(foreign.error(), "invalid_cursor");
+        let mut forged = cursor.clone().into_bytes();
+        forged[3] = if forged[3] == b'A' { b'B' } else { b'A' };
+        let forged = String::from_utf8(forged).unwrap();
+        let r = logs(
+            &s,
+            Some(AUDITOR),
+            &[("user", "WDANA"), ("limit", "2"), ("cursor", &forged)],
+        )
+        .await;
+        assert_eq!(r.error(), "invalid_cursor");
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen.len(), 5);
+    let mut ids: Vec<i64> = seen.iter().map(|s| s.parse().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first: {ids:?}");
+    ids.dedup();
+    assert_eq!(ids.len(), 5);
+
+    let count = |r: &Resp| entries(r).len();
+    assert_eq!(
+        count(
+            &logs(
+                &s,
+                Some(AUDITOR),
+                &[("action", "user_session_reset_by_admin")]
+            )
+            .await
+        ),
+        7
+    );
+    assert_eq!(
+        count(
+            &logs(
+                &s,
+                Some(AUDITOR),
+                &[("action", "user_session_settings_changed")]
+            )
+            .await
+        ),
+        1
+    );
+    assert_eq!(
+        count(&logs(&s, Some(AUDITOR), &[("actor", "WOWNER")]).await),
+        1
+    );
+    assert_eq!(
+        count(&logs(&s, Some(AUDITOR), &[("user", "WSAM")]).await),
+        3
+    );
+    let now = sessions_server::Clock::system().now().to_string();
+    assert_eq!(
+        count(&logs(&s, Some(AUDITOR), &[("latest", "1000")]).await),
+        0
+    );
+    assert_eq!(
+        count(&logs(&s, Some(AUDITOR), &[("oldest", "1000"), ("latest", &now)]).await),
+        8
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn forwarded_for_is_used_only_when_trusted() {
+    let forwarded = [("x-forwarded-for", "198.51.100.1, 198.51.100.77")];
+    let s = server().await;
+    call(
+        &s,
+        "admin.users.session.reset",
+        Some(ADMIN),
+        &[("user_id", "WDANA")],
+        &forwarded,
+    )
+    .await;
+    let e = entries(&logs(&s, Some(AUDITOR), &[]).await);
+    assert_eq!(e[0]["context"]["ip_address"], "127.0.0.1");
+    s.stop().await;
+
+    let trusting = StateOptions {
+        trust_forwarded_for: true,
+        ..options()
+    };
+    let s = start_with(trusting, Some(&fixture())).await;
+    call(
+        &s,
+        "admin.users.session.reset",
+        Some(ADMIN),
+        &[("user_id", "WDANA")],
+        &forwarded,
+    )
+    .await;
+    call(
+        &s,
+        "admin.users.session.reset",
+        Some(ADMIN),
+        &[("user_id", "WSAM")],
+        &[],
+    )
+    .await;
+    let e = entries(&logs(&s, Some(AUDITOR), &[]).await);
+    // The proxy's own entry (the last one), not what the client claimed first.
+    assert_eq!(e[1]["context"]["ip_address"], "198.51.100.77");
+    // Without the header, the peer.
+    assert_eq!(e[0]["context"]["ip_address"], "127.0.0.1");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn bulk_job_entries_carry_each_users_outcome() {
+    let s = server().await;
+    // Duplicates collapse: one entry per distinct user.
+    let r = call(
+        &s,
+        "admin.users.session.resetBulk",
+        Some(ADMIN),
+        &[("user_ids", "WDANA,WSAM,WDANA"), ("web_only", "true")],
+        &[],
+    )
+    .await;
+    assert_eq!(r.body["ok"], true, "{}", r.text);
+    let job: i64 = r.header("x-sessions-job-id").unwrap().parse().unwrap();
+    wait_for_entries(&s, "E1", 3).await;
+    let r = logs(&s, Some(AUDITOR), &[]).await;
+    let e = entries(&r);
+    assert_eq!(e.len(), 3, "{}", r.text);
+    let bulk = &e[2];
+    assert_eq!(bulk["action"], "bulk_session_reset_by_admin");
+    assert_eq!(bulk["entity"]["type"], "users");
+    assert_eq!(bulk["details"]["user_ids"], json!(["WDANA", "WSAM"]));
+    assert_eq!(bulk["details"]["job_id"], job);
+    assert_eq!(bulk["details"]["scope"], "web_only");
+    let mut per_user: Vec<(String, String)> = e[..2]
+        .iter()
+        .map(|x| {
+            assert_eq!(x["action"], "user_session_reset_by_admin");
+            assert_eq!(x["details"]["job_id"], job);
+            assert_eq!(x["details"]["method"], "admin.users.session.resetBulk");
+            assert_eq!(x["context"]["ua"], UA, "the enqueuing call's context");
+            (
+                x["entity"]["user"]["id"].as_str().unwrap().to_owned(),
+                x["details"]["result"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    per_user.sort();
+    assert_eq!(
+        per_user,
+        vec![("WDANA".into(), "ok".into()), ("WSAM".into(), "ok".into())]
+    );
+    s.stop().await;
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Official SDK compatibility suite: starts `slack-sessions serve` with compat/fixture.json and drives
 # it with Python slack_sdk (sync and async clients) and Node @slack/web-api, installed from the
-# registries at pinned versions.
+# registries at pinned versions. Each SDK also makes one call that is rate limited (a tiny limit set
+# through the emulator control API) and retried by the SDK's own 429 handling.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --locked -q -p slack-sessions

@@ -2,7 +2,7 @@
 // Environment: SLACK_API_URL (ending in /api/), CONTROL_URL, CONTROL_TOKEN, FIXTURE (path).
 import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
-import { WebClient, ErrorCode, LogLevel } from '@slack/web-api';
+import { WebClient, WebClientEvent, ErrorCode, LogLevel } from '@slack/web-api';
 
 const API = process.env.SLACK_API_URL;
 const CONTROL = process.env.CONTROL_URL.replace(/\/$/, '');
@@ -17,6 +17,17 @@ async function reload() {
     body: FIXTURE,
   });
   assert.equal(r.status, 200, await r.text());
+}
+
+async function control(method, path, body) {
+  const r = await fetch(`${CONTROL}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${process.env.CONTROL_TOKEN}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  assert.ok(r.ok, text);
+  return JSON.parse(text);
 }
 
 const client = (token = 'xoxp-acme-admin') =>
@@ -113,6 +124,28 @@ await check('auth.test', async () => {
   assert.equal(r.user_id, 'W0ADMIN');
   assert.equal(r.enterprise_id, 'E0ACME');
   assert.equal(typeof r.is_enterprise_install, 'boolean');
+});
+
+await check('a rate-limited call is retried (default retry policy waits Retry-After)', async () => {
+  // list at 60/min with a burst of 1: a second call at once gets 429 with Retry-After: 1.
+  await control('PUT', '/emulator/rate-limits', {
+    mode: 'custom',
+    overrides: { 'admin.users.session.list': { per_minute: 60, burst: 1 } },
+  });
+  await control('DELETE', '/emulator/requests');
+  try {
+    const c = new WebClient('xoxp-acme-admin', { slackApiUrl: API, logLevel: LogLevel.ERROR });
+    const waits = [];
+    c.on(WebClientEvent.RATE_LIMITED, (seconds) => waits.push(seconds));
+    assert.ok((await c.admin.users.session.list({})).ok);
+    const r = await c.admin.users.session.list({});
+    assert.ok(r.ok);
+    assert.deepEqual(waits, [1]);
+    const log = await control('GET', '/emulator/requests?method=admin.users.session.list');
+    assert.deepEqual(log.requests.map((q) => q.answer), ['ok', 'ratelimited', 'ok']);
+  } finally {
+    await control('PUT', '/emulator/rate-limits', { mode: 'off', overrides: {} });
+  }
 });
 
 console.log(`node @slack/web-api: ${passed} passed, ${failed} failed`);

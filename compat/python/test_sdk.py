@@ -12,6 +12,7 @@ import urllib.request
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -30,6 +31,32 @@ def control(path, body=None):
     req.add_header("Content-Type", "application/json")
     with urllib.request.urlopen(req) as resp:
         return json.loads(resp.read() or b"{}")
+
+
+def control_call(method, path, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(CONTROL + path, data=data, method=method)
+    req.add_header("Authorization", "Bearer " + CONTROL_TOKEN)
+    req.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(req) as resp:
+        return json.loads(resp.read() or b"{}")
+
+
+def tiny_list_limit():
+    """list at 60/min with a burst of 1: a second call at once gets 429 with Retry-After: 1."""
+    control_call("PUT", "/emulator/rate-limits", {
+        "mode": "custom",
+        "overrides": {"admin.users.session.list": {"per_minute": 60, "burst": 1}}})
+    control_call("DELETE", "/emulator/requests")
+
+
+def list_answers():
+    log = control_call("GET", "/emulator/requests?method=admin.users.session.list")
+    return [r["answer"] for r in log["requests"]]
+
+
+def no_limits():
+    control_call("PUT", "/emulator/rate-limits", {"mode": "off", "overrides": {}})
 
 
 def reload_fixture():
@@ -189,6 +216,44 @@ async def _():
         raise AssertionError("expected user_not_found")
     except SlackApiError as e:
         assert e.response["error"] == "user_not_found"
+
+
+@check("sync: a rate-limited call is retried by RateLimitErrorRetryHandler")
+def _():
+    tiny_list_limit()
+    try:
+        bare = sync_client()
+        assert bare.admin_users_session_list()["ok"]
+        try:
+            bare.admin_users_session_list()
+            raise AssertionError("expected HTTP 429")
+        except SlackApiError as e:
+            assert e.response.status_code == 429, e.response.status_code
+            assert e.response["error"] == "ratelimited"
+            retry_after = {k.lower(): v for k, v in e.response.headers.items()}["retry-after"]
+            assert retry_after in ("1", ["1"]), e.response.headers
+        control_call("POST", "/emulator/rate-limits/reset")
+        control_call("DELETE", "/emulator/requests")
+        c = sync_client(retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2)])
+        assert c.admin_users_session_list()["ok"]
+        assert c.admin_users_session_list()["ok"]
+        assert list_answers() == ["ok", "ratelimited", "ok"], list_answers()
+    finally:
+        no_limits()
+
+
+@check("async: a rate-limited call is retried by AsyncRateLimitErrorRetryHandler")
+async def _():
+    tiny_list_limit()
+    try:
+        c = AsyncWebClient(token=ADMIN, base_url=API,
+                           retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)])
+        assert (await c.admin_users_session_list(limit=3))["ok"]
+        r = await c.admin_users_session_list(limit=3)
+        assert r["ok"] and len(r["active_sessions"]) == 3, r.data
+        assert list_answers() == ["ok", "ratelimited", "ok"], list_answers()
+    finally:
+        no_limits()
 
 
 @check("org isolation: another org's admin sees none of Acme")

@@ -48,7 +48,9 @@
 //! - `resetBulk` answers `ok:true` once its job is recorded durably; the job id is in the
 //!   `x-sessions-job-id` header, and the job with per-user results at
 //!   `GET /control/jobs/{org}/{id}` ([`control`]).
-//! - Rate limiting plugs in through [`RateLimiter`] (HTTP 429, `Retry-After`, `ratelimited`).
+//! - Rate limits, fault injection, the request log and clock control come from the emulator
+//!   ([`emulator`], mounted by [`emulation`]; off unless asked for): HTTP 429, `Retry-After`,
+//!   `ratelimited` as Slack answers.
 //! - Admin actions (and refused attempts by authenticated callers) are recorded in an audit
 //!   log, readable at `GET /audit/v1/logs` in the shape of Slack's Audit Logs API with a token
 //!   holding `auditlogs:read` (see the `audit` module's docs for what is recorded and when).

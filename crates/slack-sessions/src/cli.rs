@@ -57,6 +57,25 @@ pub struct Global {
     /// Only errors on stderr.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Log format on stderr: `text`, or `json` (one JSON object per line). With `json` the
+    /// default level is info, so `serve` writes one line per API call (never a token).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "SLACK_SESSIONS_LOG_FORMAT",
+        default_value_t = LogFormat::Text
+    )]
+    pub log_format: LogFormat,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (tracing-subscriber's JSON format, event fields flattened).
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -256,9 +275,34 @@ pub struct ServeArgs {
     /// Seed a demo org into an empty database and print how to use it.
     #[arg(long)]
     pub demo: bool,
-    /// Bearer token of the control API (generated and printed if absent).
+    /// Bearer token of the control API; giving one turns the control API on (with --control
+    /// or --demo and no token, one is generated and printed).
     #[arg(long, env = "SLACK_SESSIONS_CONTROL_TOKEN", hide_env_values = true)]
     pub control_token: Option<String>,
+    /// Turn the control API on. It is off unless --control, --control-token or --demo is
+    /// given, and answers loopback clients only unless --control-allow-remote.
+    #[arg(long)]
+    pub control: bool,
+    /// Let non-loopback clients use the control API (they still need the control token).
+    #[arg(long)]
+    pub control_allow_remote: bool,
+    /// Largest API request body in bytes (HTTP 413 `request_too_large` above it).
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    pub max_body_bytes: usize,
+    /// Largest request head (request line and headers) in bytes (HTTP 431 above it; values
+    /// under 8192 count as 8192).
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 10)]
+    pub max_header_bytes: usize,
+    /// Connections served at once; more wait in the listen backlog until one closes.
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// Time a client has to send a complete request head, and may stay idle between
+    /// keep-alive requests, before its connection is closed: `30s`, `2m`, `500ms`.
+    #[arg(long, value_name = "DURATION", value_parser = parse::timeout, default_value = "30s")]
+    pub header_timeout: Duration,
+    /// Time a client has to send a complete request body (HTTP 408 `request_timeout` after it).
+    #[arg(long, value_name = "DURATION", value_parser = parse::timeout, default_value = "30s")]
+    pub body_timeout: Duration,
     /// Seconds a resetBulk job claimed by this node stays leased to it; if the node dies, another
     /// node takes the job over once the lease lapses.
     #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(i64).range(1..=86400))]

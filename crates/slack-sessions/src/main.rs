@@ -31,17 +31,24 @@ use crate::commands::Outcome;
 fn init_tracing(g: &cli::Global) {
     // Our crates get the detail asked for; dependencies stay at info so that no HTTP library
     // ever traces request headers.
+    let json = g.log_format == cli::LogFormat::Json;
     let default = match (g.quiet, g.verbose) {
         (true, _) => "error",
+        // Structured logs are asked for to be collected: include the per-request lines.
+        (false, 0) if json => "info",
         (false, 0) => "warn",
         (false, 1) => "info,slack_sessions=debug,sessions_client=debug,sessions_server=debug",
         _ => "info,slack_sessions=trace,sessions_client=trace,sessions_server=trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(filter)
-        .try_init();
+        .with_env_filter(filter);
+    let _ = if json {
+        builder.json().flatten_event(true).try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 /// A reader that went away (`| head`) is not a failure.

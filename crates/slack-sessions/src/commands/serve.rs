@@ -14,10 +14,14 @@ fn banner(started: &Started, print_control_token: bool) -> String {
     let mut s = String::new();
     s.push_str("slack-sessions server is running\n");
     s.push_str(&format!("  API URL:       {}\n", started.api_url));
-    s.push_str(&format!("  Control URL:   {}\n", started.control_url));
-    if print_control_token {
-        // Generated for this run: the only way to learn it.
-        s.push_str(&format!("  Control token: {}\n", started.control_token));
+    if started.control_enabled {
+        s.push_str(&format!("  Control URL:   {}\n", started.control_url));
+        if print_control_token {
+            // Generated for this run: the only way to learn it.
+            s.push_str(&format!("  Control token: {}\n", started.control_token));
+        }
+    } else {
+        s.push_str("  Control API:   off (--control or --control-token to turn it on)\n");
     }
     if let Some(demo) = &started.demo {
         s.push_str(&format!("\nDemo org {} is loaded.\n", demo.org_id));
@@ -60,6 +64,15 @@ pub async fn run(a: ServeArgs) -> Result<Outcome> {
         fixtures: a.fixtures,
         demo: a.demo,
         control_token: a.control_token,
+        control: a.control,
+        control_allow_remote: a.control_allow_remote,
+        max_body_bytes: a.max_body_bytes,
+        limits: sessions_server::net::Limits {
+            max_connections: a.max_connections as usize,
+            max_header_bytes: a.max_header_bytes,
+            header_timeout: a.header_timeout,
+            body_timeout: a.body_timeout,
+        },
         bulk_lease_secs: a.bulk_lease_secs,
         bulk_hold: std::time::Duration::from_millis(a.bulk_hold_ms),
         emulator: Some(EmulatorConfig {

@@ -8,4 +8,5 @@ mod harness;
 mod list;
 mod misc;
 mod multinode;
+mod observe;
 mod settings;

@@ -19,6 +19,8 @@ for t in $(cargo fuzz list); do
   if [ -f "dict/$t.dict" ]; then dict=("-dict=dict/$t.dict"); fi
   echo "== fuzz $t for ${secs}s"
   mkdir -p "corpus/$t"
-  cargo fuzz run --target-dir "$target_dir" "$t" "corpus/$t" -- \
+  # corpus/<t> collects what the fuzzer finds (not committed); seeds/<t> are committed inputs
+  # in each target's layout, read only.
+  cargo fuzz run --target-dir "$target_dir" "$t" "corpus/$t" "seeds/$t" -- \
     -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "${dict[@]}"
 done

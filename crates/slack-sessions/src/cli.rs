@@ -93,6 +93,8 @@ pub enum Command {
     /// Read, change or clear users' session settings.
     #[command(subcommand)]
     Settings(SettingsCommand),
+    /// Read the audit log of admin actions (needs the auditlogs:read scope), newest first.
+    Audit(AuditArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Run the Slack-compatible server (session authority and offline emulator).
@@ -240,6 +242,56 @@ pub struct SettingsClearArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only this action: user_session_invalidated, user_session_reset_by_admin,
+    /// bulk_session_reset_by_admin or user_session_settings_changed.
+    #[arg(long, value_name = "ACTION")]
+    pub action: Option<String>,
+    /// Only actions by this admin.
+    #[arg(long, value_name = "USER_ID")]
+    pub actor: Option<String>,
+    /// Only actions on this user.
+    #[arg(long, value_name = "USER_ID")]
+    pub user: Option<String>,
+    /// Only entries from this long ago until now: `1h`, `7d`, `30m` or seconds.
+    #[arg(long, value_name = "DURATION", value_parser = parse::timeout, conflicts_with = "oldest")]
+    pub since: Option<Duration>,
+    /// Only entries at or after this unix time.
+    #[arg(long, value_name = "UNIX_TIME")]
+    pub oldest: Option<u64>,
+    /// Only entries at or before this unix time.
+    #[arg(long, value_name = "UNIX_TIME")]
+    pub latest: Option<u64>,
+    /// Page size, 1..=9999 (server default 100).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=9999))]
+    pub limit: Option<u32>,
+    /// Follow every page (older and older).
+    #[arg(long)]
+    pub all: bool,
+    /// Continue from this cursor (the `next_cursor` of a previous page, same filters).
+    #[arg(long)]
+    pub cursor: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
+    pub format: AuditFormat,
+    /// Audit log endpoint, when it is not next to the API root
+    /// (`http://host/api/` -> `http://host/audit/v1/logs`).
+    #[arg(long, value_name = "URL")]
+    pub audit_url: Option<String>,
+}
+
+/// `audit --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    /// Time, actor, action, target, ip, result.
+    Table,
+    /// One JSON document: `{"entries": [...], "next_cursor": "..."}`.
+    Json,
+    /// One entry per line.
+    Ndjson,
+}
+
+#[derive(Debug, Args)]
 pub struct CompletionsArgs {
     /// The shell.
     pub shell: Shell,
@@ -324,6 +376,11 @@ pub struct ServeArgs {
     /// `probability`): the same seed and the same calls give the same faults, run after run.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub fault_seed: u64,
+    /// Take the caller address of audit log entries from the last X-Forwarded-For entry
+    /// instead of the TCP peer. Only behind a proxy that sets the header: otherwise clients
+    /// could write any address into the audit log. Off by default.
+    #[arg(long)]
+    pub trust_forwarded_for: bool,
 }
 
 /// `serve --rate-limits`.

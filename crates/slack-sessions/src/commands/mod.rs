@@ -1,5 +1,6 @@
 //! One function per command. Each returns what happened; `main` turns that into an exit code.
 
+mod audit;
 mod bulk;
 mod list;
 mod serve;
@@ -37,6 +38,7 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Reset(a) => reset(g, a).await,
         Command::ResetBulk(a) => bulk::run(g, a).await,
         Command::Settings(c) => settings::run(g, c).await,
+        Command::Audit(a) => audit::run(g, a).await,
         Command::Completions(a) => completions(a),
         Command::Serve(a) => serve::run(a).await,
     }

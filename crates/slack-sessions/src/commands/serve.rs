@@ -84,6 +84,7 @@ pub async fn run(a: ServeArgs) -> Result<Outcome> {
             seed: a.fault_seed,
             ..EmulatorConfig::default()
         }),
+        trust_forwarded_for: a.trust_forwarded_for,
         ..ServeConfig::default()
     };
     sessions_server::run(

@@ -1,5 +1,6 @@
 //! End-to-end tests: the built `slack-sessions` binary against a real server.
 
+mod audit;
 mod bulk;
 mod crash;
 mod emulator;

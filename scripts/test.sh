@@ -10,5 +10,8 @@ cargo test --workspace --locked
 SESSIONS_TEST_BACKEND=postgres cargo test -p sessions-server --test it --locked
 # Fuzz targets (fuzz/: argument parsing, cursor decoding), 30 s each.
 bash scripts/fuzz.sh
+# Schema-driven fuzzing (schemathesis) of a real server against its /openapi.json: no 5xx, no
+# answer outside the schema.
+bash scripts/schemathesis.sh
 # The official SDKs (Python slack_sdk sync/async, Node @slack/web-api) against a real server.
 bash compat/run.sh

@@ -383,3 +383,50 @@ pub(crate) fn build(
 ) -> Result<Emulator, sessions_emulator::EmulatorError> {
     Emulator::new(config.clone())
 }
+
+/// Outside the emulator layer: reads the whole `/api` body within the server's size limit and
+/// body timeout first, so a slow or oversized body gets the same 408/413 with the emulator
+/// mounted as without it (the emulator's own capture has no deadline). Such calls are answered
+/// here, before the emulator logs or limits them. A no-op without an emulator.
+pub(crate) async fn buffer_body(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if state.inner.emulation.emulator.is_none() {
+        return next.run(req).await;
+    }
+    let limit = state.inner.max_body_bytes;
+    let too_large = || {
+        crate::api::status_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request_too_large",
+            format!("the request body exceeds the limit of {limit} bytes"),
+        )
+    };
+    let (parts, body) = req.into_parts();
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return too_large();
+    }
+    let body_timeout = state.inner.limits.body_timeout;
+    match tokio::time::timeout(body_timeout, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => {
+            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
+        Ok(Err(_)) => too_large(),
+        Err(_) => crate::api::status_error(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!(
+                "the request body did not arrive within {} ms",
+                body_timeout.as_millis()
+            ),
+        ),
+    }
+}

@@ -265,6 +265,10 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/api/{method}", get(api::api_call).post(api::api_call))
         .route_layer(emulation::api_layer(&state))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            emulation::buffer_body,
+        ))
         // Outermost on /api: counts and logs every answer, 429s included.
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

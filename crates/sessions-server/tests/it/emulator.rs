@@ -850,3 +850,64 @@ async fn without_the_emulator_nothing_is_limited_or_logged() {
     assert_eq!(v["offset"], 86_401);
     assert!(!emu.ids(ADMIN).await.contains(&104));
 }
+
+#[tokio::test]
+async fn slow_and_oversized_bodies_get_408_and_413_with_the_emulator_mounted() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let emu = start_with(
+        ServeConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database_url: format!("sqlite://{}", dir.path().join("slow.db").display()),
+            control_token: Some(CONTROL.into()),
+            max_body_bytes: 1024,
+            limits: sessions_server::net::Limits {
+                body_timeout: Duration::from_millis(300),
+                ..Default::default()
+            },
+            ..ServeConfig::default()
+        },
+        dir,
+    )
+    .await;
+    // A body that never finishes arriving: answered once the body timeout passes.
+    let mut tcp = tokio::net::TcpStream::connect(emu.started.local_addr)
+        .await
+        .unwrap();
+    tcp.write_all(
+        b"POST /api/auth.test HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-www-form-urlencoded\r\n\
+          content-length: 100\r\n\r\nlimit=1",
+    )
+    .await
+    .unwrap();
+    let mut text = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut text)).await;
+    let text = String::from_utf8_lossy(&text);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains(r#""error":"request_timeout""#), "{text}");
+
+    let r = emu
+        .http
+        .post(format!("{}auth.test", emu.started.api_url))
+        .bearer_auth(ADMIN)
+        .body(vec![b'a'; 4096])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "request_too_large");
+    // A body within the limit still reaches the server through the emulator.
+    let r = emu
+        .http
+        .post(format!("{}auth.test", emu.started.api_url))
+        .form(&[("token", ADMIN)])
+        .send()
+        .await
+        .unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "invalid_auth", "no fixture here: {v}");
+    let log = emu.requests("").await;
+    assert_eq!(log.len(), 1, "only the complete call was logged: {log:?}");
+    assert_eq!(log[0]["answer"], "invalid_auth");
+}

@@ -430,3 +430,88 @@ pub(crate) async fn buffer_body(
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(headers: &[(&str, &str)]) -> http::request::Parts {
+        let mut b = http::Request::builder().uri("/api/auth.test?token=xoxp-query");
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn rate_key_is_the_stored_token_hash_never_the_token() {
+        let want = TokenHash::of("xoxp-secret").to_hex();
+        for h in [
+            ("authorization", "Bearer xoxp-secret"),
+            ("authorization", "bearer   xoxp-secret "),
+            ("token", "xoxp-secret"),
+        ] {
+            let key = rate_key(&parts(&[h])).unwrap();
+            assert_eq!(key, want, "{h:?}");
+            assert!(!key.contains("xoxp"));
+        }
+        // Bearer wins over a bare header; arguments are left to the emulator's own hash.
+        let both = parts(&[
+            ("authorization", "Bearer xoxp-secret"),
+            ("token", "xoxp-other"),
+        ]);
+        assert_eq!(rate_key(&both).unwrap(), want);
+        assert_eq!(rate_key(&parts(&[])), None);
+        assert_eq!(rate_key(&parts(&[("authorization", "Basic abc")])), None);
+        assert_eq!(rate_key(&parts(&[("authorization", "Bearer ")])), None);
+    }
+
+    #[test]
+    fn the_server_clock_follows_the_emulator_clock() {
+        let emulator = Emulator::default();
+        let base = Clock::from_fn(|| 1_000_000);
+        let clock = compose_clock(base.clone(), &emulator);
+        assert_eq!(clock.now(), 1_000_000);
+        emulator.clock().advance(3600);
+        assert_eq!(clock.now(), 1_003_600);
+        base.advance(5);
+        assert_eq!(
+            clock.now(),
+            1_003_605,
+            "the configured clock's own offset counts too"
+        );
+    }
+
+    #[test]
+    fn the_remembered_fixture_takes_later_orgs_over_earlier_ones() {
+        let e = Emulation::new(None);
+        let org = |id: &str, name: &str| FixtureOrg {
+            id: id.into(),
+            name: name.into(),
+            ..FixtureOrg::default()
+        };
+        e.remember(&Fixture {
+            orgs: vec![org("E1", "first"), org("E2", "two")],
+        });
+        e.remember(&Fixture {
+            orgs: vec![org("E1", "second")],
+        });
+        let all = e.baseline(None).unwrap();
+        let names: Vec<&str> = all.orgs.iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(names, ["second", "two"]);
+        assert_eq!(e.baseline(Some("E2")).unwrap().orgs[0].name, "two");
+        assert!(e.baseline(Some("E3")).is_none());
+    }
+
+    #[test]
+    fn recent_jobs_keep_the_newest_hundred() {
+        let e = Emulation::new(None);
+        for i in 0..150 {
+            e.note_job("E1", i);
+        }
+        let jobs = e.recent_jobs.lock().unwrap();
+        assert_eq!(jobs.len(), RECENT_JOBS);
+        assert_eq!(jobs.front(), Some(&("E1".to_owned(), 50)));
+        assert_eq!(jobs.back(), Some(&("E1".to_owned(), 149)));
+    }
+}

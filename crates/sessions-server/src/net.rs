@@ -8,22 +8,28 @@
 //!   clients get their turn.
 //! - **Header size** ([`Limits::max_header_bytes`], default 64 KiB, at least 8 KiB): a request
 //!   head over it gets HTTP 431 from hyper and the connection is closed.
-//! - **Slow headers** ([`Limits::header_timeout`], default 30 s): a client that has not sent a
-//!   complete request head in time (or stays idle between keep-alive requests) is disconnected.
-//!   No answer is possible there: hyper has not parsed a request to answer.
+//! - **Slow headers** ([`Limits::header_timeout`], default 30 s): a client that started a
+//!   request but has not sent its complete head in time gets HTTP 408 with
+//!   `{"ok":false,"error":"request_timeout",...}` and is disconnected; a keep-alive connection
+//!   idle that long is closed silently (there is no request to answer).
 //! - **Slow bodies** ([`Limits::body_timeout`], default 30 s): an API request whose body has
 //!   not fully arrived in time gets HTTP 408 with `{"ok":false,"error":"request_timeout"}`.
 //! - Every request carries [`axum::extract::ConnectInfo`]`<SocketAddr>` with the peer address
 //!   (the control API admits loopback peers only, unless told otherwise).
 
 use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
@@ -58,6 +64,8 @@ impl Default for Limits {
 
 /// Smallest buffer hyper accepts.
 const MIN_BUF: usize = 8192;
+/// hyper's default read buffer limit (~400 KiB), kept unless the header limit is larger.
+const DEFAULT_BUF: usize = 8192 + 4096 * 100;
 
 fn is_connection_error(e: &std::io::Error) -> bool {
     use std::io::ErrorKind::*;
@@ -78,16 +86,14 @@ pub(crate) async fn serve_router(
     on_stop: impl FnOnce(),
 ) -> std::io::Result<()> {
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // HTTP/1.1 only: Slack's clients speak it, and protocol sniffing (for cleartext HTTP/2)
+    // would wait for a first byte without any timeout.
+    let mut builder = hyper::server::conn::http1::Builder::new();
     builder
-        .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
-        .max_buf_size(limits.max_header_bytes.max(MIN_BUF));
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
+        .max_header_size(limits.max_header_bytes.max(MIN_BUF))
+        .max_buf_size(limits.max_header_bytes.max(DEFAULT_BUF));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -119,13 +125,19 @@ pub(crate) async fn serve_router(
                 req.extensions_mut().insert(ConnectInfo(peer));
                 router.clone().oneshot(req)
             });
-        let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(tcp), svc)
-            .into_owned();
-        let conn = graceful.watch(conn);
+        let tcp = Arc::new(tcp);
+        let unanswered = Arc::new(AtomicBool::new(false));
+        let io = Tracked {
+            tcp: tcp.clone(),
+            unanswered: unanswered.clone(),
+        };
+        let conn = graceful.watch(builder.serve_connection(TokioIo::new(io), svc));
         let open = metrics.connection_opened();
         tokio::spawn(async move {
             if let Err(e) = conn.await {
+                if e.is_timeout() && unanswered.load(Ordering::Relaxed) {
+                    answer_header_timeout(&tcp).await;
+                }
                 tracing::debug!(%peer, error = %e, "connection ended with an error");
             }
             drop(open);
@@ -136,4 +148,137 @@ pub(crate) async fn serve_router(
     on_stop();
     graceful.shutdown().await;
     Ok(())
+}
+
+/// The answer to a request whose head did not arrive in time (hyper gives up without one).
+const HEADER_TIMEOUT_RESPONSE: &[u8] = b"HTTP/1.1 408 Request Timeout\r\n\
+content-type: application/json; charset=utf-8\r\n\
+connection: close\r\n\
+content-length: 123\r\n\r\n\
+{\"ok\":false,\"error\":\"request_timeout\",\"response_metadata\":{\"messages\":[\"[ERROR] the request head did not arrive in time\"]}}";
+
+async fn answer_header_timeout(tcp: &TcpStream) {
+    let mut rest = HEADER_TIMEOUT_RESPONSE;
+    let write = async {
+        while !rest.is_empty() {
+            if tcp.writable().await.is_err() {
+                return;
+            }
+            match tcp.try_write(rest) {
+                Ok(n) => rest = &rest[n..],
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(_) => return,
+            }
+        }
+    };
+    // A client that reads nothing either does not hold the server up.
+    let _ = tokio::time::timeout(Duration::from_secs(1), write).await;
+}
+
+/// The connection's socket as hyper sees it, shared with the accept loop so that it can still
+/// answer after hyper gave up; remembers whether request bytes arrived since the last answer.
+#[derive(Debug)]
+struct Tracked {
+    tcp: Arc<TcpStream>,
+    unanswered: Arc<AtomicBool>,
+}
+
+impl AsyncRead for Tracked {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        loop {
+            ready!(self.tcp.poll_read_ready(cx))?;
+            match self.tcp.try_read(buf.initialize_unfilled()) {
+                Ok(n) => {
+                    buf.advance(n);
+                    if n > 0 {
+                        self.unanswered.store(true, Ordering::Relaxed);
+                    }
+                    return Poll::Ready(Ok(()));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+}
+
+impl AsyncWrite for Tracked {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            ready!(self.tcp.poll_write_ready(cx))?;
+            match self.tcp.try_write(data) {
+                Ok(n) => {
+                    if n > 0 {
+                        self.unanswered.store(false, Ordering::Relaxed);
+                    }
+                    return Poll::Ready(Ok(n));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            ready!(self.tcp.poll_write_ready(cx))?;
+            match self.tcp.try_write_vectored(bufs) {
+                Ok(n) => {
+                    if n > 0 {
+                        self.unanswered.store(false, Ordering::Relaxed);
+                    }
+                    return Poll::Ready(Ok(n));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// The socket closes (FIN) when the last handle goes, right after hyper is done; not
+    /// half-closing here keeps the 408 above possible.
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_timeout_answer_is_well_formed() {
+        let text = std::str::from_utf8(HEADER_TIMEOUT_RESPONSE).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        let len: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length: "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(len, body.len());
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(v["error"], "request_timeout");
+        assert_eq!(v["ok"], false);
+    }
 }

@@ -559,3 +559,87 @@ async fn success_answers_match_the_documented_required_fields() {
     }
     s.stop().await;
 }
+
+// ----- readiness when the store is gone ------------------------------------------------------
+
+/// Needs PostgreSQL (`SESSIONS_TEST_PG_URL`), and fails without it: dropping the database
+/// under a running server is the realistic way to lose a store.
+#[tokio::test]
+async fn ready_and_metrics_report_a_lost_store_and_the_api_stays_slack_shaped() {
+    let admin = std::env::var("SESSIONS_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let (pg, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+        .await
+        .expect("PostgreSQL (SESSIONS_TEST_PG_URL) is required by this test");
+    tokio::spawn(conn);
+    let name = format!(
+        "obs_ready_{}_{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    );
+    pg.batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    let store = sessions_store::open(&url).await.unwrap();
+    let state = AppState::new(store, options()).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(sessions_server::serve(listener, state, async {
+        stopped.await.ok();
+    }));
+
+    let (status, _) = get(format!("{base}/ready")).await;
+    assert_eq!(status, 200);
+    pg.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .await
+        .unwrap();
+
+    let (status, body) = get(format!("{base}/ready")).await;
+    assert_eq!(status, 503, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["error"], "store_unavailable");
+    // Liveness does not depend on the store.
+    let (status, _) = get(format!("{base}/health")).await;
+    assert_eq!(status, 200);
+    // The API answers Slack's way, not with a 5xx.
+    let r = Resp::from(
+        http()
+            .post(format!("{base}/api/auth.test"))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["ok"], false);
+    assert_eq!(r.body["error"], "internal_error");
+    let (status, text) = get(format!("{base}/metrics")).await;
+    assert_eq!(status, 200);
+    assert_eq!(sample(&text, "sessions_store_up"), Some(0.0), "{text}");
+    assert!(sample(&text, "sessions_bulk_jobs_pending").is_none());
+    assert!(
+        sample(
+            &text,
+            r#"sessions_store_errors_total{op="pending_bulk_jobs"}"#
+        )
+        .is_some_and(|n| n >= 2.0),
+        "{text}"
+    );
+    assert!(
+        sample(&text, r#"sessions_store_errors_total{op="authenticate"}"#)
+            .is_some_and(|n| n >= 1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"sessions_api_errors_total{method="auth.test",code="internal_error"}"#
+        ),
+        Some(1.0)
+    );
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}

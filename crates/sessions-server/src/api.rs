@@ -153,6 +153,7 @@ where
                         state: state.clone(),
                         principal,
                         now,
+                        origin: origin.clone(),
                     };
                     let out = f(ctx, req).await;
                     let outcome = out.as_ref().map(|(_, job)| *job);

@@ -14,10 +14,10 @@
 //!   so an `ok:true` answer means both are durable. A crash between the two commits loses the
 //!   entry of an applied action (a window of one store round trip); a failed append is logged
 //!   at `error` and does not change the answer (the action did happen).
-//! - `resetBulk` records `bulk_session_reset_by_admin` when the job is recorded, then one
-//!   `user_session_reset_by_admin` per user (with that user's outcome) when a worker finishes
-//!   the job, carrying the original caller's address and user agent; the same window applies
-//!   between the job's completion and those entries.
+//! - `resetBulk` records `bulk_session_reset_by_admin` in the same transaction as the job, and
+//!   the store appends one `user_session_reset_by_admin` per user (with that user's outcome and
+//!   the original caller's address and user agent) in the transaction that completes the job:
+//!   no window there, a recorded job always has its entries.
 //! - The caller's address is the TCP peer's. `X-Forwarded-For` is honoured only when the
 //!   server runs with `trust_forwarded_for` (`--trust-forwarded-for`), and then its LAST entry
 //!   is used: the one the nearest proxy appended, which a client cannot forge.
@@ -38,9 +38,9 @@ use hmac::{Hmac, Mac};
 use http::{HeaderValue, StatusCode};
 use serde_json::{json, Map, Value};
 use sessions_store::{
-    AuditEntry, AuditFilter, AuditPage, BulkJob, Principal, PrincipalKind, TokenHash, TokenLookup,
-    UnixTime, ACTION_BULK_RESET, ACTION_SESSION_INVALIDATED, ACTION_SESSION_RESET,
-    ACTION_SETTINGS_CHANGED, RESULT_OK,
+    AuditEntry, AuditFilter, AuditPage, Principal, PrincipalKind, TokenHash, TokenLookup, UnixTime,
+    ACTION_BULK_RESET, ACTION_SESSION_INVALIDATED, ACTION_SESSION_RESET, ACTION_SETTINGS_CHANGED,
+    RESULT_OK,
 };
 use sessions_wire::audit::{
     AuditActor, AuditContext, AuditEntity, AuditLocation, AuditLogEntry, AuditLogsRequest,
@@ -125,6 +125,9 @@ pub(crate) struct Plan {
 pub(crate) trait Audited: Method {
     /// The audit action, `None` for reads.
     const ACTION: Option<&'static str>;
+    /// Whether the service records a successful call itself, in the action's own
+    /// transaction (then [`record`] only records failures).
+    const RECORDED_BY_SERVICE: bool = false;
     /// Targets and details from parsed arguments.
     fn plan(_req: &Self::Request) -> Plan {
         Plan::default()
@@ -196,6 +199,8 @@ fn unique(ids: &[String]) -> Vec<String> {
 
 impl Audited for SessionResetBulk {
     const ACTION: Option<&'static str> = Some(ACTION_BULK_RESET);
+    // `service::reset_bulk` records the job and its entry in one transaction.
+    const RECORDED_BY_SERVICE: bool = true;
     fn plan(req: &Self::Request) -> Plan {
         let mut details = Map::new();
         details.insert("scope".into(), scope_name(req.scope()).into());
@@ -282,7 +287,7 @@ pub(crate) async fn record<M: Audited>(
     now: UnixTime,
     outcome: Result<Option<i64>, &ApiError>,
 ) {
-    if M::ACTION.is_none() {
+    if M::ACTION.is_none() || (outcome.is_ok() && M::RECORDED_BY_SERVICE) {
         return;
     }
     let org = &principal.org.org_id;
@@ -302,9 +307,20 @@ pub(crate) async fn record<M: Audited>(
             plan.targets.push(s.user_id);
         }
     }
-    let entry = AuditEntry {
+    append(state, &entry::<M>(principal, origin, plan, now, result)).await;
+}
+
+/// The entry of one call of `M`.
+pub(crate) fn entry<M: Audited>(
+    principal: &Principal,
+    origin: &Origin,
+    plan: Plan,
+    now: UnixTime,
+    result: String,
+) -> AuditEntry {
+    AuditEntry {
         id: 0,
-        org_id: org.clone(),
+        org_id: principal.org.org_id.clone(),
         at: now,
         actor_user_id: principal.user.user_id.clone(),
         action: plan.action.to_owned(),
@@ -315,8 +331,21 @@ pub(crate) async fn record<M: Audited>(
         ip: origin.ip.clone(),
         user_agent: origin.user_agent.clone(),
         result,
-    };
-    append(state, &entry).await;
+    }
+}
+
+/// The `bulk_session_reset_by_admin` entry of a resetBulk call about to be recorded, naming
+/// the checked (deduplicated) `users`; the store adds the job id.
+pub(crate) fn bulk_entry(
+    principal: &Principal,
+    origin: &Origin,
+    req: &sessions_wire::ResetBulkRequest,
+    users: &[String],
+    now: UnixTime,
+) -> AuditEntry {
+    let mut plan = SessionResetBulk::plan(req);
+    plan.targets = users.to_vec();
+    entry::<SessionResetBulk>(principal, origin, plan, now, RESULT_OK.to_owned())
 }
 
 async fn append(state: &AppState, entry: &AuditEntry) {
@@ -358,54 +387,6 @@ pub(crate) async fn refused<M: Audited>(
     };
     if let Some(plan) = plan_for_failure::<M>(args) {
         record::<M>(state, origin, &principal, plan, now, Err(err)).await;
-    }
-}
-
-/// Per-user entries of a finished resetBulk job, with the context of the call that recorded
-/// it (found through its `bulk_session_reset_by_admin` entry).
-pub(crate) async fn job_finished(state: &AppState, job: &BulkJob) {
-    let filter = AuditFilter {
-        action: Some(ACTION_BULK_RESET.into()),
-        actor: Some(job.actor_user_id.clone()),
-        oldest: Some(job.created_at),
-        latest: Some(job.created_at),
-        ..AuditFilter::default()
-    };
-    let origin = match state
-        .store()
-        .list_audit(&job.org_id, &filter, AuditPage::Newest, 1000)
-        .await
-    {
-        Ok(rows) => rows
-            .into_iter()
-            .find(|e| e.details.get("job_id").and_then(Value::as_i64) == Some(job.job_id))
-            .map(|e| Origin {
-                ip: e.ip,
-                user_agent: e.user_agent,
-            })
-            .unwrap_or_default(),
-        Err(e) => {
-            tracing::warn!(error = %e, job_id = job.job_id, "could not read the job's audit entry");
-            Origin::default()
-        }
-    };
-    let at = job.finished_at.unwrap_or(job.created_at);
-    for (user, outcome) in &job.results {
-        let entry = AuditEntry {
-            id: 0,
-            org_id: job.org_id.clone(),
-            at,
-            actor_user_id: job.actor_user_id.clone(),
-            action: ACTION_SESSION_RESET.to_owned(),
-            method: SessionResetBulk::NAME.to_owned(),
-            target_user_ids: vec![user.clone()],
-            session_id: None,
-            details: json!({"job_id": job.job_id, "scope": job.filter.as_str()}),
-            ip: origin.ip.clone(),
-            user_agent: origin.user_agent.clone(),
-            result: outcome.clone().unwrap_or_else(|| RESULT_OK.to_owned()),
-        };
-        append(state, &entry).await;
     }
 }
 

@@ -95,6 +95,8 @@ pub struct Ctx {
     pub principal: Arc<Principal>,
     /// The clock's time when the request arrived.
     pub now: UnixTime,
+    /// The caller's address and user agent (for the audit log).
+    pub origin: crate::audit::Origin,
 }
 
 impl Ctx {
@@ -369,10 +371,12 @@ pub async fn reset(ctx: Ctx, req: ResetRequest) -> Result<Empty, ApiError> {
 pub async fn reset_bulk(ctx: Ctx, req: ResetBulkRequest) -> Result<(Empty, i64), ApiError> {
     let scope = req.scope()?;
     let users = check_users(&ctx, &req.user_ids, reset_refusal(&ctx)).await?;
+    // The job and its audit entry are recorded together.
+    let entry = crate::audit::bulk_entry(&ctx.principal, &ctx.origin, &req, &users, ctx.now);
     let job = ctx
         .state
         .store()
-        .enqueue_bulk_reset(
+        .enqueue_bulk_reset_audited(
             ctx.org(),
             &ctx.principal.user.user_id,
             &users,
@@ -381,6 +385,7 @@ pub async fn reset_bulk(ctx: Ctx, req: ResetBulkRequest) -> Result<(Empty, i64),
             // The emulator's job speed control: 0 (default) runs it at once.
             ctx.now
                 .saturating_add(ctx.state.inner.emulation.job_delay()),
+            &entry,
         )
         .await?;
     ctx.state.inner.emulation.note_job(ctx.org(), job);

@@ -189,6 +189,31 @@ impl Store for TimedStore {
         self.timed("append_audit", self.inner.append_audit(entry))
             .await
     }
+    async fn enqueue_bulk_reset_audited(
+        &self,
+        org_id: &str,
+        actor_user_id: &str,
+        user_ids: &[String],
+        filter: ResetFilter,
+        now: UnixTime,
+        run_after: UnixTime,
+        entry: &AuditEntry,
+    ) -> Result<i64> {
+        // Delegated (not the trait's default) so the job and its entry stay one transaction.
+        self.timed(
+            "enqueue_bulk_reset",
+            self.inner.enqueue_bulk_reset_audited(
+                org_id,
+                actor_user_id,
+                user_ids,
+                filter,
+                now,
+                run_after,
+                entry,
+            ),
+        )
+        .await
+    }
     async fn list_audit(
         &self,
         org_id: &str,

@@ -38,7 +38,6 @@ pub(crate) async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                     .await
                 {
                     Ok(job) => {
-                        crate::audit::job_finished(&state, &job).await;
                         let failed: Vec<_> =
                             job.results.iter().filter(|(_, e)| e.is_some()).collect();
                         if failed.is_empty() {

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::UnixTime;
+use crate::{BulkJob, UnixTime};
 
 /// Slack's audit action for `admin.users.session.invalidate`.
 pub const ACTION_SESSION_INVALIDATED: &str = "user_session_invalidated";
@@ -78,4 +78,46 @@ pub enum AuditPage {
     Before(i64),
     /// Entries with `id > after`, oldest first (following the log as it grows).
     After(i64),
+}
+
+impl AuditEntry {
+    /// This entry with `details.job_id` set (a non-object `details` is replaced).
+    pub fn with_job_id(&self, job_id: i64) -> AuditEntry {
+        let mut e = self.clone();
+        if !e.details.is_object() {
+            e.details = serde_json::Value::Object(Default::default());
+        }
+        if let Some(m) = e.details.as_object_mut() {
+            m.insert("job_id".into(), job_id.into());
+        }
+        e
+    }
+}
+
+/// The per-user entries of a finished resetBulk job, as both backends append them in the
+/// job's completing transaction: `user_session_reset_by_admin` by the job's actor, at `now`,
+/// with the user's outcome, and the caller's address and user agent from `origin` (the job's
+/// `bulk_session_reset_by_admin` entry).
+pub(crate) fn job_user_entries(
+    job: &BulkJob,
+    now: UnixTime,
+    origin: (Option<String>, Option<String>),
+) -> Vec<AuditEntry> {
+    job.results
+        .iter()
+        .map(|(user, outcome)| AuditEntry {
+            id: 0,
+            org_id: job.org_id.clone(),
+            at: now,
+            actor_user_id: job.actor_user_id.clone(),
+            action: ACTION_SESSION_RESET.to_owned(),
+            method: "admin.users.session.resetBulk".to_owned(),
+            target_user_ids: vec![user.clone()],
+            session_id: None,
+            details: serde_json::json!({"job_id": job.job_id, "scope": job.filter.as_str()}),
+            ip: origin.0.clone(),
+            user_agent: origin.1.clone(),
+            result: outcome.clone().unwrap_or_else(|| RESULT_OK.to_owned()),
+        })
+        .collect()
 }

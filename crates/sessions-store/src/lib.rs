@@ -141,6 +141,26 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         now: UnixTime,
         run_after: UnixTime,
     ) -> Result<i64>;
+    /// [`Store::enqueue_bulk_reset`] and [`Store::append_audit`] of `audit` (with the new job's
+    /// id added as `details.job_id`) in one transaction. The default runs them one after the
+    /// other, so a crash between them loses the entry; both backends override it.
+    #[allow(clippy::too_many_arguments)]
+    async fn enqueue_bulk_reset_audited(
+        &self,
+        org_id: &str,
+        actor_user_id: &str,
+        user_ids: &[String],
+        filter: ResetFilter,
+        now: UnixTime,
+        run_after: UnixTime,
+        audit: &AuditEntry,
+    ) -> Result<i64> {
+        let id = self
+            .enqueue_bulk_reset(org_id, actor_user_id, user_ids, filter, now, run_after)
+            .await?;
+        self.append_audit(&audit.with_job_id(id)).await?;
+        Ok(id)
+    }
     /// Claims the oldest runnable pending job whose lease is free or lapsed, for `lease_secs`.
     /// At most one worker holds a job's lease at a time, across nodes.
     async fn claim_bulk_job(
@@ -152,6 +172,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Resets every user of a claimed job and marks it done, atomically, recording per-user
     /// results. Fails with [`StoreError::LeaseLost`] if another worker took the job over, in
     /// which case nothing is applied.
+    ///
+    /// In the same transaction it appends one [`ACTION_SESSION_RESET`] audit entry per user
+    /// (the job's actor, `at = now`, result `ok` or the user's error code, `details.job_id`
+    /// and `details.scope`), carrying the address and user agent of the job's
+    /// [`ACTION_BULK_RESET`] entry when one exists.
     async fn complete_bulk_job(&self, claim: &JobClaim, now: UnixTime) -> Result<BulkJob>;
     /// One job.
     async fn bulk_job(&self, org_id: &str, job_id: i64) -> Result<Option<BulkJob>>;

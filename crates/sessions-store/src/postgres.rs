@@ -1147,6 +1147,40 @@ impl Store for PgStore {
         })
     }
 
+    async fn enqueue_bulk_reset_audited(
+        &self,
+        org_id: &str,
+        actor_user_id: &str,
+        user_ids: &[String],
+        filter: ResetFilter,
+        now: UnixTime,
+        run_after: UnixTime,
+        entry: &AuditEntry,
+    ) -> Result<i64> {
+        with_retry!(self, "recording a resetBulk job", |c| {
+            let tx = c.transaction().await?;
+            let row = tx
+                .query_one(
+                    "INSERT INTO bulk_jobs (org_id, actor_user_id, user_ids, filter, state,
+                         created_at, run_after)
+                     VALUES ($1, $2, $3, $4, 'pending', $5, $6) RETURNING job_id",
+                    &[
+                        &org_id,
+                        &actor_user_id,
+                        &user_ids,
+                        &filter.as_str(),
+                        &now,
+                        &run_after,
+                    ],
+                )
+                .await?;
+            let id: i64 = row.try_get(0)?;
+            audit::append_in(&tx, &entry.with_job_id(id)).await?;
+            tx.commit().await?;
+            Ok(id)
+        })
+    }
+
     async fn claim_bulk_job(
         &self,
         worker: &str,
@@ -1234,6 +1268,7 @@ impl Store for PgStore {
                 .query_one(&sql, &[&job.job_id, &now, &results_json])
                 .await?;
             let done = job_from_row(&row)?;
+            audit::append_job_entries(&tx, &done, now).await?;
             tx.commit().await?;
             Ok(done)
         })

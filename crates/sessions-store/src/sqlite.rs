@@ -303,6 +303,28 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn enqueue_bulk_reset_audited(
+        &self,
+        org_id: &str,
+        actor_user_id: &str,
+        user_ids: &[String],
+        filter: ResetFilter,
+        now: UnixTime,
+        run_after: UnixTime,
+        entry: &AuditEntry,
+    ) -> Result<i64> {
+        let (org, actor, ids) = (org_id.to_owned(), actor_user_id.to_owned(), owned(user_ids));
+        let entry = entry.clone();
+        self.engine
+            .write(move |c| {
+                let id =
+                    queries::enqueue_bulk_reset(c, &org, &actor, &ids, filter, now, run_after)?;
+                audit::append(c, &entry.with_job_id(id))?;
+                Ok(id)
+            })
+            .await
+    }
+
     async fn claim_bulk_job(
         &self,
         worker: &str,

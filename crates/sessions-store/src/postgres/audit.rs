@@ -61,10 +61,20 @@ pub(super) async fn append(
     c: &mut deadpool_postgres::Client,
     e: &AuditEntry,
 ) -> Result<i64, TxError> {
+    let tx = c.transaction().await?;
+    let id = append_in(&tx, e).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Appends inside the caller's transaction (the advisory lock is held until it ends).
+pub(super) async fn append_in(
+    tx: &tokio_postgres::Transaction<'_>,
+    e: &AuditEntry,
+) -> Result<i64, TxError> {
     let details = serde_json::to_string(&e.details)
         .map_err(|err| StoreError::Backend(format!("encoding audit details: {err}")))?;
     let session = e.session_id.map(|s| i64::try_from(s).unwrap_or(i64::MAX));
-    let tx = c.transaction().await?;
     tx.query("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])
         .await?;
     let row = tx
@@ -87,9 +97,36 @@ pub(super) async fn append(
             ],
         )
         .await?;
-    let id: i64 = row.try_get(0)?;
-    tx.commit().await?;
-    Ok(id)
+    Ok(row.try_get(0)?)
+}
+
+/// The per-user entries of a job being completed in `tx`, with the address and user agent of
+/// the job's `bulk_session_reset_by_admin` entry.
+pub(super) async fn append_job_entries(
+    tx: &tokio_postgres::Transaction<'_>,
+    job: &BulkJob,
+    now: UnixTime,
+) -> Result<(), TxError> {
+    let origin = tx
+        .query_opt(
+            "SELECT ip, user_agent FROM audit_log WHERE org_id = $1 AND action = $2
+               AND actor_user_id = $3 AND (details::jsonb ->> 'job_id') = $4
+             ORDER BY id DESC LIMIT 1",
+            &[
+                &job.org_id,
+                &ACTION_BULK_RESET,
+                &job.actor_user_id,
+                &job.job_id.to_string(),
+            ],
+        )
+        .await?
+        .map(|r| -> Result<_, TxError> { Ok((r.try_get(0)?, r.try_get(1)?)) })
+        .transpose()?
+        .unwrap_or((None, None));
+    for e in crate::audit::job_user_entries(job, now, origin) {
+        append_in(tx, &e).await?;
+    }
+    Ok(())
 }
 
 pub(super) async fn list(

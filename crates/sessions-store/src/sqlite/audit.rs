@@ -126,3 +126,31 @@ pub(super) fn list(
         .ctx("reading audit log")?;
     Ok(rows)
 }
+
+/// Address and user agent of a job's `bulk_session_reset_by_admin` entry.
+fn job_origin(conn: &Connection, job: &BulkJob) -> Result<(Option<String>, Option<String>)> {
+    use rusqlite::OptionalExtension;
+    let found = conn
+        .prepare_cached(
+            "SELECT ip, user_agent FROM audit_log WHERE org_id = ?1 AND action = ?2 \
+             AND actor_user_id = ?3 AND json_extract(details, '$.job_id') = ?4 \
+             ORDER BY id DESC LIMIT 1",
+        )
+        .ctx("reading the job's audit entry")?
+        .query_row(
+            params![job.org_id, ACTION_BULK_RESET, job.actor_user_id, job.job_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .ctx("reading the job's audit entry")?;
+    Ok(found.unwrap_or((None, None)))
+}
+
+/// The per-user entries of a job just completed (same savepoint as the completion).
+pub(super) fn append_job_entries(conn: &Connection, job: &BulkJob, now: UnixTime) -> Result<()> {
+    let origin = job_origin(conn, job)?;
+    for e in crate::audit::job_user_entries(job, now, origin) {
+        append(conn, &e)?;
+    }
+    Ok(())
+}

@@ -652,7 +652,10 @@ pub(super) fn complete_bulk_job(
     .ctx("finishing job")?
     .execute(params![id, now, to_json(&results)?])
     .ctx("finishing job")?;
-    job_by_id(conn, id)?.ok_or_else(|| StoreError::Backend(format!("job {id} vanished")))
+    let done =
+        job_by_id(conn, id)?.ok_or_else(|| StoreError::Backend(format!("job {id} vanished")))?;
+    super::audit::append_job_entries(conn, &done, now)?;
+    Ok(done)
 }
 
 // ----- administration -----------------------------------------------------------------------

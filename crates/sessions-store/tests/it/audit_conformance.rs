@@ -219,3 +219,82 @@ pub async fn audit_concurrent_appends_get_distinct_ids(s: DynStore) {
         .collect();
     assert_eq!(listed, got);
 }
+
+pub async fn audit_bulk_jobs_record_their_entries_atomically(s: DynStore) {
+    loaded(&s).await;
+    let mut bulk = entry("E1", NOW, "W1", ACTION_BULK_RESET, &["W2", "W404", "W3"]);
+    bulk.method = "admin.users.session.resetBulk".into();
+    bulk.ip = Some("192.0.2.1".into());
+    bulk.user_agent = Some("ua/1".into());
+    bulk.details = json!({"scope": "all"});
+    let users: Vec<String> = ["W2", "W404", "W3"].map(String::from).to_vec();
+    let job = s
+        .enqueue_bulk_reset_audited("E1", "W1", &users, ResetFilter::All, NOW, NOW, &bulk)
+        .await
+        .unwrap();
+    // A job recorded without an entry still gets per-user entries, without a caller context.
+    let bare = s
+        .enqueue_bulk_reset("E1", "W0", &users[..1], ResetFilter::WebOnly, NOW, NOW)
+        .await
+        .unwrap();
+    let got = all(&s, "E1", &AuditFilter::default()).await;
+    assert_eq!(got.len(), 1, "the bulk entry came with the job");
+    assert_eq!(got[0].details, json!({"scope": "all", "job_id": job}));
+    assert_eq!(got[0].ip.as_deref(), Some("192.0.2.1"));
+
+    for _ in 0..2 {
+        let claim = s.claim_bulk_job("w", NOW + 5, 60).await.unwrap().unwrap();
+        s.complete_bulk_job(&claim, NOW + 7).await.unwrap();
+        // Completing again is refused and adds nothing.
+        assert!(matches!(
+            s.complete_bulk_job(&claim, NOW + 8).await,
+            Err(StoreError::LeaseLost)
+        ));
+    }
+    let per_user = s
+        .list_audit(
+            "E1",
+            &AuditFilter {
+                action: Some(ACTION_SESSION_RESET.into()),
+                ..Default::default()
+            },
+            AuditPage::After(0),
+            100,
+        )
+        .await
+        .unwrap();
+    let summary: Vec<(String, String, String, i64, Option<String>)> = per_user
+        .iter()
+        .map(|e| {
+            assert_eq!(e.at, NOW + 7);
+            assert_eq!(e.method, "admin.users.session.resetBulk");
+            assert_eq!(e.details["job_id"], e.details["job_id"].as_i64().unwrap());
+            (
+                e.actor_user_id.clone(),
+                e.target_user_ids.join(","),
+                e.result.clone(),
+                e.details["job_id"].as_i64().unwrap(),
+                e.ip.clone(),
+            )
+        })
+        .collect();
+    let ip = Some("192.0.2.1".to_owned());
+    assert_eq!(
+        summary,
+        vec![
+            ("W1".into(), "W2".into(), "ok".into(), job, ip.clone()),
+            (
+                "W1".into(),
+                "W404".into(),
+                "user_not_found".into(),
+                job,
+                ip.clone()
+            ),
+            ("W1".into(), "W3".into(), "cannot_reset_bot".into(), job, ip),
+            ("W0".into(), "W2".into(), "ok".into(), bare, None),
+        ]
+    );
+    assert_eq!(per_user[0].user_agent.as_deref(), Some("ua/1"));
+    assert_eq!(per_user[0].details["scope"], "all");
+    assert_eq!(per_user[3].details["scope"], "web_only");
+}

@@ -1525,6 +1525,7 @@ macro_rules! conformance_tests {
             audit_pages_cover_each_entry_once,
             audit_survives_fixture_reloads_not_reset_all,
             audit_concurrent_appends_get_distinct_ids,
+            audit_bulk_jobs_record_their_entries_atomically,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {

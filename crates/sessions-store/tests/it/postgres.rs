@@ -236,6 +236,28 @@ impl Store for OwnedDb {
     async fn append_audit(&self, entry: &AuditEntry) -> Result<i64> {
         self.inner.append_audit(entry).await
     }
+    async fn enqueue_bulk_reset_audited(
+        &self,
+        org_id: &str,
+        actor_user_id: &str,
+        user_ids: &[String],
+        filter: ResetFilter,
+        now: UnixTime,
+        run_after: UnixTime,
+        entry: &AuditEntry,
+    ) -> Result<i64> {
+        self.inner
+            .enqueue_bulk_reset_audited(
+                org_id,
+                actor_user_id,
+                user_ids,
+                filter,
+                now,
+                run_after,
+                entry,
+            )
+            .await
+    }
     async fn list_audit(
         &self,
         org_id: &str,
@@ -826,10 +848,10 @@ async fn migrations_run_concurrently_from_several_nodes() {
         assert!(r.is_ok(), "{:?}", r.as_ref().err());
     }
     let store = opened.into_iter().next().unwrap().unwrap();
-    assert_eq!(store.schema_versions().await.unwrap(), vec![1]);
+    assert_eq!(store.schema_versions().await.unwrap(), vec![1, 2]);
     // And again on an existing schema.
     let again = PgStore::connect(&url).await.unwrap();
-    assert_eq!(again.schema_versions().await.unwrap(), vec![1]);
+    assert_eq!(again.schema_versions().await.unwrap(), vec![1, 2]);
 }
 
 #[tokio::test]

@@ -911,3 +911,57 @@ async fn slow_and_oversized_bodies_get_408_and_413_with_the_emulator_mounted() {
     assert_eq!(log.len(), 1, "only the complete call was logged: {log:?}");
     assert_eq!(log[0]["answer"], "invalid_auth");
 }
+
+#[tokio::test]
+async fn shapes_of_the_server_side_controls() {
+    use insta::assert_json_snapshot;
+    let emu = start(EmulatorConfig::default()).await;
+    let (_, jobs) = emu
+        .control("PUT", "emulator/jobs", Some(json!({"delay_seconds": 60})))
+        .await;
+    assert_json_snapshot!("emulator_jobs_empty", jobs);
+    emu.client(ADMIN, RetryPolicy::disabled())
+        .admin_users_session_reset_bulk(ResetBulkRequest::new(["WDANA"]))
+        .await
+        .unwrap();
+    let (_, jobs) = emu.control("GET", "emulator/jobs", None).await;
+    assert_json_snapshot!("emulator_jobs_pending", jobs, {
+        ".jobs[].created_at" => "[time]",
+        ".jobs[].run_after" => "[time]",
+    });
+    let (_, reset) = emu
+        .control(
+            "POST",
+            "emulator/state/reset",
+            Some(json!({"org_id": "E2"})),
+        )
+        .await;
+    assert_json_snapshot!("emulator_state_reset", reset);
+    let (_, dump) = emu.control("GET", "emulator/state?org_id=E2", None).await;
+    assert_json_snapshot!("emulator_state_dump_e2", dump, {
+        ".orgs[].sessions[].created_at" => "[time]",
+    });
+    for (name, method, path, body) in [
+        (
+            "emulator_err_not_in_fixture",
+            "POST",
+            "emulator/state/reset",
+            Some(json!({"org_id": "E9"})),
+        ),
+        (
+            "emulator_err_org_not_found",
+            "GET",
+            "emulator/state?org_id=E9",
+            None,
+        ),
+        (
+            "emulator_err_delay",
+            "PUT",
+            "emulator/jobs",
+            Some(json!({"delay_seconds": -5})),
+        ),
+    ] {
+        let (status, v) = emu.control(method, path, body).await;
+        assert_json_snapshot!(name, json!({"status": status, "body": v}));
+    }
+}

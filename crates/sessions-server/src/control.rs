@@ -2,6 +2,11 @@
 //! `Authorization: Bearer <control token>` (compared as hashes, in constant time). JSON in and
 //! out; bad input gets a plain 4xx `{"ok":false,"error":CODE,"message":TEXT}`.
 //!
+//! Exposure: off unless enabled ([`StateOptions::control`](crate::StateOptions::control) or a
+//! control token; 404 `control_disabled` otherwise), and for loopback peers only unless
+//! [`StateOptions::control_allow_remote`](crate::StateOptions::control_allow_remote) (403
+//! `control_remote_forbidden`). Both are checked before the token.
+//!
 //! | Call | Body | Answer |
 //! |---|---|---|
 //! | `GET /control/health` | | `{ok, node_id, now, clock_offset, pending_jobs}` |

@@ -54,6 +54,14 @@
 //! - Admin actions (and refused attempts by authenticated callers) are recorded in an audit
 //!   log, readable at `GET /audit/v1/logs` in the shape of Slack's Audit Logs API with a token
 //!   holding `auditlogs:read` (see the `audit` module's docs for what is recorded and when).
+//! - Operations: `GET /metrics` (Prometheus text), `/health` (liveness), `/ready` (the store
+//!   answers; 503 otherwise), `/openapi.json` ([`openapi`]), one `sessions_server::access` log
+//!   line per API call; none needs a token, none reveals one.
+//! - Limits ([`net::Limits`]): request heads over the limit get 431, a request whose head or
+//!   body does not arrive in time gets 408 `request_timeout`, and connections over the cap wait
+//!   in the listen backlog instead of being refused.
+//! - The control API is off unless enabled ([`ServeConfig::control`], a control token, or
+//!   `demo`), and answers loopback peers only unless [`ServeConfig::control_allow_remote`].
 
 #![warn(missing_docs)]
 

@@ -26,6 +26,10 @@
 //! - **Migrations** run at connect inside one transaction that first takes
 //!   `pg_advisory_xact_lock(MIGRATION_LOCK)`, so nodes starting together apply each migration
 //!   exactly once; `schema_migrations` records applied versions.
+//! - **Privileges.** Applying migrations needs CREATE on the schema (e.g. the database's
+//!   owner). On an up-to-date database `connect` only reads `schema_migrations`, so the server
+//!   can then run as a role with SELECT, INSERT, UPDATE, DELETE on the tables and USAGE, SELECT,
+//!   UPDATE on the sequences.
 //! - **Concurrency.** Every write runs at READ COMMITTED and locks rows in one global order:
 //!   `users` (by user_id) before `settings` before `sessions` (by session_id); bulk jobs lock
 //!   their job row first. Multi-row revocations lock with `ORDER BY session_id FOR UPDATE`, so
@@ -485,12 +489,21 @@ impl PgStore {
             let tx = c.transaction().await?;
             tx.query("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
                 .await?;
-            tx.batch_execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (
-                     version    INT PRIMARY KEY,
-                     applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
-            )
-            .await?;
+            // `CREATE TABLE IF NOT EXISTS` needs CREATE on the schema even when the table
+            // exists: create it only when missing, so that a migrated database can be served by
+            // a role holding data privileges only.
+            let missing: bool = tx
+                .query_one("SELECT to_regclass('schema_migrations') IS NULL", &[])
+                .await?
+                .try_get(0)?;
+            if missing {
+                tx.batch_execute(
+                    "CREATE TABLE schema_migrations (
+                         version    INT PRIMARY KEY,
+                         applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+                )
+                .await?;
+            }
             let applied: Vec<i32> = tx
                 .query("SELECT version FROM schema_migrations", &[])
                 .await?

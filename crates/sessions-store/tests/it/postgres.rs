@@ -1346,3 +1346,117 @@ async fn a_deadlock_victim_is_retried_transparently() {
     let row = s.session("E1", 102).await.unwrap().unwrap();
     assert_eq!(row.expires_at, Some(row.created_at + 28_800));
 }
+
+/// A login role for one test, dropped (with its grants in `db`) when this guard goes. Declare it
+/// after the database guard so that it goes first.
+struct TempRole {
+    name: String,
+    db_url: String,
+}
+
+impl Drop for TempRole {
+    fn drop(&mut self) {
+        let (admin, db_url, name) = (admin_url(), self.db_url.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                for (url, sql) in [
+                    (db_url, format!("DROP OWNED BY {name}")),
+                    (admin, format!("DROP ROLE IF EXISTS {name}")),
+                ] {
+                    let (client, conn) = tokio_postgres::connect(&url, NoTls).await.ok()?;
+                    tokio::spawn(conn);
+                    client.batch_execute(&sql).await.ok()?;
+                }
+                Some(())
+            })
+        })
+        .join();
+    }
+}
+
+/// `url` with its user replaced (and any password dropped).
+fn with_user(url: &str, user: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let host = rest.split_once('@').map_or(rest, |(_, h)| h);
+    format!("{scheme}://{user}@{host}")
+}
+
+#[tokio::test]
+async fn a_migrated_database_is_served_by_a_role_with_data_privileges_only() {
+    let db = fresh_database().await;
+    let role = TempRole {
+        name: format!("sessions_dml_{:016x}", rand::random::<u64>()),
+        db_url: db.url.clone(),
+    };
+    let (client, conn) = tokio_postgres::connect(&db.url, NoTls).await.unwrap();
+    tokio::spawn(conn);
+    client
+        .batch_execute(&format!(
+            "CREATE ROLE {r} LOGIN; GRANT CONNECT ON DATABASE {d} TO {r};
+             REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+             GRANT USAGE ON SCHEMA public TO {r}",
+            r = role.name,
+            d = db
+                .url
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .split('?')
+                .next()
+                .unwrap(),
+        ))
+        .await
+        .unwrap();
+    let app_url = with_user(&db.url, &role.name);
+
+    // Without CREATE on the schema the role cannot migrate a fresh database, and says why.
+    let err = PgStore::connect(&app_url).await.unwrap_err();
+    assert!(err.to_string().contains("permission denied"), "{err}");
+
+    // The owner migrates; then data privileges are enough for every kind of call.
+    PgStore::connect(&db.url).await.unwrap();
+    client
+        .batch_execute(&format!(
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {r};
+             GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {r}",
+            r = role.name
+        ))
+        .await
+        .unwrap();
+    let store = PgStore::connect(&app_url)
+        .await
+        .unwrap_or_else(|e| panic!("a migrated database with data privileges only: {e}"));
+    store.load_fixture(&fixture(3), NOW).await.unwrap();
+    assert_eq!(store.server_secret().await.unwrap().len(), 32);
+    let active = store
+        .list_sessions("E1", &SessionFilter::default(), None, 100, NOW)
+        .await
+        .unwrap();
+    assert!(store
+        .invalidate_session("E1", active[0].session_id, NOW)
+        .await
+        .unwrap());
+    let ids = ids(2);
+    store
+        .set_settings(
+            "E1",
+            &ids,
+            SettingsChange {
+                duration: Some(40_000),
+                desktop_app_browser_quit: None,
+            },
+        )
+        .await
+        .unwrap();
+    let job = store
+        .enqueue_bulk_reset("E1", "W0", &ids, ResetFilter::default(), NOW, NOW)
+        .await
+        .unwrap();
+    let claim = store.claim_bulk_job("w", NOW, 30).await.unwrap().unwrap();
+    assert_eq!(claim.job.job_id, job);
+    store.complete_bulk_job(&claim, NOW).await.unwrap();
+}

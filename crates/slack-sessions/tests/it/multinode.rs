@@ -212,6 +212,14 @@ impl Node {
         serde_json::from_str(&r.text().await.unwrap()).unwrap()
     }
 
+    /// `GET /ready` (no token: what a load balancer polls); must answer 200.
+    async fn ready(&self) -> Value {
+        let url = format!("{}ready", self.api.strip_suffix("api/").unwrap());
+        let r = reqwest::get(url).await.unwrap();
+        assert_eq!(r.status(), 200);
+        serde_json::from_str(&r.text().await.unwrap()).unwrap()
+    }
+
     /// SIGKILL: no shutdown, no cleanup, leases left as they are.
     fn kill(&mut self) {
         self.child.kill().unwrap();
@@ -338,6 +346,14 @@ async fn one_cursor_pages_alternately_through_both_nodes() {
         .await
         .unwrap();
     assert_eq!(all.len(), 30);
+
+    // What a load balancer checks: both nodes ready (their store answers), each its own node.
+    let (ra, rb) = (a.ready().await, b.ready().await);
+    assert_eq!(
+        (ra["ok"].clone(), rb["ok"].clone()),
+        (true.into(), true.into())
+    );
+    assert_ne!(ra["node_id"], rb["node_id"], "{ra} {rb}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,6 +16,11 @@ fn banner(started: &Started, print_control_token: bool) -> String {
     s.push_str(&format!("  API URL:       {}\n", started.api_url));
     if started.control_enabled {
         s.push_str(&format!("  Control URL:   {}\n", started.control_url));
+        // Rate limits, faults, clock, state reset, request log: docs/emulator.md.
+        s.push_str(&format!(
+            "  Emulator:      {}emulator/\n",
+            started.control_url
+        ));
         if print_control_token {
             // Generated for this run: the only way to learn it.
             s.push_str(&format!("  Control token: {}\n", started.control_token));

@@ -42,16 +42,26 @@ impl Serve {
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut api_url = None;
         let mut control_url = None;
+        let mut banner = String::new();
         for line in lines.by_ref() {
             let line = line.unwrap();
+            banner.push_str(&line);
+            banner.push('\n');
+            if line.contains("Press Ctrl-C") {
+                break;
+            }
+            if let Some(u) = line.trim().strip_prefix("Emulator:") {
+                assert!(u.trim().ends_with("/control/emulator/"), "{banner}");
+                break;
+            }
             if let Some(u) = line.trim().strip_prefix("API URL:") {
                 api_url = Some(u.trim().to_owned());
             }
             if let Some(u) = line.trim().strip_prefix("Control URL:") {
                 control_url = Some(u.trim().to_owned());
-                break;
             }
         }
+        assert!(banner.contains("Emulator:"), "no emulator line: {banner}");
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         Serve {

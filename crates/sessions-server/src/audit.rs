@@ -10,10 +10,10 @@
 //!   `invalid_arguments`, ...). Reads (`list`, `getSettings`, `auth.test`) are not recorded.
 //! - Calls without a valid token (`not_authed`, `invalid_auth`, `token_revoked`) are not
 //!   recorded: anyone could fill the log with them, and there is no actor to name.
-//! - The entry is appended after the action's own transaction and before the answer is sent,
-//!   so an `ok:true` answer means both are durable. A crash between the two commits loses the
-//!   entry of an applied action (a window of one store round trip); a failed append is logged
-//!   at `error` and does not change the answer (the action did happen).
+//! - A successful action's entry is written in the action's own transaction (the store's
+//!   `*_audited` writes): the action is applied if and only if its entry exists. Refusals are
+//!   appended on their own before the answer is sent; a failed append of a refusal is logged
+//!   at `error` and does not change the answer.
 //! - `resetBulk` records `bulk_session_reset_by_admin` in the same transaction as the job, and
 //!   the store appends one `user_session_reset_by_admin` per user (with that user's outcome and
 //!   the original caller's address and user agent) in the transaction that completes the job:
@@ -126,7 +126,8 @@ pub(crate) trait Audited: Method {
     /// The audit action, `None` for reads.
     const ACTION: Option<&'static str>;
     /// Whether the service records a successful call itself, in the action's own
-    /// transaction (then [`record`] only records failures).
+    /// transaction through the store's `*_audited` writes (then [`record`] only records
+    /// failures).
     const RECORDED_BY_SERVICE: bool = false;
     /// Targets and details from parsed arguments.
     fn plan(_req: &Self::Request) -> Plan {
@@ -161,6 +162,7 @@ fn trimmed(v: &Option<String>) -> Option<String> {
 
 impl Audited for SessionInvalidate {
     const ACTION: Option<&'static str> = Some(ACTION_SESSION_INVALIDATED);
+    const RECORDED_BY_SERVICE: bool = true;
     fn plan(req: &Self::Request) -> Plan {
         let mut details = Map::new();
         if let Some(t) = trimmed(&req.team_id) {
@@ -177,6 +179,7 @@ impl Audited for SessionInvalidate {
 
 impl Audited for SessionReset {
     const ACTION: Option<&'static str> = Some(ACTION_SESSION_RESET);
+    const RECORDED_BY_SERVICE: bool = true;
     fn plan(req: &Self::Request) -> Plan {
         let mut details = Map::new();
         details.insert("scope".into(), scope_name(req.scope()).into());
@@ -199,7 +202,6 @@ fn unique(ids: &[String]) -> Vec<String> {
 
 impl Audited for SessionResetBulk {
     const ACTION: Option<&'static str> = Some(ACTION_BULK_RESET);
-    // `service::reset_bulk` records the job and its entry in one transaction.
     const RECORDED_BY_SERVICE: bool = true;
     fn plan(req: &Self::Request) -> Plan {
         let mut details = Map::new();
@@ -215,6 +217,7 @@ impl Audited for SessionResetBulk {
 
 impl Audited for SessionSetSettings {
     const ACTION: Option<&'static str> = Some(ACTION_SETTINGS_CHANGED);
+    const RECORDED_BY_SERVICE: bool = true;
     fn plan(req: &Self::Request) -> Plan {
         let mut details = Map::new();
         if let Some(d) = req.duration {
@@ -234,6 +237,7 @@ impl Audited for SessionSetSettings {
 
 impl Audited for SessionClearSettings {
     const ACTION: Option<&'static str> = Some(ACTION_SETTINGS_CHANGED);
+    const RECORDED_BY_SERVICE: bool = true;
     fn plan(req: &Self::Request) -> Plan {
         let mut details = Map::new();
         details.insert("cleared".into(), true.into());
@@ -334,18 +338,22 @@ pub(crate) fn entry<M: Audited>(
     }
 }
 
-/// The `bulk_session_reset_by_admin` entry of a resetBulk call about to be recorded, naming
-/// the checked (deduplicated) `users`; the store adds the job id.
-pub(crate) fn bulk_entry(
-    principal: &Principal,
-    origin: &Origin,
-    req: &sessions_wire::ResetBulkRequest,
-    users: &[String],
-    now: UnixTime,
+/// The `ok` entry of a call of `M` the service is about to apply, naming the checked
+/// (deduplicated) `targets`; the store appends it in the write's own transaction.
+pub(crate) fn ok_entry<M: Audited>(
+    ctx: &crate::service::Ctx,
+    req: &M::Request,
+    targets: Vec<String>,
 ) -> AuditEntry {
-    let mut plan = SessionResetBulk::plan(req);
-    plan.targets = users.to_vec();
-    entry::<SessionResetBulk>(principal, origin, plan, now, RESULT_OK.to_owned())
+    let mut plan = M::plan(req);
+    plan.targets = targets;
+    entry::<M>(
+        &ctx.principal,
+        &ctx.origin,
+        plan,
+        ctx.now,
+        RESULT_OK.to_owned(),
+    )
 }
 
 async fn append(state: &AppState, entry: &AuditEntry) {

@@ -285,7 +285,15 @@ pub async fn invalidate(ctx: Ctx, req: InvalidateRequest) -> Result<Empty, ApiEr
             "only the primary owner can invalidate the primary owner's sessions",
         ));
     }
-    if !store.invalidate_session(ctx.org(), sid, ctx.now).await? {
+    let entry = crate::audit::ok_entry::<sessions_wire::SessionInvalidate>(
+        &ctx,
+        &req,
+        vec![session.user_id.clone()],
+    );
+    if !store
+        .invalidate_session_audited(ctx.org(), sid, ctx.now, &entry)
+        .await?
+    {
         // Ended between our read and the write (another request or node won).
         return Err(not_found());
     }
@@ -360,7 +368,13 @@ pub async fn reset(ctx: Ctx, req: ResetRequest) -> Result<Empty, ApiError> {
     let n = ctx
         .state
         .store()
-        .reset_user(ctx.org(), &user, filter_of(scope), ctx.now)
+        .reset_user_audited(
+            ctx.org(),
+            &user,
+            filter_of(scope),
+            ctx.now,
+            &crate::audit::ok_entry::<sessions_wire::SessionReset>(&ctx, &req, vec![user.clone()]),
+        )
         .await?;
     tracing::info!(org = ctx.org(), user = %user, ended = n, actor = %ctx.principal.user.user_id, "sessions reset");
     Ok(Empty {})
@@ -372,7 +386,8 @@ pub async fn reset_bulk(ctx: Ctx, req: ResetBulkRequest) -> Result<(Empty, i64),
     let scope = req.scope()?;
     let users = check_users(&ctx, &req.user_ids, reset_refusal(&ctx)).await?;
     // The job and its audit entry are recorded together.
-    let entry = crate::audit::bulk_entry(&ctx.principal, &ctx.origin, &req, &users, ctx.now);
+    let entry =
+        crate::audit::ok_entry::<sessions_wire::SessionResetBulk>(&ctx, &req, users.clone());
     let job = ctx
         .state
         .store()
@@ -436,7 +451,12 @@ pub async fn set_settings(ctx: Ctx, req: SetSettingsRequest) -> Result<Empty, Ap
     };
     ctx.state
         .store()
-        .set_settings(ctx.org(), &users, change)
+        .set_settings_audited(
+            ctx.org(),
+            &users,
+            change,
+            &crate::audit::ok_entry::<sessions_wire::SessionSetSettings>(&ctx, &req, users.clone()),
+        )
         .await?;
     Ok(Empty {})
 }
@@ -444,7 +464,12 @@ pub async fn set_settings(ctx: Ctx, req: SetSettingsRequest) -> Result<Empty, Ap
 /// `admin.users.session.clearSettings`.
 pub async fn clear_settings(ctx: Ctx, req: ClearSettingsRequest) -> Result<Empty, ApiError> {
     let users = check_users(&ctx, &req.user_ids, no_bots).await?;
-    ctx.state.store().clear_settings(ctx.org(), &users).await?;
+    let entry =
+        crate::audit::ok_entry::<sessions_wire::SessionClearSettings>(&ctx, &req, users.clone());
+    ctx.state
+        .store()
+        .clear_settings_audited(ctx.org(), &users, &entry)
+        .await?;
     Ok(Empty {})
 }
 

@@ -189,6 +189,61 @@ impl Store for TimedStore {
         self.timed("append_audit", self.inner.append_audit(entry))
             .await
     }
+    async fn invalidate_session_audited(
+        &self,
+        org_id: &str,
+        session_id: u64,
+        now: UnixTime,
+        entry: &AuditEntry,
+    ) -> Result<bool> {
+        self.timed(
+            "invalidate_session",
+            self.inner
+                .invalidate_session_audited(org_id, session_id, now, entry),
+        )
+        .await
+    }
+    async fn reset_user_audited(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        filter: ResetFilter,
+        now: UnixTime,
+        entry: &AuditEntry,
+    ) -> Result<u64> {
+        self.timed(
+            "reset_user",
+            self.inner
+                .reset_user_audited(org_id, user_id, filter, now, entry),
+        )
+        .await
+    }
+    async fn set_settings_audited(
+        &self,
+        org_id: &str,
+        user_ids: &[String],
+        change: SettingsChange,
+        entry: &AuditEntry,
+    ) -> Result<()> {
+        self.timed(
+            "set_settings",
+            self.inner
+                .set_settings_audited(org_id, user_ids, change, entry),
+        )
+        .await
+    }
+    async fn clear_settings_audited(
+        &self,
+        org_id: &str,
+        user_ids: &[String],
+        entry: &AuditEntry,
+    ) -> Result<()> {
+        self.timed(
+            "clear_settings",
+            self.inner.clear_settings_audited(org_id, user_ids, entry),
+        )
+        .await
+    }
     async fn enqueue_bulk_reset_audited(
         &self,
         org_id: &str,

@@ -194,6 +194,62 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// A random server secret shared by all nodes (for cursor signing), created on first use.
     async fn server_secret(&self) -> Result<Vec<u8>>;
 
+    // ----- audited writes ---------------------------------------------------------------
+    // Each applies its write and appends `entry` in ONE transaction: the entry exists if and
+    // only if the write was applied. The defaults run them one after the other (a crash in
+    // between loses the entry); both backends override them.
+
+    /// [`Store::invalidate_session`]; `entry` is appended only when the session was active.
+    async fn invalidate_session_audited(
+        &self,
+        org_id: &str,
+        session_id: u64,
+        now: UnixTime,
+        entry: &AuditEntry,
+    ) -> Result<bool> {
+        let applied = self.invalidate_session(org_id, session_id, now).await?;
+        if applied {
+            self.append_audit(entry).await?;
+        }
+        Ok(applied)
+    }
+    /// [`Store::reset_user`] and `entry`.
+    async fn reset_user_audited(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        filter: ResetFilter,
+        now: UnixTime,
+        entry: &AuditEntry,
+    ) -> Result<u64> {
+        let n = self.reset_user(org_id, user_id, filter, now).await?;
+        self.append_audit(entry).await?;
+        Ok(n)
+    }
+    /// [`Store::set_settings`] and `entry`.
+    async fn set_settings_audited(
+        &self,
+        org_id: &str,
+        user_ids: &[String],
+        change: SettingsChange,
+        entry: &AuditEntry,
+    ) -> Result<()> {
+        self.set_settings(org_id, user_ids, change).await?;
+        self.append_audit(entry).await?;
+        Ok(())
+    }
+    /// [`Store::clear_settings`] and `entry`.
+    async fn clear_settings_audited(
+        &self,
+        org_id: &str,
+        user_ids: &[String],
+        entry: &AuditEntry,
+    ) -> Result<()> {
+        self.clear_settings(org_id, user_ids).await?;
+        self.append_audit(entry).await?;
+        Ok(())
+    }
+
     // ----- audit log --------------------------------------------------------------------
     /// Appends one entry durably (`Ok` means committed) and returns its id; `entry.id` is
     /// ignored. Ids increase with every append, across nodes.

@@ -535,6 +535,96 @@ impl PgStore {
             Ok(())
         })
     }
+
+    /// `set_settings`, appending `audit` in the same transaction when given.
+    async fn set_settings_with(
+        &self,
+        org_id: &str,
+        user_ids: &[String],
+        change: SettingsChange,
+        audit: Option<&AuditEntry>,
+    ) -> Result<()> {
+        let duration = change.duration.map(duration_i64).transpose()?;
+        let quit = change.desktop_app_browser_quit;
+        with_retry!(self, "changing settings", |c| {
+            let tx = c.transaction().await?;
+            share_org(&tx, org_id).await?;
+            let users = lock_users(&tx, org_id, user_ids).await?;
+            // All or nothing: an unknown user refuses the whole change, naming the first.
+            if let Some(missing) = user_ids.iter().find(|u| !users.contains(u)) {
+                return Err(StoreError::NotFound(format!("user {missing} in org {org_id}")).into());
+            }
+            if duration.is_none() && quit.is_none() {
+                // Nothing to set; do not create empty settings rows.
+                if let Some(e) = audit {
+                    audit::append_in(&tx, e).await?;
+                }
+                tx.commit().await?;
+                return Ok(());
+            }
+            tx.execute(
+                "INSERT INTO settings (org_id, user_id, duration, desktop_app_browser_quit)
+                 SELECT $1, u, $3, $4 FROM unnest($2::text[]) AS u
+                 ON CONFLICT (org_id, user_id) DO UPDATE SET
+                     duration = COALESCE(EXCLUDED.duration, settings.duration),
+                     desktop_app_browser_quit =
+                         COALESCE(EXCLUDED.desktop_app_browser_quit,
+                                  settings.desktop_app_browser_quit)",
+                &[&org_id, &users, &duration, &quit],
+            )
+            .await?;
+            if let Some(d) = duration {
+                // Every session of theirs, revoked ones included, so a row always shows the
+                // expiry its user's settings imply.
+                tx.execute(
+                    "UPDATE sessions SET expires_at =
+                         LEAST(created_at::numeric + $3::bigint, 9223372036854775807)::bigint
+                     WHERE session_id IN (
+                         SELECT session_id FROM sessions WHERE org_id = $1 AND user_id = ANY($2)
+                         ORDER BY session_id FOR UPDATE)",
+                    &[&org_id, &users, &d],
+                )
+                .await?;
+            }
+            if let Some(e) = audit {
+                audit::append_in(&tx, e).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// `clear_settings`, appending `audit` in the same transaction when given.
+    async fn clear_settings_with(
+        &self,
+        org_id: &str,
+        user_ids: &[String],
+        audit: Option<&AuditEntry>,
+    ) -> Result<()> {
+        with_retry!(self, "clearing settings", |c| {
+            let tx = c.transaction().await?;
+            share_org(&tx, org_id).await?;
+            let users = lock_users(&tx, org_id, user_ids).await?;
+            tx.execute(
+                "DELETE FROM settings WHERE org_id = $1 AND user_id = ANY($2)",
+                &[&org_id, &users],
+            )
+            .await?;
+            tx.execute(
+                "UPDATE sessions SET expires_at = NULL WHERE session_id IN (
+                     SELECT session_id FROM sessions
+                     WHERE org_id = $1 AND user_id = ANY($2) AND expires_at IS NOT NULL
+                     ORDER BY session_id FOR UPDATE)",
+                &[&org_id, &users],
+            )
+            .await?;
+            if let Some(e) = audit {
+                audit::append_in(&tx, e).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
 }
 
 /// Opens the PostgreSQL store behind a [`DynStore`]; see [`PgStore::connect`].
@@ -1065,70 +1155,11 @@ impl Store for PgStore {
         user_ids: &[String],
         change: SettingsChange,
     ) -> Result<()> {
-        let duration = change.duration.map(duration_i64).transpose()?;
-        let quit = change.desktop_app_browser_quit;
-        with_retry!(self, "changing settings", |c| {
-            let tx = c.transaction().await?;
-            share_org(&tx, org_id).await?;
-            let users = lock_users(&tx, org_id, user_ids).await?;
-            // All or nothing: an unknown user refuses the whole change, naming the first.
-            if let Some(missing) = user_ids.iter().find(|u| !users.contains(u)) {
-                return Err(StoreError::NotFound(format!("user {missing} in org {org_id}")).into());
-            }
-            if duration.is_none() && quit.is_none() {
-                // Nothing to set; do not create empty settings rows.
-                return Ok(());
-            }
-            tx.execute(
-                "INSERT INTO settings (org_id, user_id, duration, desktop_app_browser_quit)
-                 SELECT $1, u, $3, $4 FROM unnest($2::text[]) AS u
-                 ON CONFLICT (org_id, user_id) DO UPDATE SET
-                     duration = COALESCE(EXCLUDED.duration, settings.duration),
-                     desktop_app_browser_quit =
-                         COALESCE(EXCLUDED.desktop_app_browser_quit,
-                                  settings.desktop_app_browser_quit)",
-                &[&org_id, &users, &duration, &quit],
-            )
-            .await?;
-            if let Some(d) = duration {
-                // Every session of theirs, revoked ones included, so a row always shows the
-                // expiry its user's settings imply.
-                tx.execute(
-                    "UPDATE sessions SET expires_at =
-                         LEAST(created_at::numeric + $3::bigint, 9223372036854775807)::bigint
-                     WHERE session_id IN (
-                         SELECT session_id FROM sessions WHERE org_id = $1 AND user_id = ANY($2)
-                         ORDER BY session_id FOR UPDATE)",
-                    &[&org_id, &users, &d],
-                )
-                .await?;
-            }
-            tx.commit().await?;
-            Ok(())
-        })
+        self.set_settings_with(org_id, user_ids, change, None).await
     }
 
     async fn clear_settings(&self, org_id: &str, user_ids: &[String]) -> Result<()> {
-        with_retry!(self, "clearing settings", |c| {
-            let tx = c.transaction().await?;
-            share_org(&tx, org_id).await?;
-            let users = lock_users(&tx, org_id, user_ids).await?;
-            tx.execute(
-                "DELETE FROM settings WHERE org_id = $1 AND user_id = ANY($2)",
-                &[&org_id, &users],
-            )
-            .await?;
-            tx.execute(
-                "UPDATE sessions SET expires_at = NULL WHERE session_id IN (
-                     SELECT session_id FROM sessions
-                     WHERE org_id = $1 AND user_id = ANY($2) AND expires_at IS NOT NULL
-                     ORDER BY session_id FOR UPDATE)",
-                &[&org_id, &users],
-            )
-            .await?;
-            tx.commit().await?;
-            Ok(())
-        })
+        self.clear_settings_with(org_id, user_ids, None).await
     }
 
     async fn enqueue_bulk_reset(
@@ -1158,6 +1189,77 @@ impl Store for PgStore {
                 .await?;
             Ok(row.try_get::<_, i64>(0)?)
         })
+    }
+
+    async fn invalidate_session_audited(
+        &self,
+        org_id: &str,
+        session_id: u64,
+        now: UnixTime,
+        entry: &AuditEntry,
+    ) -> Result<bool> {
+        let Ok(id) = i64::try_from(session_id) else {
+            return Ok(false);
+        };
+        with_retry!(self, "invalidating a session", |c| {
+            let tx = c.transaction().await?;
+            share_org(&tx, org_id).await?;
+            // As `invalidate_session`, plus the entry when the session was active.
+            let n = tx
+                .execute(
+                    "UPDATE sessions SET revoked_at = $3
+                     WHERE org_id = $1 AND session_id = $2 AND revoked_at IS NULL
+                       AND (expires_at IS NULL OR expires_at > $3)",
+                    &[&org_id, &id, &now],
+                )
+                .await?;
+            if n == 1 {
+                audit::append_in(&tx, entry).await?;
+            }
+            tx.commit().await?;
+            Ok(n == 1)
+        })
+    }
+
+    async fn reset_user_audited(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        filter: ResetFilter,
+        now: UnixTime,
+        entry: &AuditEntry,
+    ) -> Result<u64> {
+        let users = [user_id.to_owned()];
+        let clients = filter_clients(filter);
+        with_retry!(self, "resetting a user's sessions", |c| {
+            let tx = c.transaction().await?;
+            share_org(&tx, org_id).await?;
+            let n = revoke_users_sessions(&tx, org_id, &users, &clients, now).await?;
+            audit::append_in(&tx, entry).await?;
+            tx.commit().await?;
+            Ok(n)
+        })
+    }
+
+    async fn set_settings_audited(
+        &self,
+        org_id: &str,
+        user_ids: &[String],
+        change: SettingsChange,
+        entry: &AuditEntry,
+    ) -> Result<()> {
+        self.set_settings_with(org_id, user_ids, change, Some(entry))
+            .await
+    }
+
+    async fn clear_settings_audited(
+        &self,
+        org_id: &str,
+        user_ids: &[String],
+        entry: &AuditEntry,
+    ) -> Result<()> {
+        self.clear_settings_with(org_id, user_ids, Some(entry))
+            .await
     }
 
     async fn enqueue_bulk_reset_audited(

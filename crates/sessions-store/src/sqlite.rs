@@ -303,6 +303,74 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn invalidate_session_audited(
+        &self,
+        org_id: &str,
+        session_id: u64,
+        now: UnixTime,
+        entry: &AuditEntry,
+    ) -> Result<bool> {
+        let (org, entry) = (org_id.to_owned(), entry.clone());
+        self.engine
+            .write(move |c| {
+                let applied = queries::invalidate_session(c, &org, session_id, now)?;
+                if applied {
+                    audit::append(c, &entry)?;
+                }
+                Ok(applied)
+            })
+            .await
+    }
+
+    async fn reset_user_audited(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        filter: ResetFilter,
+        now: UnixTime,
+        entry: &AuditEntry,
+    ) -> Result<u64> {
+        let (org, user, entry) = (org_id.to_owned(), user_id.to_owned(), entry.clone());
+        self.engine
+            .write(move |c| {
+                let n = queries::reset_user(c, &org, &user, filter, now)?;
+                audit::append(c, &entry)?;
+                Ok(n)
+            })
+            .await
+    }
+
+    async fn set_settings_audited(
+        &self,
+        org_id: &str,
+        user_ids: &[String],
+        change: SettingsChange,
+        entry: &AuditEntry,
+    ) -> Result<()> {
+        let (org, ids, entry) = (org_id.to_owned(), owned(user_ids), entry.clone());
+        self.engine
+            .write(move |c| {
+                queries::set_settings(c, &org, &ids, change)?;
+                audit::append(c, &entry).map(drop)
+            })
+            .await
+    }
+
+    async fn clear_settings_audited(
+        &self,
+        org_id: &str,
+        user_ids: &[String],
+        entry: &AuditEntry,
+    ) -> Result<()> {
+        let (org, ids, entry) = (org_id.to_owned(), owned(user_ids), entry.clone());
+        self.engine
+            .write(move |c| {
+                queries::clear_settings(c, &org, &ids)?;
+                audit::append(c, &entry).map(drop)
+            })
+            .await
+    }
+
     async fn enqueue_bulk_reset_audited(
         &self,
         org_id: &str,

@@ -298,3 +298,73 @@ pub async fn audit_bulk_jobs_record_their_entries_atomically(s: DynStore) {
     assert_eq!(per_user[0].details["scope"], "all");
     assert_eq!(per_user[3].details["scope"], "web_only");
 }
+
+pub async fn audit_writes_record_their_entry_iff_applied(s: DynStore) {
+    loaded(&s).await;
+    let count = |s: DynStore| async move { all(&s, "E1", &AuditFilter::default()).await.len() };
+    let e = |action: &str, target: &str| entry("E1", NOW, "W1", action, &[target]);
+
+    let inv = e(ACTION_SESSION_INVALIDATED, "W2");
+    assert!(s
+        .invalidate_session_audited("E1", 1001, NOW, &inv)
+        .await
+        .unwrap());
+    assert_eq!(count(s.clone()).await, 1);
+    // Not active any more: nothing applied, nothing recorded.
+    assert!(!s
+        .invalidate_session_audited("E1", 1001, NOW, &inv)
+        .await
+        .unwrap());
+    assert!(!s
+        .invalidate_session_audited("E2", 1002, NOW, &inv)
+        .await
+        .unwrap());
+    assert_eq!(count(s.clone()).await, 1);
+
+    let reset = e(ACTION_SESSION_RESET, "W2");
+    let n = s
+        .reset_user_audited("E1", "W2", ResetFilter::MobileOnly, NOW, &reset)
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(count(s.clone()).await, 2);
+
+    let set = e(ACTION_SETTINGS_CHANGED, "W2");
+    let change = SettingsChange {
+        duration: Some(86_400),
+        desktop_app_browser_quit: None,
+    };
+    // An unknown user refuses the change, and its entry with it.
+    let bad = ["W2", "W404"].map(String::from).to_vec();
+    assert!(matches!(
+        s.set_settings_audited("E1", &bad, change, &set).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(count(s.clone()).await, 2);
+    assert!(s.get_settings("E1", &bad).await.unwrap().is_empty());
+    let good = ["W2".to_owned()];
+    s.set_settings_audited("E1", &good, change, &set)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_settings("E1", &good).await.unwrap()[0].duration,
+        Some(86_400)
+    );
+    s.clear_settings_audited("E1", &good, &set).await.unwrap();
+    assert!(s.get_settings("E1", &good).await.unwrap().is_empty());
+
+    let actions: Vec<String> = all(&s, "E1", &AuditFilter::default())
+        .await
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ACTION_SETTINGS_CHANGED,
+            ACTION_SETTINGS_CHANGED,
+            ACTION_SESSION_RESET,
+            ACTION_SESSION_INVALIDATED
+        ]
+    );
+}

@@ -1526,6 +1526,7 @@ macro_rules! conformance_tests {
             audit_survives_fixture_reloads_not_reset_all,
             audit_concurrent_appends_get_distinct_ids,
             audit_bulk_jobs_record_their_entries_atomically,
+            audit_writes_record_their_entry_iff_applied,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {

@@ -52,6 +52,10 @@
 //! * Redirects are not followed: a 3xx is [`Error::Http`].
 //! * An empty token is refused ([`Error::Config`]) rather than sent.
 //! * [`Error::Http`] keeps at most [`HTTP_BODY_KEEP`] bytes of the body.
+//! * The audit log (`Client::audit_logs`, `audit_logs_pages`, `audit_logs_all`) is read with
+//!   `GET` next to the API root (`http://host/api/` → `http://host/audit/v1/logs`; Slack's
+//!   `https://api.slack.com/audit/v1/logs` for the default base), or at
+//!   [`ClientBuilder::audit_url`]; it is retried like a read and never throttled.
 
 mod client;
 mod decode;

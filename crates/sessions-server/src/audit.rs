@@ -704,6 +704,18 @@ mod tests {
         assert!(t.len() <= UA_MAX && t.chars().all(|c| c == 'é'));
     }
 
+    proptest::proptest! {
+        /// Arbitrary text is never taken for a cursor (and never panics), and every genuine
+        /// cursor decodes to the id it carries.
+        #[test]
+        fn cursor_decoding_is_total_and_exact(text in ".{0,80}", last in proptest::num::i64::ANY) {
+            let f = AuditFilter::default();
+            proptest::prop_assert!(decode_cursor(b"k", "E1", &f, &text).is_err());
+            let c = encode_cursor(b"k", "E1", &f, last);
+            proptest::prop_assert_eq!(decode_cursor(b"k", "E1", &f, &c), Ok(last));
+        }
+    }
+
     #[test]
     fn cursors_are_bound_to_org_and_filters() {
         let key = b"k".as_slice();

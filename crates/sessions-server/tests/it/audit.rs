@@ -556,3 +556,35 @@ async fn bulk_job_entries_carry_each_users_outcome() {
     );
     s.stop().await;
 }
+
+#[tokio::test]
+async fn nodes_sharing_a_store_share_the_log_and_its_cursors() {
+    let a = server().await;
+    let b = a.second_node(options()).await;
+    for (node, user) in [(&a, "WDANA"), (&b, "WSAM"), (&a, "WADMIN")] {
+        let r = call(
+            node,
+            "admin.users.session.reset",
+            Some(ADMIN),
+            &[("user_id", user)],
+            &[],
+        )
+        .await;
+        assert_eq!(r.body["ok"], true, "{}", r.text);
+    }
+    let first = logs(&a, Some(AUDITOR), &[("limit", "2")]).await;
+    assert_eq!(entries(&first).len(), 2);
+    let cursor = first.body["response_metadata"]["next_cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Node B continues node A's walk.
+    let rest = logs(&b, Some(AUDITOR), &[("limit", "2"), ("cursor", &cursor)]).await;
+    let rest = entries(&rest);
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0]["entity"]["user"]["id"], "WDANA");
+    let all_b = entries(&logs(&b, Some(AUDITOR), &[]).await);
+    assert_eq!(all_b, entries(&logs(&a, Some(AUDITOR), &[]).await));
+    b.halt().await;
+    a.stop().await;
+}

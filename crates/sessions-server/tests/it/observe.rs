@@ -480,7 +480,9 @@ async fn openapi_document_is_served_and_covers_every_method() {
         "auth.test",
     ];
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), methods.len());
+    // The methods, and the audit log's read endpoint.
+    assert_eq!(paths.len(), methods.len() + 1);
+    assert!(doc["paths"]["/audit/v1/logs"]["get"].is_object());
     for m in methods {
         let op = &doc["paths"][format!("/api/{m}")]["post"];
         assert!(op.is_object(), "{m} missing");

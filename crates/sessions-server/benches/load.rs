@@ -1,8 +1,16 @@
-//! Load generator: the real server in-process (SQLite in a tempdir) against a bare axum handler
-//! returning a fixed JSON body, measured in the same run with the same HTTP client.
+//! Load generator: the real server in-process against a bare axum handler returning a fixed JSON
+//! body, measured in the same run with the same HTTP client.
 //!
 //! `cargo bench -p sessions-server --bench load` (LOAD_QUICK=1 for a CI-sized run;
 //! LOAD_SESSIONS=N to change the size of the listed org, default 10 000).
+//!
+//! `LOAD_BACKENDS` picks the deployments measured, one after another in the same run, each on
+//! fresh storage with the baseline re-measured just before it (comma-separated; default
+//! `sqlite`): `sqlite` (a file in a tempdir), `postgres` (one node on a fresh database on
+//! `LOAD_PG_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`, dropped afterwards),
+//! `postgres2` (two nodes in this process, each with its own pool, on one fresh database;
+//! request i goes to node i mod 2, so list pages alternate nodes with one cursor chain).
+//! `LOAD_PG_POOL=N` sets the PostgreSQL pool size of each node (default 4 x cores).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -158,12 +166,153 @@ fn main() {
     rt.block_on(run());
 }
 
+/// One deployment to measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Sqlite,
+    Postgres { nodes: usize },
+}
+
+impl Target {
+    fn parse(s: &str) -> Target {
+        match s.trim() {
+            "sqlite" => Target::Sqlite,
+            "postgres" | "postgres1" => Target::Postgres { nodes: 1 },
+            "postgres2" => Target::Postgres { nodes: 2 },
+            other => {
+                panic!("LOAD_BACKENDS: unknown target {other:?} (sqlite, postgres, postgres2)")
+            }
+        }
+    }
+
+    fn label(self) -> String {
+        match self {
+            Target::Sqlite => "SQLite, 1 node".into(),
+            Target::Postgres { nodes: 1 } => "PostgreSQL, 1 node".into(),
+            Target::Postgres { nodes } => format!("PostgreSQL, {nodes} nodes"),
+        }
+    }
+}
+
+fn pg_admin_url() -> String {
+    std::env::var("LOAD_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// Runs one statement on the PostgreSQL admin database.
+async fn pg_admin(sql: String) {
+    let admin = pg_admin_url();
+    let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {admin} (LOAD_PG_URL): {e}"));
+    tokio::spawn(conn);
+    client.batch_execute(&sql).await.unwrap();
+}
+
+/// Where the nodes of one target listen; its storage is removed by [`Deployment::remove`].
+struct Deployment {
+    apis: Vec<String>,
+    seed_secs: f64,
+    stops: Vec<tokio::sync::oneshot::Sender<()>>,
+    tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
+    _dir: Option<tempfile::TempDir>,
+    pg_db: Option<String>,
+}
+
+impl Deployment {
+    async fn start(target: Target, fixture: &Fixture) -> Deployment {
+        let (urls, dir, pg_db) = match target {
+            Target::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+                (vec![url], Some(dir), None)
+            }
+            Target::Postgres { nodes } => {
+                let name = format!("sessions_bench_{:016x}", rand::random::<u64>());
+                pg_admin(format!("CREATE DATABASE {name}")).await;
+                let (base, _) = pg_admin_url()
+                    .rsplit_once('/')
+                    .map(|(b, d)| (b.to_owned(), d.to_owned()))
+                    .unwrap();
+                // LOAD_PG_POOL=N sets each node's pool size (default: the store's, 4 x cores).
+                let query = std::env::var("LOAD_PG_POOL")
+                    .map(|n| format!("?pool_size={n}"))
+                    .unwrap_or_default();
+                (
+                    vec![format!("{base}/{name}{query}"); nodes],
+                    None,
+                    Some(name),
+                )
+            }
+        };
+        let mut d = Deployment {
+            apis: Vec::new(),
+            seed_secs: 0.0,
+            stops: Vec::new(),
+            tasks: Vec::new(),
+            _dir: dir,
+            pg_db,
+        };
+        for (n, url) in urls.iter().enumerate() {
+            // Each node opens its own store: its own pool (PostgreSQL) or handle (SQLite).
+            let store = sessions_store::open(url).await.unwrap();
+            if n == 0 {
+                let t = Instant::now();
+                store
+                    .load_fixture(fixture, sessions_server::Clock::system().now())
+                    .await
+                    .unwrap();
+                d.seed_secs = t.elapsed().as_secs_f64();
+            }
+            let state = AppState::new(
+                store,
+                StateOptions {
+                    control_token: Some("ctl".into()),
+                    node_id: Some(format!("bench-{n}")),
+                    ..StateOptions::default()
+                },
+            )
+            .await
+            .unwrap();
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            d.apis
+                .push(format!("http://{}/api/", l.local_addr().unwrap()));
+            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+            d.stops.push(tx);
+            d.tasks
+                .push(tokio::spawn(sessions_server::serve(l, state, async {
+                    rx.await.ok();
+                })));
+        }
+        d
+    }
+
+    /// Stops the nodes and removes the storage.
+    async fn remove(mut self) {
+        for tx in self.stops.drain(..) {
+            let _ = tx.send(());
+        }
+        for t in self.tasks.drain(..) {
+            let _ = t.await;
+        }
+        if let Some(name) = self.pg_db.take() {
+            pg_admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+        }
+    }
+}
+
 async fn run() {
     let quick = std::env::var("LOAD_QUICK").is_ok_and(|v| v != "0");
     let list_sessions: usize = std::env::var("LOAD_SESSIONS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
+    let targets: Vec<Target> = std::env::var("LOAD_BACKENDS")
+        .unwrap_or_else(|_| "sqlite".into())
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(Target::parse)
+        .collect();
     let scale = if quick { 1 } else { 10 };
     let (n_read, n_list, n_write) = (2_000 * scale, 20 * scale, 1_000 * scale);
 
@@ -181,14 +330,6 @@ async fn run() {
     let bare_url = format!("http://{}/api/auth.test", bl.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(bl, bare).await.unwrap() });
 
-    // --- the server
-    let dir = tempfile::tempdir().unwrap();
-    let store = sessions_store::open(&format!(
-        "sqlite://{}",
-        dir.path().join("bench.db").display()
-    ))
-    .await
-    .unwrap();
     let users = (list_sessions / 10).max(1);
     let fixture = Fixture {
         orgs: vec![
@@ -199,47 +340,100 @@ async fn run() {
             org("E3", 1_000, 4_000, 200_000_000),
         ],
     };
-    let t = Instant::now();
-    store
-        .load_fixture(&fixture, sessions_server::Clock::system().now())
-        .await
-        .unwrap();
-    let seed_secs = t.elapsed().as_secs_f64();
-    let state = AppState::new(
-        store,
-        StateOptions {
-            control_token: Some("ctl".into()),
-            ..StateOptions::default()
-        },
-    )
-    .await
-    .unwrap();
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let api = format!("http://{}/api/", l.local_addr().unwrap());
-    tokio::spawn(sessions_server::serve(l, state, std::future::pending()));
-
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .build()
         .unwrap();
     println!(
-        "# server load ({} mode): {} sessions listed in E1 (seeded with E2/E3 in {:.1}s), {} cores",
+        "# server load ({} mode): {} sessions listed in E1, {} cores, targets: {}",
         if quick { "quick" } else { "full" },
         list_sessions,
-        seed_secs,
         std::thread::available_parallelism()
             .map(|n| n.get())
-            .unwrap_or(1)
+            .unwrap_or(1),
+        targets
+            .iter()
+            .map(|t| t.label())
+            .collect::<Vec<_>>()
+            .join("; ")
     );
 
+    let mut all: Vec<(Target, Vec<Stats>)> = Vec::new();
+    for target in targets {
+        let d = Deployment::start(target, &fixture).await;
+        println!(
+            "\n## {} (seeded E1/E2/E3 in {:.1}s)",
+            target.label(),
+            d.seed_secs
+        );
+        let results = scenarios(
+            &client,
+            &bare_url,
+            &d.apis,
+            list_sessions,
+            n_read,
+            n_list,
+            n_write,
+        )
+        .await;
+        print_table(&results);
+        all.push((target, results));
+        d.remove().await;
+    }
+    if all.len() > 1 {
+        println!("\n## Side by side: req/s (ratio to the baseline measured just before) / p99 ms");
+        let mut head = "| scenario |".to_owned();
+        let mut rule = "|---|".to_owned();
+        for (t, _) in &all {
+            head.push_str(&format!(" {} |", t.label()));
+            rule.push_str("---:|");
+        }
+        println!("\n{head}\n{rule}");
+        for row in 0..all[0].1.len() {
+            let name = &all[0].1[row].name;
+            let mut line = format!("| {name} |");
+            for (_, results) in &all {
+                let (s, base) = (&results[row], &results[0]);
+                line.push_str(&format!(
+                    " {:.0} ({:.2}x) / {:.2} |",
+                    s.rps(),
+                    s.rps() / base.rps(),
+                    ms(s.p99)
+                ));
+            }
+            println!("{line}");
+        }
+    }
+}
+
+/// The scenarios against `apis` (request i goes to node i mod n), after a fresh baseline.
+async fn scenarios(
+    client: &reqwest::Client,
+    bare_url: &str,
+    apis: &[String],
+    list_sessions: usize,
+    n_read: usize,
+    n_list: usize,
+    n_write: usize,
+) -> Vec<Stats> {
+    let apis: Arc<Vec<String>> = Arc::new(apis.to_vec());
+    let node = move |i: usize| apis[i % apis.len()].clone();
+
     let c = client.clone();
-    let u = bare_url.clone();
-    // warm-up
+    let u = bare_url.to_owned();
+    // warm-up (both the baseline and every node)
     drive("warmup", 8, 200, move |_| c.post(&u)).await;
+    let c = client.clone();
+    let n = node.clone();
+    drive("warmup", 8, 200, move |i| {
+        c.post(format!("{}auth.test", n(i)))
+            .bearer_auth(format!("{TOKEN}-E1"))
+    })
+    .await;
 
     let mut results = Vec::new();
     let c = client.clone();
-    let u = bare_url.clone();
+    let u = bare_url.to_owned();
     results.push(
         drive(
             "baseline: bare axum, fixed JSON (c=32)",
@@ -251,22 +445,25 @@ async fn run() {
     );
 
     let c = client.clone();
-    let u = format!("{api}auth.test");
+    let n = node.clone();
     results.push(
-        drive("auth.test (c=32)", 32, n_read, move |_| {
-            c.post(&u).bearer_auth(format!("{TOKEN}-E1"))
+        drive("auth.test (c=32)", 32, n_read, move |i| {
+            c.post(format!("{}auth.test", n(i)))
+                .bearer_auth(format!("{TOKEN}-E1"))
         })
         .await,
     );
 
-    // list: each request is one full page of 1000 at a random position (signed cursor)
+    // list: each request is one full page of 1000 at some position (signed cursor). Collect the
+    // cursors of every page once, alternating nodes, then replay them.
     let c = client.clone();
-    let u = format!("{api}admin.users.session.list");
-    // Collect the cursors of every page once, then replay them.
     let mut cursors = vec![String::new()];
     loop {
         let r: serde_json::Value = c
-            .post(&u)
+            .post(format!(
+                "{}admin.users.session.list",
+                node(cursors.len() - 1)
+            ))
             .bearer_auth(format!("{TOKEN}-E1"))
             .form(&[
                 ("limit", "1000"),
@@ -278,6 +475,7 @@ async fn run() {
             .json()
             .await
             .unwrap();
+        assert_eq!(r["ok"], true, "{r}");
         let next = r["response_metadata"]["next_cursor"]
             .as_str()
             .unwrap_or("")
@@ -289,48 +487,57 @@ async fn run() {
     }
     let pages = cursors.len();
     let cursors = Arc::new(cursors);
+    let n = node.clone();
     results.push(
         drive(
             &format!("list, pages of 1000 of {list_sessions} (c=8)"),
             8,
             n_list.max(pages),
             move |i| {
-                c.post(&u).bearer_auth(format!("{TOKEN}-E1")).form(&[
-                    ("limit", "1000"),
-                    ("cursor", cursors[i % cursors.len()].as_str()),
-                ])
+                c.post(format!("{}admin.users.session.list", n(i)))
+                    .bearer_auth(format!("{TOKEN}-E1"))
+                    .form(&[
+                        ("limit", "1000"),
+                        ("cursor", cursors[i % cursors.len()].as_str()),
+                    ])
             },
         )
         .await,
     );
 
     let c = client.clone();
-    let u = format!("{api}admin.users.session.invalidate");
+    let n = node.clone();
     results.push(
         drive("invalidate, durable (c=64)", 64, n_write, move |i| {
-            c.post(&u).bearer_auth(format!("{TOKEN}-E2")).form(&[
-                ("session_id", (100_000_000 + i as u64).to_string()),
-                ("user_id", format!("WE2U{}", i % 1000)),
-            ])
+            c.post(format!("{}admin.users.session.invalidate", n(i)))
+                .bearer_auth(format!("{TOKEN}-E2"))
+                .form(&[
+                    ("session_id", (100_000_000 + i as u64).to_string()),
+                    ("user_id", format!("WE2U{}", i % 1000)),
+                ])
         })
         .await,
     );
 
     let c = client.clone();
-    let u = format!("{api}admin.users.session.reset");
+    let n = node.clone();
     results.push(
         drive("reset, durable (c=64)", 64, n_write, move |i| {
-            c.post(&u)
+            c.post(format!("{}admin.users.session.reset", n(i)))
                 .bearer_auth(format!("{TOKEN}-E3"))
                 .form(&[("user_id", format!("WE3U{}", i % 1000))])
         })
         .await,
     );
+    println!("(list rows/s = list req/s x 1000; pages replayed over {pages} cursors)");
+    results
+}
 
+fn print_table(results: &[Stats]) {
     let base = results[0].clone();
     println!("\n| scenario | requests | errors | req/s | p50 ms | p99 ms | req/s vs baseline | p50 vs baseline |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
-    for s in &results {
+    for s in results {
         println!(
             "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2}x | {:.1}x |",
             s.name,
@@ -343,5 +550,4 @@ async fn run() {
             ms(s.p50) / ms(base.p50).max(1e-6),
         );
     }
-    println!("\n(list rows/s = list req/s x 1000; pages replayed over {pages} cursors)");
 }

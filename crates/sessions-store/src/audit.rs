@@ -26,8 +26,8 @@ pub const RESULT_OK: &str = "ok";
 /// One audit entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
-    /// Assigned by the store on append (ignored there), increasing with every append across
-    /// all nodes sharing the store.
+    /// Assigned by the store on append (ignored there): unique across the nodes sharing the
+    /// store, increasing in allocation order.
     pub id: i64,
     /// Org of the actor.
     pub org_id: String,
@@ -76,7 +76,8 @@ pub enum AuditPage {
     Newest,
     /// Entries with `id < before`, newest first (the next page of a newest-first walk).
     Before(i64),
-    /// Entries with `id > after`, oldest first (following the log as it grows).
+    /// Entries with `id > after`, oldest first (following the log as it grows; see
+    /// [`Store::list_audit`](crate::Store::list_audit) for PostgreSQL's commit order).
     After(i64),
 }
 

@@ -252,10 +252,15 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     // ----- audit log --------------------------------------------------------------------
     /// Appends one entry durably (`Ok` means committed) and returns its id; `entry.id` is
-    /// ignored. Ids increase with every append, across nodes.
+    /// ignored. Ids are unique across nodes and increase in allocation order.
     async fn append_audit(&self, entry: &AuditEntry) -> Result<i64>;
     /// Entries of one org matching `filter`, at most `limit`, newest first (or oldest first
     /// for [`AuditPage::After`]). Must cost O(log n + scanned rows).
+    ///
+    /// A `Newest`/`Before` walk sees every entry committed before it started. On PostgreSQL
+    /// concurrent appends may commit out of id order, so an `After` walk following a growing
+    /// log can miss an entry that committed after the walk passed its id (SQLite's single
+    /// writer commits in id order).
     async fn list_audit(
         &self,
         org_id: &str,

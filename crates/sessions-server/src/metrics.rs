@@ -342,6 +342,38 @@ pub(crate) async fn ready(State(state): State<AppState>) -> Response {
     }
 }
 
+/// The code of an answer made outside the handlers (the emulator's 429s and injected faults):
+/// read from its small JSON body, else `http_<status>`.
+async fn code_from_body(res: Response) -> (String, Response) {
+    let status = res.status().as_u16();
+    let (parts, body) = res.into_parts();
+    let fallback = || format!("http_{status}");
+    match axum::body::to_bytes(body, 64 << 10).await {
+        Ok(bytes) => {
+            let code = serde_json::from_slice::<serde_json::Value>(&bytes)
+                .ok()
+                .and_then(|v| match (&v["ok"], &v["error"]) {
+                    (serde_json::Value::Bool(true), _) => Some("ok".to_owned()),
+                    (_, serde_json::Value::String(e)) => Some(e.clone()),
+                    _ => None,
+                })
+                .unwrap_or_else(fallback);
+            (
+                code,
+                Response::from_parts(parts, axum::body::Body::from(bytes)),
+            )
+        }
+        // A body that fails (the emulator's dropped connection) must still fail for the client.
+        Err(e) => {
+            let failing = futures::stream::once(async move { Err::<bytes::Bytes, _>(e) });
+            (
+                "dropped".to_owned(),
+                Response::from_parts(parts, axum::body::Body::from_stream(failing)),
+            )
+        }
+    }
+}
+
 /// Middleware on `/api/*`: counts and times each call, and writes the access log line.
 pub(crate) async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
@@ -360,11 +392,10 @@ pub(crate) async fn track(State(state): State<AppState>, req: Request, next: Nex
     let res = next.run(req).await;
     let took = start.elapsed();
     let status = res.status().as_u16();
-    let code = res
-        .extensions()
-        .get::<AnswerCode>()
-        .map(|c| c.0.clone())
-        .unwrap_or_else(|| format!("http_{status}"));
+    let (code, res) = match res.extensions().get::<AnswerCode>() {
+        Some(c) => (c.0.clone(), res),
+        None => code_from_body(res).await,
+    };
     state.inner.metrics.api_call(method, &code, took);
     tracing::info!(
         target: "sessions_server::access",

@@ -218,9 +218,35 @@ async fn control_api_is_off_by_default_and_on_with_control() {
 
 #[tokio::test]
 async fn metrics_health_and_ready_are_served() {
-    let s = Serve::start(&["--max-connections", "8", "--body-timeout", "5s"]);
+    let limits = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        limits.path(),
+        r#"{"admin.users.session.getSettings": {"per_minute": 1, "burst": 1}}"#,
+    )
+    .unwrap();
+    let s = Serve::start(&[
+        "--max-connections",
+        "8",
+        "--body-timeout",
+        "5s",
+        "--rate-limit-file",
+        limits.path().to_str().unwrap(),
+    ]);
     calls_with_tokens(&s.base).await;
     let h = http();
+    // The emulator's 429 (made outside the handlers) is counted under its Slack code.
+    let mut statuses = Vec::new();
+    for _ in 0..2 {
+        let r = h
+            .post(format!("{}/api/admin.users.session.getSettings", s.base))
+            .bearer_auth(ADMIN_TOKEN)
+            .form(&[("user_ids", "W0DEV")])
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 429]);
     let metrics = h
         .get(format!("{}/metrics", s.base))
         .send()
@@ -237,6 +263,12 @@ async fn metrics_health_and_ready_are_served() {
     );
     assert!(
         metrics.contains("sessions_bulk_jobs_pending 0"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(
+            r#"sessions_api_errors_total{method="admin.users.session.getSettings",code="ratelimited"} 1"#
+        ),
         "{metrics}"
     );
     assert_no_secret(&metrics);

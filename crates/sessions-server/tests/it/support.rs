@@ -323,11 +323,7 @@ impl Data {
         let (url, pg_name) = match backend() {
             Backend::Sqlite => (sqlite_url(&dir, "state"), None),
             Backend::Postgres => {
-                let name = format!(
-                    "srvit_{}_{:016x}",
-                    std::process::id(),
-                    rand::random::<u64>()
-                );
+                let name = format!("srvit_{}_{:016x}", run_started(), rand::random::<u64>());
                 (pg_create(&name), Some(name))
             }
         };
@@ -367,7 +363,7 @@ pub fn database_url(dir: &tempfile::TempDir, name: &str) -> String {
             use std::hash::{Hash, Hasher};
             let mut h = std::collections::hash_map::DefaultHasher::new();
             (dir.path(), name).hash(&mut h);
-            pg_create(&format!("srvit_{}_{:016x}", std::process::id(), h.finish()))
+            pg_create(&format!("srvit_{}_{:016x}", run_started(), h.finish()))
         }
     }
 }
@@ -407,17 +403,25 @@ where
     .unwrap_or_else(|_| panic!("PostgreSQL administration failed (see above)"));
 }
 
+/// Unix time at which this test process first asked for a database; part of database names.
+fn run_started() -> u64 {
+    static STARTED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *STARTED.get_or_init(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    })
+}
+
 /// Creates database `name` unless it exists; returns its URL. The first call in a process also
-/// drops databases left by earlier test processes that are gone (killed runs, and the
-/// [`database_url`] ones, which nothing else drops).
+/// drops databases of test runs started more than an hour ago (killed runs, and the
+/// [`database_url`] ones, which nothing else drops); younger ones may belong to a live run.
 fn pg_create(name: &str) -> String {
     static SWEPT: std::sync::Once = std::sync::Once::new();
     SWEPT.call_once(|| {
-        // Liveness is read from /proc; without it, sweep nothing rather than a live run's data.
-        if !std::path::Path::new("/proc/self").exists() {
-            return;
-        }
-        pg_admin(|c| async move {
+        let cutoff = run_started().saturating_sub(3600);
+        pg_admin(move |c| async move {
             let rows = c
                 .query(
                     "SELECT datname FROM pg_database WHERE datname LIKE 'srvit\\_%'",
@@ -426,9 +430,8 @@ fn pg_create(name: &str) -> String {
                 .await?;
             for row in rows {
                 let db: String = row.get(0);
-                let pid = db.split('_').nth(1).unwrap_or("");
-                let alive = !pid.is_empty() && std::path::Path::new("/proc").join(pid).exists();
-                if !alive {
+                let started = db.split('_').nth(1).and_then(|t| t.parse::<u64>().ok());
+                if started.is_some_and(|t| t < cutoff) {
                     c.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
                         .await?;
                 }

@@ -14,6 +14,9 @@
 //!   idle that long is closed silently (there is no request to answer).
 //! - **Slow bodies** ([`Limits::body_timeout`], default 30 s): an API request whose body has
 //!   not fully arrived in time gets HTTP 408 with `{"ok":false,"error":"request_timeout"}`.
+//! - **Slow readers** ([`Limits::write_timeout`], default 30 s): a client that takes nothing of
+//!   an answer for that long is disconnected (a steady slow reader is fine: the clock restarts
+//!   with every byte it takes).
 //! - Every request carries [`axum::extract::ConnectInfo`]`<SocketAddr>` with the peer address
 //!   (the control API admits loopback peers only, unless told otherwise).
 
@@ -49,6 +52,9 @@ pub struct Limits {
     /// Time allowed to send a complete API request body (default 30 s); HTTP 408
     /// `request_timeout` after it.
     pub body_timeout: Duration,
+    /// Time an answer may make no progress (the client reads nothing) before the connection
+    /// is dropped (default 30 s).
+    pub write_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -58,6 +64,7 @@ impl Default for Limits {
             max_header_bytes: 64 << 10,
             header_timeout: Duration::from_secs(30),
             body_timeout: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -130,6 +137,8 @@ pub(crate) async fn serve_router(
         let io = Tracked {
             tcp: tcp.clone(),
             unanswered: unanswered.clone(),
+            write_timeout: limits.write_timeout,
+            stalled: None,
         };
         let conn = graceful.watch(builder.serve_connection(TokioIo::new(io), svc));
         let open = metrics.connection_opened();
@@ -181,6 +190,33 @@ async fn answer_header_timeout(tcp: &TcpStream) {
 struct Tracked {
     tcp: Arc<TcpStream>,
     unanswered: Arc<AtomicBool>,
+    write_timeout: Duration,
+    /// Running while a write waits for the client to take bytes.
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Tracked {
+    /// A write is blocked on the client: pending, or an error once it stayed so too long.
+    fn stall<T>(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<T>> {
+        let limit = self.write_timeout;
+        let sleep = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match sleep.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client took nothing of the answer in time",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn wrote(&mut self, n: usize) {
+        self.stalled = None;
+        if n > 0 {
+            self.unanswered.store(false, Ordering::Relaxed);
+        }
+    }
 }
 
 impl AsyncRead for Tracked {
@@ -212,13 +248,14 @@ impl AsyncWrite for Tracked {
         cx: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
         loop {
-            ready!(self.tcp.poll_write_ready(cx))?;
-            match self.tcp.try_write(data) {
+            if this.tcp.poll_write_ready(cx)?.is_pending() {
+                return this.stall(cx);
+            }
+            match this.tcp.try_write(data) {
                 Ok(n) => {
-                    if n > 0 {
-                        self.unanswered.store(false, Ordering::Relaxed);
-                    }
+                    this.wrote(n);
                     return Poll::Ready(Ok(n));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
@@ -232,13 +269,14 @@ impl AsyncWrite for Tracked {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
         loop {
-            ready!(self.tcp.poll_write_ready(cx))?;
-            match self.tcp.try_write_vectored(bufs) {
+            if this.tcp.poll_write_ready(cx)?.is_pending() {
+                return this.stall(cx);
+            }
+            match this.tcp.try_write_vectored(bufs) {
                 Ok(n) => {
-                    if n > 0 {
-                        self.unanswered.store(false, Ordering::Relaxed);
-                    }
+                    this.wrote(n);
                     return Poll::Ready(Ok(n));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,

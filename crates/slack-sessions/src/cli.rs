@@ -355,6 +355,10 @@ pub struct ServeArgs {
     /// Time a client has to send a complete request body (HTTP 408 `request_timeout` after it).
     #[arg(long, value_name = "DURATION", value_parser = parse::timeout, default_value = "30s")]
     pub body_timeout: Duration,
+    /// Time an answer may make no progress because the client reads nothing, before the
+    /// connection is dropped.
+    #[arg(long, value_name = "DURATION", value_parser = parse::timeout, default_value = "30s")]
+    pub write_timeout: Duration,
     /// Seconds a resetBulk job claimed by this node stays leased to it; if the node dies, another
     /// node takes the job over once the lease lapses.
     #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(i64).range(1..=86400))]

@@ -421,6 +421,45 @@ async fn slow_headers_get_408_and_idle_connections_close_silently() {
 }
 
 #[tokio::test]
+async fn clients_that_stop_reading_are_disconnected() {
+    let s = start_with(
+        limits(Limits {
+            write_timeout: Duration::from_millis(300),
+            ..Limits::default()
+        }),
+        Some(FIXTURE),
+    )
+    .await;
+    // A small receive window, and many pipelined requests whose answers are never read.
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.set_recv_buffer_size(4096).unwrap();
+    let mut tcp = sock.connect(addr_of(&s).parse().unwrap()).await.unwrap();
+    let one = format!(
+        "POST /api/admin.users.session.list HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {ADMIN}\r\n\
+         content-length: 0\r\n\r\n"
+    );
+    let requests = one.repeat(3000);
+    // The server stops reading once its answers back up; writing may then block: bound it.
+    let _ = tokio::time::timeout(Duration::from_secs(2), tcp.write_all(requests.as_bytes())).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The server gave up on this connection: reading drains what was sent, then ends.
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut out))
+        .await
+        .expect("the server closed the connection");
+    let answered = String::from_utf8_lossy(&out)
+        .matches("HTTP/1.1 200")
+        .count();
+    assert!(
+        read.is_err() || answered < 3000,
+        "all {answered} answers arrived; nothing was cut"
+    );
+    // The server itself is fine.
+    s.post_form("auth.test", Some(ADMIN), &[]).await.slack();
+    s.stop().await;
+}
+
+#[tokio::test]
 async fn connections_over_the_cap_wait_instead_of_failing() {
     let s = start_with(
         limits(Limits {

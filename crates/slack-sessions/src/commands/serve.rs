@@ -77,6 +77,7 @@ pub async fn run(a: ServeArgs) -> Result<Outcome> {
             max_header_bytes: a.max_header_bytes,
             header_timeout: a.header_timeout,
             body_timeout: a.body_timeout,
+            write_timeout: a.write_timeout,
         },
         bulk_lease_secs: a.bulk_lease_secs,
         bulk_hold: std::time::Duration::from_millis(a.bulk_hold_ms),

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use futures::TryStreamExt;
 use serde_json::Value;
 use sessions_client::{
-    Client, Error, ErrorCode, InvalidateRequest, ListRequest, ResetBulkRequest, ResetRequest,
-    RetryPolicy,
+    Client, Error, ErrorCode, GetSettingsRequest, InvalidateRequest, ListRequest, ResetBulkRequest,
+    ResetRequest, RetryPolicy, SetSettingsRequest,
 };
 
 const CONTROL: &str = "multinode-control";
@@ -432,4 +432,87 @@ async fn a_job_whose_node_is_killed_mid_way_is_finished_by_another() {
         assert_invalid_auth(b.client(token).auth_test().await.unwrap_err());
     }
     b.client("xoxc-mn-13").auth_test().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writers_on_both_nodes_lose_nothing() {
+    let db = Db::fresh().await;
+    let a = Node::start(&db, Some(&fixture()), &[]).await;
+    let b = Node::start(&db, None, &[]).await;
+    const ROUNDS: u64 = 10;
+    let users: Vec<String> = (0..30).map(|i| format!("W{i:03}")).collect();
+
+    // Every session invalidated twice at once, once through each node: exactly one succeeds.
+    let mut races = tokio::task::JoinSet::new();
+    for i in 0..30u64 {
+        for client in [a.client(ADMIN), b.client(ADMIN)] {
+            races.spawn(async move {
+                let r = client
+                    .admin_users_session_invalidate(InvalidateRequest::for_user(
+                        1000 + i,
+                        format!("W{i:03}"),
+                    ))
+                    .await;
+                match r {
+                    Ok(_) => Some(i),
+                    Err(Error::Api { code, .. }) if code == ErrorCode::SessionNotFound => None,
+                    Err(e) => panic!("invalidate {i}: {e:?}"),
+                }
+            });
+        }
+    }
+    // Meanwhile node A writes durations of the first half, node B the quit flag of everyone:
+    // each field's last acknowledged value must be the final one.
+    let (ca, half) = (a.client(ADMIN), users[..15].to_vec());
+    let durations = tokio::spawn(async move {
+        for r in 0..ROUNDS {
+            ca.admin_users_session_set_settings(
+                SetSettingsRequest::new(half.clone()).duration(28_800 + r),
+            )
+            .await
+            .unwrap();
+        }
+    });
+    let (cb, all) = (b.client(ADMIN), users.clone());
+    let quits = tokio::spawn(async move {
+        for r in 0..ROUNDS {
+            cb.admin_users_session_set_settings(
+                SetSettingsRequest::new(all.clone()).desktop_app_browser_quit(r % 2 == 1),
+            )
+            .await
+            .unwrap();
+        }
+    });
+    let mut ended = Vec::new();
+    while let Some(r) = races.join_next().await {
+        ended.extend(r.unwrap());
+    }
+    durations.await.unwrap();
+    quits.await.unwrap();
+    ended.sort();
+    assert_eq!(ended, (0..30).collect::<Vec<u64>>());
+    let left: Vec<_> = b
+        .client(ADMIN)
+        .admin_users_session_list_all(ListRequest::org())
+        .try_collect()
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "{left:?}");
+
+    let got = a
+        .client(ADMIN)
+        .admin_users_session_get_settings(GetSettingsRequest::new(users.clone()))
+        .await
+        .unwrap();
+    assert_eq!(got.session_settings.len(), 30);
+    for s in &got.session_settings {
+        let i: usize = s.user_id[1..].parse().unwrap();
+        let want = (i < 15).then_some(28_800 + ROUNDS - 1);
+        assert_eq!(s.duration, want, "{s:?}");
+        assert_eq!(
+            s.desktop_app_browser_quit,
+            Some((ROUNDS - 1) % 2 == 1),
+            "{s:?}"
+        );
+    }
 }

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::harness::{fixture, Server, ADMIN_TOKEN, MEMBER_TOKEN, READONLY_TOKEN};
+use crate::harness::{fixture, Run, Server, ADMIN_TOKEN, MEMBER_TOKEN, READONLY_TOKEN};
 
 /// The standard fixture, with the admin token also allowed to read the audit log.
 fn server() -> Server {
@@ -187,5 +187,111 @@ fn refusals_and_bad_arguments() {
     assert_eq!(
         s.run(&["audit"]).ok(),
         "TIME  ACTOR  ACTION  TARGET  IP  RESULT\n"
+    );
+}
+
+/// `slack-sessions serve` as a process (killed on drop), on the audit fixture.
+struct Serve {
+    child: std::process::Child,
+    api_url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Serve {
+    fn start(extra: &[&str]) -> Serve {
+        use std::io::{BufRead, BufReader};
+        let dir = tempfile::tempdir().unwrap();
+        let mut f = fixture(0);
+        for t in f["orgs"][0]["tokens"].as_array_mut().unwrap() {
+            if t["token"] == ADMIN_TOKEN {
+                t["scopes"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push("auditlogs:read".into());
+            }
+        }
+        let path = dir.path().join("fixture.json");
+        std::fs::write(&path, serde_json::to_vec(&f).unwrap()).unwrap();
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("slack-sessions"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .arg("--fixtures")
+            .arg(&path)
+            .args(extra)
+            .env_remove("RUST_LOG")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let api_url = lines
+            .by_ref()
+            .map(|l| l.unwrap())
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix("API URL:")
+                    .map(|u| u.trim().to_owned())
+            })
+            .expect("no API URL in the banner");
+        std::thread::spawn(move || for _ in lines {});
+        Serve {
+            child,
+            api_url,
+            _dir: dir,
+        }
+    }
+
+    /// A reset of W0DEV claiming to come through a proxy; returns the recorded address.
+    fn recorded_ip_of_forwarded_call(&self) -> String {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let body: String = rt.block_on(async {
+            reqwest::Client::new()
+                .post(format!("{}admin.users.session.reset", self.api_url))
+                .bearer_auth(ADMIN_TOKEN)
+                .header("x-forwarded-for", "198.51.100.1, 198.51.100.77")
+                .form(&[("user_id", "W0DEV")])
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        });
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["ok"], true, "{body}");
+        let out = Run::of(
+            crate::harness::bin()
+                .env("SLACK_API_URL", &self.api_url)
+                .env("SLACK_TOKEN", ADMIN_TOKEN)
+                .args(["audit", "--format", "json"]),
+        )
+        .ok();
+        let doc: Value = serde_json::from_str(&out).unwrap();
+        doc["entries"][0]["context"]["ip_address"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn serve_trusts_forwarded_for_only_when_told() {
+    assert_eq!(
+        Serve::start(&[]).recorded_ip_of_forwarded_call(),
+        "127.0.0.1"
+    );
+    assert_eq!(
+        Serve::start(&["--trust-forwarded-for"]).recorded_ip_of_forwarded_call(),
+        "198.51.100.77"
     );
 }

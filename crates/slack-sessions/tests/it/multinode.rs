@@ -455,7 +455,10 @@ async fn concurrent_writers_on_both_nodes_lose_nothing() {
                     .await;
                 match r {
                     Ok(_) => Some(i),
-                    Err(Error::Api { code, .. }) if code == ErrorCode::SessionNotFound => None,
+                    Err(Error::Api {
+                        code: ErrorCode::SessionNotFound,
+                        ..
+                    }) => None,
                     Err(e) => panic!("invalidate {i}: {e:?}"),
                 }
             });

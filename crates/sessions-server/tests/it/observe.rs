@@ -440,7 +440,33 @@ async fn clients_that_stop_reading_are_disconnected() {
     let requests = one.repeat(3000);
     // The server stops reading once its answers back up; writing may then block: bound it.
     let _ = tokio::time::timeout(Duration::from_secs(2), tcp.write_all(requests.as_bytes())).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Wait (without reading, which would unblock the server) until the server has dropped the
+    // stalled connection: its open-connections gauge counts only the probe itself. Polling an
+    // observable state rather than sleeping a fixed time keeps this robust on a loaded machine.
+    let probe = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let metrics_url = format!("{}/metrics", s.base);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let text = probe
+            .get(&metrics_url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if sample(&text, "sessions_http_connections_open") == Some(1.0) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stalled connection was never dropped"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     // The server gave up on this connection: reading drains what was sent, then ends.
     let mut out = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut out))

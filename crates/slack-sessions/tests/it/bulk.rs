@@ -146,3 +146,47 @@ fn an_error_no_retry_can_fix_stops_the_run_with_a_summary() {
     );
     assert!(run.stderr.starts_with("error: missing_scope:"), "{run:?}");
 }
+
+/// The progress bar is drawn on an interactive terminal and never into a pipe. `script` gives the
+/// binary a real pseudo-terminal, as an admin's shell would.
+#[test]
+fn progress_bar_only_on_a_terminal() {
+    let s = Server::with_fixture(&fixture(2500));
+    let users: Vec<String> = (0..2500).map(|i| format!("W{}", 1000 + i)).collect();
+    let file = s.dir.path().join("users.txt");
+    std::fs::write(&file, users.join("\n")).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("slack-sessions");
+    let cmdline = format!(
+        "{} reset-bulk --no-throttle --file {}",
+        bin.display(),
+        file.display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmdline, "/dev/null"])
+        .env("SLACK_API_URL", &s.api_url)
+        .env("SLACK_TOKEN", crate::harness::ADMIN_TOKEN)
+        .output()
+        .expect("`script` (util-linux) runs the binary on a pseudo-terminal");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        text.contains("/2500 users"),
+        "no progress bar on a terminal: {text:?}"
+    );
+    assert!(
+        text.contains("Reset done for 2500 users; 0 failed."),
+        "{text:?}"
+    );
+    assert!(!text.contains(crate::harness::ADMIN_TOKEN));
+
+    // Into a pipe: the summary only.
+    let out = s
+        .run(&[
+            "reset-bulk",
+            "--no-throttle",
+            "--file",
+            file.to_str().unwrap(),
+        ])
+        .ok();
+    assert_eq!(out, "Reset done for 2500 users; 0 failed.\n");
+}

@@ -15,21 +15,19 @@
 //! fails otherwise.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde_json::Value;
 use sessions_client::{
     Client, Error, ErrorCode, GetSettingsRequest, InvalidateRequest, ResetBulkRequest,
-    ResetRequest, RetryPolicy, SetSettingsRequest,
+    ResetRequest, SetSettingsRequest,
 };
 
-const CONTROL: &str = "crash-control-token";
+use crate::procs::{PgDb, ServeProcess};
+
 const ADMIN: &str = "xoxp-crash-admin";
 const ORG: &str = "E1";
 const USERS: usize = 300;
@@ -73,140 +71,12 @@ fn fixture() -> String {
     .to_string()
 }
 
-/// A fresh database on the test PostgreSQL server; panics (fails the test) when unreachable.
-async fn fresh_pg_database() -> String {
-    let admin = std::env::var("SESSIONS_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is required by the crash test: {e}"));
-    tokio::spawn(conn);
-    let name = format!("sessions_crash_{:016x}", rand::random::<u64>());
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap();
-    format!("{base}/{name}")
-}
+type Server = ServeProcess;
 
-struct Server {
-    child: Child,
-    api: String,
-    control: String,
-}
-
-impl Server {
-    /// Starts the built binary on `db` and waits until it answers.
-    async fn start(db: &str, fixture: Option<&std::path::Path>) -> Server {
-        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("slack-sessions"));
-        cmd.args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            db,
-            "--control-token",
-            CONTROL,
-            // A job leased by a killed process is taken over once its lease lapses; keep
-            // that short so the run stays brief.
-            "--bulk-lease-secs",
-            "2",
-            // Each job is held 40 ms after it is claimed, so kills often land mid-job and
-            // the restarted server must take the job over.
-            "--bulk-hold-ms",
-            "40",
-        ]);
-        if let Some(f) = fixture {
-            cmd.arg("--fixtures").arg(f);
-        }
-        cmd.stdout(Stdio::piped()).stderr(Stdio::null());
-        let mut child = cmd.spawn().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let api = tokio::task::spawn_blocking(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            let mut api = None;
-            for line in lines.by_ref() {
-                let Ok(line) = line else { break };
-                if let Some(rest) = line.split("API URL:").nth(1) {
-                    api = Some(rest.trim().to_owned());
-                    break;
-                }
-            }
-            // Keep draining so the child never blocks on a full pipe.
-            std::thread::spawn(move || lines.for_each(drop));
-            api
-        })
-        .await
-        .unwrap();
-        let Some(api) = api else {
-            let status = child.wait().unwrap();
-            panic!("serve on {db} printed no API URL (exit {status})");
-        };
-        let control = api.replace("/api/", "/control");
-        let s = Server {
-            child,
-            api,
-            control,
-        };
-        s.wait_healthy().await;
-        s
-    }
-
-    async fn wait_healthy(&self) {
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let ok = http
-                .get(format!("{}/health", self.control))
-                .bearer_auth(CONTROL)
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
-            if ok {
-                return;
-            }
-            assert!(Instant::now() < deadline, "server never became healthy");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    fn client(&self, token: &str) -> Client {
-        Client::builder(token)
-            .base_url(&self.api)
-            .retry(RetryPolicy {
-                max_attempts: 1,
-                ..RetryPolicy::default()
-            })
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap()
-    }
-
-    async fn control_get(&self, path: &str) -> Value {
-        let r = reqwest::Client::new()
-            .get(format!("{}{path}", self.control))
-            .bearer_auth(CONTROL)
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "GET {path}: {}", r.status());
-        serde_json::from_slice(&r.bytes().await.unwrap()).unwrap()
-    }
-
-    /// SIGKILL: no shutdown code runs.
-    fn kill(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// Serve flags of every start. A job leased by a killed process is taken over once its lease
+/// lapses: keep that short so the run stays brief. Each job is held 40 ms after it is claimed,
+/// so kills often land mid-job and the restarted server must take the job over.
+const SERVE_FLAGS: &[&str] = &["--bulk-lease-secs", "2", "--bulk-hold-ms", "40"];
 
 type Setting = Option<(u64, bool)>;
 
@@ -522,13 +392,10 @@ async fn crash_run(db: String, backend: &str) {
     eprintln!("crash test on {backend}: SESSIONS_CRASH_SEED={seed}");
     let started = Instant::now();
     let mut rng = StdRng::seed_from_u64(seed);
-    let dir = tempfile::tempdir().unwrap();
-    let fixture_path = dir.path().join("fixture.json");
-    std::fs::write(&fixture_path, fixture()).unwrap();
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let restarts = Arc::new(AtomicU64::new(0));
     // The fixture is loaded once: loading it again would bring revoked sessions back.
-    let mut server = Server::start(&db, Some(&fixture_path)).await;
+    let mut server = Server::start(&db, Some(&fixture()), SERVE_FLAGS).await;
     for cycle in 0..KILLS {
         let stop = Arc::new(AtomicBool::new(false));
         let tasks: Vec<_> = (0..TASKS)
@@ -548,7 +415,7 @@ async fn crash_run(db: String, backend: &str) {
         for t in tasks {
             t.await.unwrap();
         }
-        server = Server::start(&db, None).await;
+        server = Server::start(&db, None, SERVE_FLAGS).await;
         restarts.fetch_add(1, Ordering::Relaxed);
         verify(&server, &ledger, &mut rng, false).await;
     }
@@ -581,6 +448,6 @@ async fn sigkill_loses_no_acknowledged_write_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkill_loses_no_acknowledged_write_on_postgres() {
-    let db = fresh_pg_database().await;
-    crash_run(db, "PostgreSQL").await;
+    let db = PgDb::fresh("crash").await;
+    crash_run(db.url.clone(), "PostgreSQL").await;
 }

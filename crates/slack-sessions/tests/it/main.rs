@@ -10,4 +10,5 @@ mod list;
 mod misc;
 mod multinode;
 mod observe;
+mod procs;
 mod settings;

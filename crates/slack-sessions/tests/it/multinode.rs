@@ -4,18 +4,17 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`), dropped afterwards. PostgreSQL must be
 //! reachable: these tests fail, never skip, without it (`bash scripts/ensure-postgres.sh`).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::TryStreamExt;
 use serde_json::Value;
 use sessions_client::{
-    Client, Error, ErrorCode, GetSettingsRequest, InvalidateRequest, ListRequest, ResetBulkRequest,
-    ResetRequest, RetryPolicy, SetSettingsRequest,
+    Error, ErrorCode, GetSettingsRequest, InvalidateRequest, ListRequest, ResetBulkRequest,
+    ResetRequest, SetSettingsRequest,
 };
 
-const CONTROL: &str = "multinode-control";
+use crate::procs::{PgDb, ServeProcess};
+
 const ADMIN: &str = "xoxp-mn-admin";
 
 /// One org, 30 members with one session each (ids 1000..1030, tokens `xoxc-mn-{i}`), so lists
@@ -44,193 +43,27 @@ fn fixture() -> String {
     .to_string()
 }
 
-fn admin_url() -> String {
-    std::env::var("SESSIONS_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
+/// The serve processes of these tests.
+type Node = ServeProcess;
 
-/// A fresh database on the test PostgreSQL server, dropped (forcibly) with this value. Declare
-/// it before the nodes so that it is dropped after them.
-struct Db {
-    url: String,
-    name: String,
-}
-
-impl Db {
-    async fn fresh() -> Db {
-        let admin = admin_url();
-        let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
-            .await
-            .unwrap_or_else(|e| {
-                panic!(
-                    "PostgreSQL at {admin} is required for multi-node tests \
-                     (bash scripts/ensure-postgres.sh): {e}"
-                )
-            });
-        tokio::spawn(conn);
-        let name = format!("sessions_mn_{:016x}", rand::random::<u64>());
-        client
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap();
-        let (base, _) = admin.rsplit_once('/').unwrap();
-        Db {
-            url: format!("{base}/{name}"),
-            name,
-        }
-    }
-}
-
-impl Drop for Db {
-    fn drop(&mut self) {
-        let (admin, name) = (admin_url(), self.name.clone());
-        // Drop is synchronous, inside the test's runtime: use a thread and runtime of our own.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            rt.block_on(async {
-                let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
-                    .await
-                    .ok()?;
-                tokio::spawn(conn);
-                client
-                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await
-                    .ok()
-            })
-        })
-        .join();
-    }
-}
-
-/// A `slack-sessions serve` process.
-struct Node {
-    child: Child,
-    api: String,
-    control: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Node {
-    /// Starts `slack-sessions serve` on a free port and waits until it answers.
-    async fn start(db: &Db, fixture: Option<&str>, extra: &[&str]) -> Node {
-        let dir = tempfile::tempdir().unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_slack-sessions"));
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
-            .arg(&db.url)
-            .args(["--control-token", CONTROL]);
-        if let Some(f) = fixture {
-            let path = dir.path().join("fixture.json");
-            std::fs::write(&path, f).unwrap();
-            cmd.arg("--fixtures").arg(path);
-        }
-        cmd.args(extra)
-            .env_remove("SLACK_SESSIONS_CONTROL_TOKEN")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(dir.path().join("stderr.log")).unwrap());
-        let mut child = cmd.spawn().unwrap();
-        // The banner names the bound address: "  API URL:       http://127.0.0.1:PORT/api/".
-        let stdout = child.stdout.take().unwrap();
-        let api = tokio::task::spawn_blocking(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            let mut api = None;
-            for line in lines.by_ref() {
-                let Ok(line) = line else { break };
-                if let Some(rest) = line.trim().strip_prefix("API URL:") {
-                    api = Some(rest.trim().to_owned());
-                    break;
-                }
-            }
-            // Keep draining so the child never blocks on a full pipe.
-            std::thread::spawn(move || for _ in lines {});
-            api
-        })
-        .await
-        .unwrap();
-        let Some(api) = api else {
-            let status = child.wait().unwrap();
-            let log = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap_or_default();
-            panic!("serve printed no API URL and exited with {status}:\n{log}");
-        };
-        assert!(api.ends_with("/api/"), "{api}");
-        let control = format!("{}control", api.strip_suffix("api/").unwrap());
-        let node = Node {
-            child,
-            api,
-            control,
-            _dir: dir,
-        };
-        node.wait_healthy().await;
-        node
-    }
-
-    async fn wait_healthy(&self) {
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let ok = http
-                .get(format!("{}/health", self.control))
-                .bearer_auth(CONTROL)
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
-            if ok {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "node at {} never became healthy",
-                self.api
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn client(&self, token: &str) -> Client {
-        Client::builder(token)
-            .base_url(&self.api)
-            .retry(RetryPolicy {
-                max_attempts: 1,
-                ..RetryPolicy::default()
-            })
-            .build()
-            .unwrap()
-    }
-
+/// Reads of one node's control API.
+trait NodeExt {
     /// `GET /control/jobs/E1/{id}`.
+    async fn job(&self, id: i64) -> Value;
+    /// `GET /ready` (no token: what a load balancer polls); must answer 200.
+    async fn ready(&self) -> Value;
+}
+
+impl NodeExt for Node {
     async fn job(&self, id: i64) -> Value {
-        let r = reqwest::Client::new()
-            .get(format!("{}/jobs/E1/{id}", self.control))
-            .bearer_auth(CONTROL)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200, "job {id}");
-        serde_json::from_str(&r.text().await.unwrap()).unwrap()
+        self.control_get(&format!("/jobs/E1/{id}")).await
     }
 
-    /// `GET /ready` (no token: what a load balancer polls); must answer 200.
     async fn ready(&self) -> Value {
         let url = format!("{}ready", self.api.strip_suffix("api/").unwrap());
         let r = reqwest::get(url).await.unwrap();
         assert_eq!(r.status(), 200);
         serde_json::from_str(&r.text().await.unwrap()).unwrap()
-    }
-
-    /// SIGKILL: no shutdown, no cleanup, leases left as they are.
-    fn kill(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -272,9 +105,9 @@ fn assert_invalid_auth(err: Error) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revocation_on_one_node_is_seen_at_once_on_the_other() {
-    let db = Db::fresh().await;
-    let a = Node::start(&db, Some(&fixture()), &[]).await;
-    let b = Node::start(&db, None, &[]).await;
+    let db = PgDb::fresh("mn").await;
+    let a = Node::start(&db.url, Some(&fixture()), &[]).await;
+    let b = Node::start(&db.url, None, &[]).await;
 
     // Both nodes accept every session token before anything happens.
     for i in 0..30 {
@@ -317,9 +150,9 @@ async fn a_revocation_on_one_node_is_seen_at_once_on_the_other() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_cursor_pages_alternately_through_both_nodes() {
-    let db = Db::fresh().await;
-    let a = Node::start(&db, Some(&fixture()), &[]).await;
-    let b = Node::start(&db, None, &[]).await;
+    let db = PgDb::fresh("mn").await;
+    let a = Node::start(&db.url, Some(&fixture()), &[]).await;
+    let b = Node::start(&db.url, None, &[]).await;
     let (ca, cb) = (a.client(ADMIN), b.client(ADMIN));
 
     let mut seen = Vec::new();
@@ -358,9 +191,9 @@ async fn one_cursor_pages_alternately_through_both_nodes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reset_bulk_jobs_run_exactly_once_across_nodes() {
-    let db = Db::fresh().await;
-    let a = Node::start(&db, Some(&fixture()), &[]).await;
-    let b = Node::start(&db, None, &[]).await;
+    let db = PgDb::fresh("mn").await;
+    let a = Node::start(&db.url, Some(&fixture()), &[]).await;
+    let b = Node::start(&db.url, None, &[]).await;
 
     // Six jobs, recorded alternately on A and B; both workers compete for all of them.
     let mut jobs = Vec::new();
@@ -393,10 +226,10 @@ async fn reset_bulk_jobs_run_exactly_once_across_nodes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_whose_node_is_killed_mid_way_is_finished_by_another() {
-    let db = Db::fresh().await;
+    let db = PgDb::fresh("mn").await;
     // Node A claims jobs but holds them (a slow job), with a short lease.
     let mut a = Node::start(
-        &db,
+        &db.url,
         Some(&fixture()),
         &["--bulk-lease-secs", "2", "--bulk-hold-ms", "600000"],
     )
@@ -419,7 +252,7 @@ async fn a_job_whose_node_is_killed_mid_way_is_finished_by_another() {
     // Claimed but not applied: the sessions still work.
     a.client("xoxc-mn-10").auth_test().await.unwrap();
     a.kill();
-    let b = Node::start(&db, None, &["--bulk-lease-secs", "2"]).await;
+    let b = Node::start(&db.url, None, &["--bulk-lease-secs", "2"]).await;
 
     let job = wait_job_done(&b, id, Duration::from_secs(30)).await;
     assert_eq!(job["attempts"], 2, "{job}");
@@ -436,9 +269,9 @@ async fn a_job_whose_node_is_killed_mid_way_is_finished_by_another() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_writers_on_both_nodes_lose_nothing() {
-    let db = Db::fresh().await;
-    let a = Node::start(&db, Some(&fixture()), &[]).await;
-    let b = Node::start(&db, None, &[]).await;
+    let db = PgDb::fresh("mn").await;
+    let a = Node::start(&db.url, Some(&fixture()), &[]).await;
+    let b = Node::start(&db.url, None, &[]).await;
     const ROUNDS: u64 = 10;
     let users: Vec<String> = (0..30).map(|i| format!("W{i:03}")).collect();
 

@@ -24,66 +24,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sessions_server::{AppState, StateOptions};
-use sessions_store::{
-    Device, Fixture, FixtureOrg, FixtureSession, FixtureTeam, FixtureToken, FixtureUser,
-};
+use sessions_store::{Fixture, FixtureOrg};
+
+#[path = "../benches/support/synthetic.rs"]
+mod synthetic;
 
 const TOKEN: &str = "xoxp-soak-admin";
 const USERS: usize = 1_000;
 
 fn org(id: &str, sessions: usize, first_id: u64) -> FixtureOrg {
-    let team = format!("T{id}");
-    let mut o = FixtureOrg {
-        id: id.into(),
-        name: format!("Soak {id}"),
-        teams: vec![FixtureTeam {
-            id: team.clone(),
-            name: "Soak".into(),
-        }],
-        ..FixtureOrg::default()
-    };
-    o.users.push(FixtureUser {
-        id: format!("W{id}ADMIN"),
-        name: "admin".into(),
-        role: "admin".into(),
-        is_bot: false,
-        teams: vec![team.clone()],
-    });
-    for u in 0..USERS {
-        o.users.push(FixtureUser {
-            id: format!("W{id}U{u}"),
-            name: format!("u{u}"),
-            role: "member".into(),
-            is_bot: false,
-            teams: vec![team.clone()],
-        });
-    }
-    o.tokens.push(FixtureToken {
-        token: format!("{TOKEN}-{id}"),
-        user: format!("W{id}ADMIN"),
-        kind: "user".into(),
-        scopes: vec!["admin.users:read".into(), "admin.users:write".into()],
-    });
-    let clients = ["desktop", "web", "ios", "android"];
-    for i in 0..sessions {
-        o.sessions.push(FixtureSession {
-            session_id: first_id + i as u64,
-            user: format!("W{id}U{}", i % USERS),
-            team: team.clone(),
-            client: clients[i % 4].into(),
-            token: None,
-            created_at: None,
-            created: Device {
-                device_hardware: Some("MacBookPro18,3".into()),
-                os: Some("macOS".into()),
-                os_version: Some("14.1".into()),
-                slack_client_version: Some("4.35.126".into()),
-                ip: Some("203.0.113.7".into()),
-            },
-            recent: None,
-        });
-    }
-    o
+    synthetic::org(id, TOKEN, USERS, sessions, first_id)
 }
 
 fn env_num(name: &str, default: u64) -> u64 {

@@ -167,7 +167,8 @@ pub struct ServeConfig {
     /// The server's clock (system time by default; see [`Clock::from_fn`] to plug in an
     /// emulator's).
     pub clock: Clock,
-    /// The emulator controls (default: mounted, everything off but the request log; `None`
+    /// The emulator controls (default: mounted when the control API is on or rate limits are
+    /// asked for, everything off but the request log; `None`
     /// leaves them out, and with them all rate limiting). See [`emulation`].
     pub emulator: Option<sessions_emulator::EmulatorConfig>,
     /// Record the caller address of audit entries from `X-Forwarded-For` (default off; see
@@ -359,8 +360,21 @@ pub async fn run(
     on_start: impl FnOnce(&Started),
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    // Before touching the store, so a bad rate-limit file stops the start at once.
-    let emulator = config.emulator.as_ref().map(emulation::build).transpose()?;
+    // Before touching the store, so a bad rate-limit file stops the start at once. The emulator
+    // is mounted only when something can use it: the control API (where its controls and request
+    // log live) or rate limits asked for at start. Otherwise every control stays off and nothing
+    // records calls that nobody could read.
+    let control_on = config.control || config.demo || config.control_token.is_some();
+    let emulator = config
+        .emulator
+        .as_ref()
+        .filter(|e| {
+            control_on
+                || e.rate_limits != sessions_emulator::RateLimitMode::Off
+                || e.rate_limit_file.is_some()
+        })
+        .map(emulation::build)
+        .transpose()?;
     let store = sessions_store::open(&config.database_url).await?;
     let clock = config.clock.clone();
     let demo = if config.demo {

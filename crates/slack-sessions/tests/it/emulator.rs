@@ -371,3 +371,79 @@ fn the_request_log_records_cli_calls_without_tokens_and_clears() {
         json!([])
     );
 }
+
+/// Rate limits asked for at start apply even with the control API off (the emulator is mounted
+/// for them alone), and nothing of the control API is reachable then.
+#[test]
+fn rate_limits_asked_for_at_start_apply_with_the_control_api_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture_path = dir.path().join("fixture.json");
+    std::fs::write(&fixture_path, serde_json::to_vec(&fixture(0)).unwrap()).unwrap();
+    let limits = dir.path().join("limits.json");
+    std::fs::write(
+        &limits,
+        r#"{"admin.users.session.list": {"per_minute": 1, "burst": 1}}"#,
+    )
+    .unwrap();
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("slack-sessions"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .arg("--fixtures")
+        .arg(&fixture_path)
+        .arg("--rate-limit-file")
+        .arg(&limits)
+        .env_remove("SLACK_SESSIONS_CONTROL_TOKEN")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let api = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("API URL:")
+                .map(|u| u.trim().to_owned())
+        })
+        .expect("no API URL in the banner");
+    std::thread::spawn(move || for _ in lines {});
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (first, second, control) = rt.block_on(async {
+        let http = reqwest::Client::new();
+        let list = || {
+            http.post(format!("{api}admin.users.session.list"))
+                .bearer_auth(ADMIN_TOKEN)
+                .send()
+        };
+        let first = list().await.unwrap();
+        let first = (first.status().as_u16(), first.text().await.unwrap());
+        let second = list().await.unwrap();
+        let retry_after = second.headers().get("retry-after").cloned();
+        let second = (
+            second.status().as_u16(),
+            retry_after,
+            second.text().await.unwrap(),
+        );
+        let control = http
+            .get(format!("{}control/emulator", api.trim_end_matches("api/")))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        (first, second, control)
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(first.0, 200, "{}", first.1);
+    assert!(first.1.contains(r#""ok":true"#), "{}", first.1);
+    assert_eq!(second.0, 429, "{}", second.2);
+    assert!(second.1.is_some(), "429 without Retry-After");
+    assert!(second.2.contains("ratelimited"), "{}", second.2);
+    assert_eq!(control, 404, "the control API must stay off");
+}

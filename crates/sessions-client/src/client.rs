@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::stream::{self, Stream, StreamExt};
+use futures::stream::Stream;
 use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderMap, StatusCode};
 use sessions_wire::{
@@ -495,33 +495,16 @@ impl Client {
         &self,
         req: ListRequest,
     ) -> impl Stream<Item = Result<ListResponse, Error>> + Send + 'static {
-        let mut seen = std::collections::HashSet::new();
-        if let Some(c) = req.cursor.as_deref().filter(|c| !c.is_empty()) {
-            seen.insert(c.to_owned());
-        }
-        let state = Some((self.clone(), req, seen));
-        stream::unfold(state, |state| async move {
-            let (client, mut req, mut seen) = state?;
-            match client.admin_users_session_list(req.clone()).await {
-                Err(e) => Some((Err(e), None)),
-                Ok(page) => {
-                    let next = match page.next_cursor() {
-                        Some(c) if seen.insert(c.to_owned()) => {
-                            req.cursor = Some(c.to_owned());
-                            Some((client, req, seen))
-                        }
-                        Some(c) => {
-                            tracing::warn!(cursor = c, "repeated cursor; stopping pagination");
-                            None
-                        }
-                        None => None,
-                    };
-                    Some((Ok(page), next))
-                }
-            }
-        })
-        // Fused so polling past the end keeps answering `None` instead of panicking.
-        .fuse()
+        let client = self.clone();
+        crate::paging::pages(
+            req,
+            |r: &mut ListRequest| &mut r.cursor,
+            ListResponse::next_cursor,
+            move |r| {
+                let client = client.clone();
+                async move { client.admin_users_session_list(r).await }
+            },
+        )
     }
 
     /// Every session on every page (see [`Client::admin_users_session_list_pages`]).
@@ -529,15 +512,9 @@ impl Client {
         &self,
         req: ListRequest,
     ) -> impl Stream<Item = Result<ActiveSession, Error>> + Send + 'static {
-        self.admin_users_session_list_pages(req)
-            .map(|page| {
-                let items: Vec<Result<ActiveSession, Error>> = match page {
-                    Ok(p) => p.active_sessions.into_iter().map(Ok).collect(),
-                    Err(e) => vec![Err(e)],
-                };
-                stream::iter(items)
-            })
-            .flatten()
+        crate::paging::items(self.admin_users_session_list_pages(req), |p| {
+            p.active_sessions
+        })
     }
 
     /// `admin.users.session.invalidate`.

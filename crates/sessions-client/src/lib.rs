@@ -60,6 +60,7 @@
 mod client;
 mod decode;
 mod error;
+mod paging;
 mod retry;
 pub mod throttle;
 

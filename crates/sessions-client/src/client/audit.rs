@@ -6,7 +6,7 @@
 //! Calls are validated first, 429s are waited out and 5xx/timeouts retried (it is a read), as
 //! for the Web API methods; proactive throttling does not apply to it.
 
-use futures::stream::{self, Stream, StreamExt};
+use futures::stream::Stream;
 use http::header::{ACCEPT, AUTHORIZATION};
 use sessions_wire::audit::{AuditLogEntry, AuditLogsRequest, AuditLogsResponse, AUDIT_LOGS_PATH};
 use sessions_wire::Request;
@@ -150,31 +150,16 @@ impl Client {
         &self,
         req: AuditLogsRequest,
     ) -> impl Stream<Item = Result<AuditLogsResponse, Error>> + Send + 'static {
-        let mut seen = std::collections::HashSet::new();
-        if let Some(c) = req.cursor.as_deref().filter(|c| !c.is_empty()) {
-            seen.insert(c.to_owned());
-        }
-        stream::unfold(Some((self.clone(), req, seen)), |state| async move {
-            let (client, mut req, mut seen) = state?;
-            match client.audit_logs(req.clone()).await {
-                Err(e) => Some((Err(e), None)),
-                Ok(page) => {
-                    let next = match page.next_cursor() {
-                        Some(c) if seen.insert(c.to_owned()) => {
-                            req.cursor = Some(c.to_owned());
-                            Some((client, req, seen))
-                        }
-                        Some(c) => {
-                            tracing::warn!(cursor = c, "repeated cursor; stopping pagination");
-                            None
-                        }
-                        None => None,
-                    };
-                    Some((Ok(page), next))
-                }
-            }
-        })
-        .fuse()
+        let client = self.clone();
+        crate::paging::pages(
+            req,
+            |r: &mut AuditLogsRequest| &mut r.cursor,
+            AuditLogsResponse::next_cursor,
+            move |r| {
+                let client = client.clone();
+                async move { client.audit_logs(r).await }
+            },
+        )
     }
 
     /// Every entry on every page (see [`Client::audit_logs_pages`]).
@@ -182,15 +167,7 @@ impl Client {
         &self,
         req: AuditLogsRequest,
     ) -> impl Stream<Item = Result<AuditLogEntry, Error>> + Send + 'static {
-        self.audit_logs_pages(req)
-            .map(|page| {
-                let items: Vec<Result<AuditLogEntry, Error>> = match page {
-                    Ok(p) => p.entries.into_iter().map(Ok).collect(),
-                    Err(e) => vec![Err(e)],
-                };
-                stream::iter(items)
-            })
-            .flatten()
+        crate::paging::items(self.audit_logs_pages(req), |p| p.entries)
     }
 }
 

@@ -9,9 +9,8 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode};
 use serde::Serialize;
 use sessions_wire::{
-    AuthTest, Envelope, ErrorCode, Method, Request as _, ResponseMetadata, SessionClearSettings,
-    SessionGetSettings, SessionInvalidate, SessionList, SessionReset, SessionResetBulk,
-    SessionSetSettings,
+    AuthTest, Envelope, ErrorCode, Method, Request as _, SessionClearSettings, SessionGetSettings,
+    SessionInvalidate, SessionList, SessionReset, SessionResetBulk, SessionSetSettings,
 };
 
 use crate::audit::{self, Audited, Origin};
@@ -36,17 +35,7 @@ struct Reply {
 
 impl Reply {
     fn error(e: ApiError) -> Reply {
-        let env = Envelope {
-            ok: false,
-            error: Some(e.code),
-            needed: e.needed,
-            provided: e.provided,
-            response_metadata: (!e.messages.is_empty()).then(|| ResponseMetadata {
-                messages: e.messages,
-                ..Default::default()
-            }),
-            ..Envelope::default()
-        };
+        let env = Envelope::from(e);
         let code = env
             .error
             .as_ref()
@@ -242,13 +231,13 @@ async fn dispatch(state: &AppState, name: &str, input: CallInput, origin: &Origi
     }
 }
 
-/// `POST|GET /api/{method}`.
-pub(crate) async fn api_call(
-    State(state): State<AppState>,
-    Path(method): Path<String>,
-    req: Request,
-) -> Response {
-    let (parts, body) = req.into_parts();
+/// Reads a whole request body within the size limit (413 `request_too_large`, checked against
+/// `Content-Length` first) and the body timeout for slow clients (408 `request_timeout`).
+pub(crate) async fn read_body(
+    state: &AppState,
+    headers: &http::HeaderMap,
+    body: axum::body::Body,
+) -> Result<bytes::Bytes, Response> {
     let limit = state.inner.max_body_bytes;
     let too_large = || {
         status_error(
@@ -257,29 +246,38 @@ pub(crate) async fn api_call(
             format!("the request body exceeds the limit of {limit} bytes"),
         )
     };
-    let declared = parts
-        .headers
+    let declared = headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        return too_large();
+        return Err(too_large());
     }
-    // Slow clients: the whole body must arrive within the body timeout.
     let body_timeout = state.inner.limits.body_timeout;
-    let bytes = match tokio::time::timeout(body_timeout, axum::body::to_bytes(body, limit)).await {
-        Ok(Ok(b)) => b,
-        Ok(Err(_)) => return too_large(),
-        Err(_) => {
-            return status_error(
-                StatusCode::REQUEST_TIMEOUT,
-                "request_timeout",
-                format!(
-                    "the request body did not arrive within {} ms",
-                    body_timeout.as_millis()
-                ),
-            )
-        }
+    match tokio::time::timeout(body_timeout, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(b)) => Ok(b),
+        Ok(Err(_)) => Err(too_large()),
+        Err(_) => Err(status_error(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!(
+                "the request body did not arrive within {} ms",
+                body_timeout.as_millis()
+            ),
+        )),
+    }
+}
+
+/// `POST|GET /api/{method}`.
+pub(crate) async fn api_call(
+    State(state): State<AppState>,
+    Path(method): Path<String>,
+    req: Request,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let bytes = match read_body(&state, &parts.headers, body).await {
+        Ok(b) => b,
+        Err(refused) => return refused,
     };
     let Some((name, _tier)) = tier_of(&method) else {
         return Reply::error(ApiError::new(ErrorCode::UnknownMethod)).into_response();

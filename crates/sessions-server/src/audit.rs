@@ -475,17 +475,7 @@ pub(crate) fn decode_cursor(
 }
 
 fn error_response(e: ApiError) -> Response {
-    let env = Envelope {
-        ok: false,
-        error: Some(e.code),
-        needed: e.needed,
-        provided: e.provided,
-        response_metadata: (!e.messages.is_empty()).then(|| ResponseMetadata {
-            messages: e.messages,
-            ..Default::default()
-        }),
-        ..Envelope::default()
-    };
+    let env = Envelope::from(e);
     json_response(serde_json::to_string(&env).unwrap_or_default())
 }
 

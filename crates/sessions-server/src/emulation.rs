@@ -396,38 +396,13 @@ pub(crate) async fn buffer_body(
     if state.inner.emulation.emulator.is_none() {
         return next.run(req).await;
     }
-    let limit = state.inner.max_body_bytes;
-    let too_large = || {
-        crate::api::status_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "request_too_large",
-            format!("the request body exceeds the limit of {limit} bytes"),
-        )
-    };
     let (parts, body) = req.into_parts();
-    let declared = parts
-        .headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return too_large();
-    }
-    let body_timeout = state.inner.limits.body_timeout;
-    match tokio::time::timeout(body_timeout, axum::body::to_bytes(body, limit)).await {
-        Ok(Ok(bytes)) => {
+    match crate::api::read_body(&state, &parts.headers, body).await {
+        Ok(bytes) => {
             next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
                 .await
         }
-        Ok(Err(_)) => too_large(),
-        Err(_) => crate::api::status_error(
-            StatusCode::REQUEST_TIMEOUT,
-            "request_timeout",
-            format!(
-                "the request body did not arrive within {} ms",
-                body_timeout.as_millis()
-            ),
-        ),
+        Err(refused) => refused,
     }
 }
 

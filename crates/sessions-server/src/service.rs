@@ -24,10 +24,10 @@ use sessions_store::{
     StoreError, TokenLookup, UnixTime, UserRow,
 };
 use sessions_wire::{
-    ActiveSession, ArgError, AuthTestResponse, ClearSettingsRequest, DeviceInfo, Empty, ErrorCode,
-    GetSettingsRequest, GetSettingsResponse, InvalidateRequest, ListRequest, ListResponse, Method,
-    ResetBulkRequest, ResetRequest, ResetScope, ResponseMetadata, SessionId, SessionSetting,
-    SetSettingsRequest, LIST_LIMIT_DEFAULT,
+    ActiveSession, ArgError, AuthTestResponse, ClearSettingsRequest, DeviceInfo, Empty, Envelope,
+    ErrorCode, GetSettingsRequest, GetSettingsResponse, InvalidateRequest, ListRequest,
+    ListResponse, Method, ResetBulkRequest, ResetRequest, ResetScope, ResponseMetadata, SessionId,
+    SessionSetting, SetSettingsRequest, LIST_LIMIT_DEFAULT,
 };
 
 use crate::cursor::{self, CursorState};
@@ -61,6 +61,24 @@ impl ApiError {
         let mut e = ApiError::new(code);
         e.messages.push(format!("[ERROR] {message}"));
         e
+    }
+}
+
+/// The `ok:false` envelope of an error: code, `needed`/`provided`, and the message lines (the
+/// `response_metadata` left out when there are none).
+impl From<ApiError> for Envelope {
+    fn from(e: ApiError) -> Self {
+        Envelope {
+            ok: false,
+            error: Some(e.code),
+            needed: e.needed,
+            provided: e.provided,
+            response_metadata: (!e.messages.is_empty()).then(|| ResponseMetadata {
+                messages: e.messages,
+                ..Default::default()
+            }),
+            ..Envelope::default()
+        }
     }
 }
 

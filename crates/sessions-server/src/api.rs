@@ -171,25 +171,6 @@ macro_rules! plain {
     };
 }
 
-fn tier_of(name: &str) -> Option<(&'static str, sessions_wire::RateTier)> {
-    macro_rules! t {
-        ($($m:ty),*) => {
-            $( if name == <$m>::NAME { return Some((<$m>::NAME, <$m>::TIER)); } )*
-        };
-    }
-    t!(
-        SessionList,
-        SessionInvalidate,
-        SessionReset,
-        SessionResetBulk,
-        SessionGetSettings,
-        SessionSetSettings,
-        SessionClearSettings,
-        AuthTest
-    );
-    None
-}
-
 async fn dispatch(state: &AppState, name: &str, input: CallInput, origin: &Origin) -> Reply {
     match name {
         SessionList::NAME => {
@@ -279,7 +260,7 @@ pub(crate) async fn api_call(
         Ok(b) => b,
         Err(refused) => return refused,
     };
-    let Some((name, _tier)) = tier_of(&method) else {
+    let Some(&name) = sessions_wire::METHOD_NAMES.iter().find(|n| **n == method) else {
         return Reply::error(ApiError::new(ErrorCode::UnknownMethod)).into_response();
     };
     let input = match read_call(&parts.headers, parts.uri.query(), bytes).await {

@@ -3,7 +3,10 @@
 //!
 //! 1. group commit: N concurrent writes vs the same N writes awaited one after another;
 //! 2. paging cost: the last page of a big org vs the first page of a small org (O(log n + page)
-//!    means the ratio stays near 1 as the org grows).
+//!    means the ratio stays near 1 as the org grows);
+//! 3. authentication (the lookup every API call starts with): an API token and a session token
+//!    in the big org and the small one, with the token cache on and off, against the cheapest
+//!    read there is (`team_exists`).
 //!
 //! Run: `cargo run --release -p sessions-store --example sqlite_bench [SESSIONS]`
 
@@ -30,13 +33,35 @@ fn fixture(first_id: u64, sessions: u64) -> Fixture {
             user: "W1".into(),
             team: "T1".into(),
             client: "web".into(),
-            token: None,
+            // One session token per org, on the last session.
+            token: (i + 1 == sessions).then(|| "xoxc-bench-session".into()),
             created_at: None,
             created: Device::default(),
             recent: None,
         })
         .collect();
+    f.orgs[0].tokens.push(FixtureToken {
+        token: "xoxp-bench-admin".into(),
+        user: "W1".into(),
+        kind: "user".into(),
+        scopes: vec!["admin.users:read".into(), "admin.users:write".into()],
+    });
     f
+}
+
+const AUTH_REPEATS: u32 = 20_000;
+
+/// Mean time of `AUTH_REPEATS` sequential calls of `f`.
+async fn mean<F, Fut>(f: F) -> Duration
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let t = Instant::now();
+    for _ in 0..AUTH_REPEATS {
+        assert!(f().await);
+    }
+    t.elapsed() / AUTH_REPEATS
 }
 
 async fn store(dir: &tempfile::TempDir, name: &str) -> Arc<SqliteStore> {
@@ -119,4 +144,31 @@ async fn main() {
         "  {big} sessions, last page:  {last:>10.2?}  ratio {:.2}",
         last.as_secs_f64() / base.as_secs_f64()
     );
+
+    // 3. Authentication, with the token cache (the default) and without it (a second store on
+    //    the same file with the cache off: every call goes to the database).
+    let api = TokenHash::of("xoxp-bench-admin");
+    let session = TokenHash::of("xoxc-bench-session");
+    let active = |r: Result<TokenLookup>| matches!(r, Ok(TokenLookup::Active(_)));
+    let floor = mean(|| async { small.team_exists("E1", "T1").await.expect("read") }).await;
+    println!("authenticate (mean of {AUTH_REPEATS} sequential calls):");
+    println!("  team_exists, one-row read:    {floor:>10.2?}  (baseline)");
+    for (label, s, file) in [
+        ("1,000", &small, "small.db"),
+        (&*big.to_string(), &large, "large.db"),
+    ] {
+        let uncached = SqliteStore::open(dir.path().join(file).to_str().expect("utf-8 path"))
+            .await
+            .expect("open")
+            .with_token_cache(false);
+        for (kind, token) in [("API token", &api), ("session token", &session)] {
+            for (cache, s) in [("cache on ", &**s), ("cache off", &uncached)] {
+                let t = mean(|| async { active(s.authenticate(token, NOW).await) }).await;
+                println!(
+                    "  {label} sessions, {kind}, {cache}: {t:>10.2?}  ratio {:.2}",
+                    t.as_secs_f64() / floor.as_secs_f64()
+                );
+            }
+        }
+    }
 }

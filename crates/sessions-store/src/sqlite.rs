@@ -5,9 +5,15 @@
 //!   SAVEPOINT, so a failing write rolls back alone), commits once with `synchronous=FULL`, then
 //!   answers every caller. `Ok` from a write therefore means committed and fsynced, and N
 //!   concurrent writes cost one fsync.
-//! - Reads use a small pool (at most 8 at once) of read-only connections on tokio's blocking
-//!   pool; WAL lets them run while the writer commits. Multi-statement reads run in one read
-//!   transaction (a snapshot).
+//! - Reads use a small pool of read-only connections; WAL lets them run while the writer
+//!   commits. Multi-statement reads run in one read transaction (a snapshot). Big reads (pages,
+//!   dumps, many users) run on tokio's blocking pool, at most 8 at once. Point reads
+//!   (authentication, one user, one session, one team) run right on the calling thread, since
+//!   handing them to another thread costs more than the read; one that meets a lock is rerun
+//!   on the blocking pool instead of waiting on the runtime.
+//! - Successful token lookups are remembered while the database is unchanged, as told by the
+//!   wal-index header SQLite rewrites at every commit of any process (see `token_cache`; off
+//!   with [`SqliteStore::with_token_cache`]).
 //! - Migrations are applied at open (see `schema_migrations`).
 //! - Session ids come from AUTOINCREMENT and are never reused, even after rows are deleted.
 //!
@@ -45,11 +51,13 @@ mod audit;
 mod engine;
 mod queries;
 mod schema;
+mod token_cache;
 
 use std::path::Path;
 use std::sync::Arc;
 
-use engine::{Ctx, Engine};
+use engine::{snapshot, Ctx, Engine};
+use token_cache::TokenCache;
 
 use crate::*;
 
@@ -58,6 +66,8 @@ use crate::*;
 #[derive(Debug)]
 pub struct SqliteStore {
     engine: Engine,
+    /// Token lookups remembered while the database is unchanged (see `token_cache`).
+    tokens: TokenCache,
 }
 
 impl SqliteStore {
@@ -73,7 +83,22 @@ impl SqliteStore {
         let engine = tokio::task::spawn_blocking(move || Engine::open(&path))
             .await
             .map_err(|e| StoreError::Backend(format!("sqlite: open task failed: {e}")))??;
-        Ok(SqliteStore { engine })
+        // Migrations have read the database in WAL mode, so its `-shm` file exists.
+        let tokens = TokenCache::new(engine.path(), true);
+        Ok(SqliteStore { engine, tokens })
+    }
+
+    /// Turns the token-lookup cache on (the default) or off. Off, every call authenticates
+    /// against the database; benchmarks use it to show what the cache saves.
+    pub fn with_token_cache(mut self, on: bool) -> Self {
+        self.tokens = TokenCache::new(self.engine.path(), on);
+        self
+    }
+
+    /// Whether token lookups are being remembered (on unless turned off, or the wal-index
+    /// could not be opened).
+    pub fn token_cache_enabled(&self) -> bool {
+        self.tokens.enabled()
     }
 
     /// Number of transactions the writer has committed since open. Several concurrent writes
@@ -161,39 +186,40 @@ fn wall_clock() -> UnixTime {
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn authenticate(&self, token: &TokenHash, now: UnixTime) -> Result<TokenLookup> {
+        if let Some(hit) = self.tokens.get(token, now) {
+            return Ok(hit);
+        }
+        // Read before the lookup: a commit in between makes the entry stale at once.
+        let seen = self.tokens.seen();
         let token = *token;
-        self.engine
-            .read(move |c| {
-                let tx = c.transaction().ctx("starting read")?;
-                queries::authenticate(&tx, &token, now)
-            })
-            .await
+        let (lookup, expires_at) = self
+            .engine
+            .read_quick(move |c| snapshot(c, |c| queries::authenticate(c, &token, now)))
+            .await?;
+        if let Some(seen) = seen {
+            self.tokens.put(&token, seen, &lookup, expires_at);
+        }
+        Ok(lookup)
     }
 
     async fn user(&self, org_id: &str, user_id: &str) -> Result<Option<UserRow>> {
         let (org, user) = (org_id.to_owned(), user_id.to_owned());
         self.engine
-            .read(move |c| {
-                let tx = c.transaction().ctx("starting read")?;
-                queries::user(&tx, &org, &user)
-            })
+            .read_quick(move |c| snapshot(c, |c| queries::user(c, &org, &user)))
             .await
     }
 
     async fn users(&self, org_id: &str, user_ids: &[String]) -> Result<Vec<UserRow>> {
         let (org, ids) = (org_id.to_owned(), owned(user_ids));
         self.engine
-            .read(move |c| {
-                let tx = c.transaction().ctx("starting read")?;
-                queries::users(&tx, &org, &ids)
-            })
+            .read(move |c| snapshot(c, |c| queries::users(c, &org, &ids)))
             .await
     }
 
     async fn team_exists(&self, org_id: &str, team_id: &str) -> Result<bool> {
         let (org, team) = (org_id.to_owned(), team_id.to_owned());
         self.engine
-            .read(move |c| Ok(queries::team_name(c, &org, &team)?.is_some()))
+            .read_quick(move |c| Ok(queries::team_name(c, &org, &team)?.is_some()))
             .await
     }
 
@@ -222,7 +248,7 @@ impl Store for SqliteStore {
     async fn session(&self, org_id: &str, session_id: u64) -> Result<Option<SessionRow>> {
         let org = org_id.to_owned();
         self.engine
-            .read(move |c| queries::session(c, &org, session_id))
+            .read_quick(move |c| queries::session(c, &org, session_id))
             .await
     }
 
@@ -260,10 +286,7 @@ impl Store for SqliteStore {
     async fn get_settings(&self, org_id: &str, user_ids: &[String]) -> Result<Vec<SettingsRow>> {
         let (org, ids) = (org_id.to_owned(), owned(user_ids));
         self.engine
-            .read(move |c| {
-                let tx = c.transaction().ctx("starting read")?;
-                queries::get_settings(&tx, &org, &ids)
-            })
+            .read(move |c| snapshot(c, |c| queries::get_settings(c, &org, &ids)))
             .await
     }
 
@@ -435,10 +458,7 @@ impl Store for SqliteStore {
     async fn dump(&self, org_id: Option<&str>) -> Result<Fixture> {
         let org = org_id.map(str::to_owned);
         self.engine
-            .read(move |c| {
-                let tx = c.transaction().ctx("starting read")?;
-                queries::dump(&tx, org.as_deref())
-            })
+            .read(move |c| snapshot(c, |c| queries::dump(c, org.as_deref())))
             .await
     }
 

@@ -1,5 +1,10 @@
 //! Connection management: one writer thread doing group commit, a pool of WAL readers.
 //!
+//! Reads take a pooled read-only connection either on the blocking pool ([`Engine::read`], for
+//! anything that may take a while) or right on the calling thread ([`Engine::read_quick`], for
+//! point lookups: the hand-off to another thread costs two wake-ups, more than the lookup).
+//! A quick read never waits on a lock there; it is rerun through `read` instead.
+//!
 //! Every write is a closure sent to the writer thread. The thread drains whatever is pending
 //! (up to [`BATCH_CAP`]), runs each closure inside its own SAVEPOINT of ONE transaction, commits
 //! once and then answers every waiter. A failing closure rolls back only its savepoint. So N
@@ -186,6 +191,69 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Runs a short, index-bounded read (a handful of point lookups) right here on the calling
+    /// thread with an idle reader connection, skipping the hand-off to the blocking pool: that
+    /// hand-off (two thread wake-ups) costs more than the lookups themselves. It never waits:
+    /// with no idle connection, or when the database is busy (in WAL mode only while another
+    /// connection recovers the WAL), it runs `f` again through [`Engine::read`].
+    pub(super) async fn read_quick<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Fn(&mut Connection) -> Result<T> + Clone + Send + 'static,
+    {
+        if let Some(mut conn) = self.readers.take_idle() {
+            BUSY_SEEN.with(|b| b.set(false));
+            // Give up at once instead of sleeping in SQLite's busy handler on a runtime thread.
+            let ready = conn.busy_handler(Some(note_busy)).is_ok();
+            let out = ready.then(|| f(&mut conn));
+            let busy = BUSY_SEEN.with(|b| b.replace(false));
+            let restored = conn.busy_timeout(BUSY_TIMEOUT).is_ok();
+            if restored && conn.is_autocommit() {
+                self.readers.give_back(conn);
+            }
+            match out {
+                Some(out) if !(busy && out.is_err()) => return out,
+                _ => {}
+            }
+        }
+        self.read(move |c| f(c)).await
+    }
+}
+
+/// Runs `f` inside one read transaction, so its statements see one snapshot. BEGIN and COMMIT
+/// go through the statement cache: parsing them anew costs more than a point lookup.
+pub(super) fn snapshot<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T>,
+) -> Result<T> {
+    let run = |sql: &str| {
+        conn.prepare_cached(sql)
+            .and_then(|mut s| s.execute([]).map(drop))
+    };
+    run("BEGIN").ctx("starting read")?;
+    let out = f(conn);
+    let end = run(if out.is_ok() { "COMMIT" } else { "ROLLBACK" });
+    // A failed read is reported as such; a connection left inside its transaction is dropped
+    // by the caller, not reused.
+    match (out, end) {
+        (Ok(v), Ok(())) => Ok(v),
+        (Ok(_), Err(e)) => Err(e).ctx("ending read"),
+        (Err(e), _) => Err(e),
+    }
+}
+
+thread_local! {
+    /// Set by [`note_busy`] when SQLite reports the database busy during a quick read.
+    static BUSY_SEEN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Busy handler of quick reads: remember the database was busy and do not wait.
+fn note_busy(_attempts: i32) -> bool {
+    BUSY_SEEN.with(|b| b.set(true));
+    false
+}
+
 impl Drop for Engine {
     fn drop(&mut self) {
         // Closing the channel lets the writer finish what is queued and exit; joining makes
@@ -295,8 +363,12 @@ struct Readers {
 }
 
 impl Readers {
+    fn take_idle(&self) -> Option<Connection> {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop()
+    }
+
     fn take(&self) -> Result<Connection> {
-        if let Some(c) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
+        if let Some(c) = self.take_idle() {
             return Ok(c);
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -313,5 +385,100 @@ impl Readers {
         if idle.len() < READERS_MAX {
             idle.push(conn);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+
+    /// Reads `other.db`, a second database in rollback-journal mode attached for the read, so
+    /// that a test can lock it exclusively: the one way to make a reader wait on a lock here
+    /// (WAL readers of the main database never do, short of WAL recovery).
+    fn read_other(c: &Connection, other: &str) -> Result<i64> {
+        // A connection whose earlier attempt failed half-way may still have it attached.
+        let _ = c.execute("DETACH other", []);
+        c.execute("ATTACH ?1 AS other", [other]).ctx("attaching")?;
+        let n = c
+            .query_row("SELECT count(*) FROM other.t", [], |r| r.get(0))
+            .ctx("reading other");
+        let _ = c.execute("DETACH other", []);
+        n
+    }
+
+    /// A quick read that meets a locked database neither fails nor sleeps on the runtime
+    /// thread: it is run again on the blocking pool, which waits for the lock while the
+    /// runtime (one thread here) goes on running other tasks.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_quick_read_waits_for_a_lock_off_the_runtime() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = tokio::task::spawn_blocking({
+            let path = dir.path().join("main.db");
+            move || Engine::open(&path)
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        let other = dir.path().join("other.db").to_str().unwrap().to_owned();
+        {
+            let c = Connection::open(&other).unwrap();
+            c.execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1), (2);")
+                .unwrap();
+        }
+        // Unlocked, the read runs inline.
+        let o = other.clone();
+        assert_eq!(
+            engine.read_quick(move |c| read_other(c, &o)).await.unwrap(),
+            2
+        );
+
+        // Another connection takes `other.db` exclusively until told to let go.
+        let (locked_tx, locked_rx) = mpsc::channel();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let o = other.clone();
+        let holder = std::thread::spawn(move || {
+            let c = Connection::open(&o).unwrap();
+            c.execute_batch("BEGIN EXCLUSIVE; INSERT INTO t VALUES (3);")
+                .unwrap();
+            locked_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+            c.execute_batch("COMMIT").unwrap();
+        });
+        locked_rx.recv().unwrap();
+
+        let ticks = Arc::new(AtomicUsize::new(0));
+        let ticker = tokio::spawn({
+            let ticks = ticks.clone();
+            async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    ticks.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        });
+        let release = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            release_tx.send(()).unwrap();
+        });
+        let o = other.clone();
+        let n = engine.read_quick(move |c| read_other(c, &o)).await.unwrap();
+        assert_eq!(n, 3, "the read waited for the holder's commit");
+        let seen = ticks.load(Ordering::SeqCst);
+        assert!(
+            seen >= 20,
+            "the runtime ran other tasks meanwhile ({seen} ticks)"
+        );
+        release.await.unwrap();
+        ticker.abort();
+        holder.join().unwrap();
+
+        // The connection went back to the pool in working order.
+        let o = other.clone();
+        assert_eq!(
+            engine.read_quick(move |c| read_other(c, &o)).await.unwrap(),
+            3
+        );
     }
 }

@@ -391,3 +391,136 @@ async fn two_stores_on_one_file_agree() {
         .iter()
         .all(|id| listed.iter().any(|r| r.session_id == *id)));
 }
+
+fn is_active(l: &TokenLookup) -> bool {
+    matches!(l, TokenLookup::Active(_))
+}
+
+/// The token cache never answers for a database that has changed since: writes made through
+/// another store on the same file (another process, as far as SQLite knows) reach a store whose
+/// lookups are cached, and a cached session still expires on time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_cache_follows_every_write_to_the_file() {
+    let dir = TempDir::new().unwrap();
+    let path = db_path(&dir);
+    let a = SqliteStore::open(&path).await.unwrap();
+    assert!(a.token_cache_enabled());
+    let b: DynStore = Arc::new(SqliteStore::open(&path).await.unwrap());
+    loaded(&b).await;
+
+    // A session token, looked up twice (the second time from the cache), then invalidated.
+    let session = TokenHash::of("xoxc-1001");
+    for _ in 0..2 {
+        assert!(is_active(&a.authenticate(&session, NOW).await.unwrap()));
+    }
+    assert!(b.invalidate_session("E1", 1001, NOW).await.unwrap());
+    assert_eq!(
+        a.authenticate(&session, NOW).await.unwrap(),
+        TokenLookup::SessionEnded
+    );
+
+    // An API token, cached, then revoked elsewhere.
+    let api = TokenHash::of("xoxp-dana");
+    for _ in 0..2 {
+        assert!(is_active(&a.authenticate(&api, NOW).await.unwrap()));
+    }
+    assert!(b.revoke_token(&api).await.unwrap());
+    assert_eq!(
+        a.authenticate(&api, NOW).await.unwrap(),
+        TokenLookup::Revoked
+    );
+
+    // A reset of the user's sessions.
+    let token = "xoxc-cache-reset";
+    b.create_session(NewSession {
+        org_id: "E1".into(),
+        user_id: "W2".into(),
+        team_id: "T1".into(),
+        client: ClientKind::Web,
+        token_hash: TokenHash::of(token),
+        created: Device::default(),
+        created_at: NOW,
+    })
+    .await
+    .unwrap();
+    let reset = TokenHash::of(token);
+    for _ in 0..2 {
+        assert!(is_active(&a.authenticate(&reset, NOW).await.unwrap()));
+    }
+    assert!(
+        b.reset_user("E1", "W2", ResetFilter::All, NOW)
+            .await
+            .unwrap()
+            > 0
+    );
+    assert_eq!(
+        a.authenticate(&reset, NOW).await.unwrap(),
+        TokenLookup::SessionEnded
+    );
+
+    // A session given a duration: cached while young, ended once its time is up, with no
+    // write in between to refresh the cache.
+    let token = "xoxc-cache-expiry";
+    b.create_session(NewSession {
+        org_id: "E1".into(),
+        user_id: "W2".into(),
+        team_id: "T1".into(),
+        client: ClientKind::Web,
+        token_hash: TokenHash::of(token),
+        created: Device::default(),
+        created_at: NOW,
+    })
+    .await
+    .unwrap();
+    b.set_settings(
+        "E1",
+        &["W2".to_string()],
+        SettingsChange {
+            duration: Some(28_800),
+            desktop_app_browser_quit: None,
+        },
+    )
+    .await
+    .unwrap();
+    let expiring = TokenHash::of(token);
+    for _ in 0..2 {
+        assert!(is_active(&a.authenticate(&expiring, NOW).await.unwrap()));
+    }
+    assert!(is_active(
+        &a.authenticate(&expiring, NOW + 28_799).await.unwrap()
+    ));
+    assert_eq!(
+        a.authenticate(&expiring, NOW + 28_800).await.unwrap(),
+        TokenLookup::SessionEnded
+    );
+
+    // A fixture load replacing everything: the admin token of the old fixture is gone.
+    let admin = TokenHash::of("xoxp-admin");
+    assert!(is_active(&a.authenticate(&admin, NOW).await.unwrap()));
+    b.reset_all().await.unwrap();
+    assert_eq!(
+        a.authenticate(&admin, NOW).await.unwrap(),
+        TokenLookup::Unknown
+    );
+}
+
+/// With the cache off every lookup goes to the database and answers the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_cache_can_be_turned_off() {
+    let dir = TempDir::new().unwrap();
+    let path = db_path(&dir);
+    let s = SqliteStore::open(&path)
+        .await
+        .unwrap()
+        .with_token_cache(false);
+    assert!(!s.token_cache_enabled());
+    let s: DynStore = Arc::new(s);
+    loaded(&s).await;
+    let t = TokenHash::of("xoxc-1001");
+    assert!(is_active(&s.authenticate(&t, NOW).await.unwrap()));
+    assert!(s.invalidate_session("E1", 1001, NOW).await.unwrap());
+    assert_eq!(
+        s.authenticate(&t, NOW).await.unwrap(),
+        TokenLookup::SessionEnded
+    );
+}

@@ -6,11 +6,13 @@
 //!
 //! `LOAD_BACKENDS` picks the deployments measured, one after another in the same run, each on
 //! fresh storage with the baseline re-measured just before it (comma-separated; default
-//! `sqlite`): `sqlite` (a file in a tempdir), `postgres` (one node on a fresh database on
+//! `sqlite`): `sqlite` (a file in a tempdir), `sqlite-nocache` (the same with the SQLite
+//! store's token cache off, so every call authenticates against the database), `postgres` (one node on a fresh database on
 //! `LOAD_PG_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`, dropped afterwards),
 //! `postgres2` (two nodes in this process, each with its own pool, on one fresh database;
 //! request i goes to node i mod 2, so list pages alternate nodes with one cursor chain).
 //! `LOAD_PG_POOL=N` sets the PostgreSQL pool size of each node (default 4 x cores).
+//! `LOAD_ONLY=auth` stops after the baseline and auth.test (for profiling the read path).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -119,25 +121,30 @@ fn main() {
 /// One deployment to measure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Target {
-    Sqlite,
+    Sqlite { token_cache: bool },
     Postgres { nodes: usize },
 }
 
 impl Target {
     fn parse(s: &str) -> Target {
         match s.trim() {
-            "sqlite" => Target::Sqlite,
+            "sqlite" => Target::Sqlite { token_cache: true },
+            "sqlite-nocache" => Target::Sqlite { token_cache: false },
             "postgres" | "postgres1" => Target::Postgres { nodes: 1 },
             "postgres2" => Target::Postgres { nodes: 2 },
             other => {
-                panic!("LOAD_BACKENDS: unknown target {other:?} (sqlite, postgres, postgres2)")
+                panic!(
+                    "LOAD_BACKENDS: unknown target {other:?} \
+                     (sqlite, sqlite-nocache, postgres, postgres2)"
+                )
             }
         }
     }
 
     fn label(self) -> String {
         match self {
-            Target::Sqlite => "SQLite, 1 node".into(),
+            Target::Sqlite { token_cache: true } => "SQLite, 1 node".into(),
+            Target::Sqlite { token_cache: false } => "SQLite, 1 node, token cache off".into(),
             Target::Postgres { nodes: 1 } => "PostgreSQL, 1 node".into(),
             Target::Postgres { nodes } => format!("PostgreSQL, {nodes} nodes"),
         }
@@ -172,7 +179,7 @@ struct Deployment {
 impl Deployment {
     async fn start(target: Target, fixture: &Fixture) -> Deployment {
         let (urls, dir, pg_db) = match target {
-            Target::Sqlite => {
+            Target::Sqlite { .. } => {
                 let dir = tempfile::tempdir().unwrap();
                 let url = format!("sqlite://{}", dir.path().join("bench.db").display());
                 (vec![url], Some(dir), None)
@@ -205,7 +212,16 @@ impl Deployment {
         };
         for (n, url) in urls.iter().enumerate() {
             // Each node opens its own store: its own pool (PostgreSQL) or handle (SQLite).
-            let store = sessions_store::open(url).await.unwrap();
+            let store = match target {
+                Target::Sqlite { token_cache: false } => {
+                    let path = url.strip_prefix("sqlite://").unwrap();
+                    let s = sessions_store::sqlite::SqliteStore::open(path)
+                        .await
+                        .unwrap();
+                    Arc::new(s.with_token_cache(false)) as sessions_store::DynStore
+                }
+                _ => sessions_store::open(url).await.unwrap(),
+            };
             if n == 0 {
                 let t = Instant::now();
                 store
@@ -403,6 +419,10 @@ async fn scenarios(
         })
         .await,
     );
+
+    if std::env::var("LOAD_ONLY").is_ok_and(|v| v == "auth") {
+        return results;
+    }
 
     // list: each request is one full page of 1000 at some position (signed cursor). Collect the
     // cursors of every page once, alternating nodes, then replay them.

@@ -498,7 +498,7 @@ async fn authorize(
     state: &AppState,
     token: Option<&str>,
     now: UnixTime,
-) -> Result<Box<Principal>, ApiError> {
+) -> Result<std::sync::Arc<Principal>, ApiError> {
     let token = token.ok_or_else(|| ApiError::new(ErrorCode::NotAuthed))?;
     let p = match state
         .store()

@@ -93,8 +93,8 @@ impl Histogram {
 
 #[derive(Debug, Default)]
 struct Families {
-    /// (method, code) -> count.
-    requests: BTreeMap<(&'static str, String), u64>,
+    /// method -> code -> count (nested so that counting needs no allocation).
+    requests: BTreeMap<&'static str, BTreeMap<String, u64>>,
     latency: BTreeMap<&'static str, Histogram>,
     store: BTreeMap<&'static str, Histogram>,
     store_errors: BTreeMap<&'static str, u64>,
@@ -167,7 +167,13 @@ impl Metrics {
 
     fn api_call(&self, method: &'static str, code: &str, took: Duration) {
         let mut f = self.families();
-        *f.requests.entry((method, code.to_owned())).or_default() += 1;
+        let codes = f.requests.entry(method).or_default();
+        match codes.get_mut(code) {
+            Some(n) => *n += 1,
+            None => {
+                codes.insert(code.to_owned(), 1);
+            }
+        }
         f.latency
             .entry(method)
             .or_default()
@@ -179,7 +185,12 @@ impl Metrics {
         let mut out = String::with_capacity(8192);
         let f = self.families();
         out.push_str("# HELP sessions_api_requests_total API calls answered, by method and code.\n# TYPE sessions_api_requests_total counter\n");
-        for ((m, c), n) in &f.requests {
+        let counts = || {
+            f.requests
+                .iter()
+                .flat_map(|(m, codes)| codes.iter().map(move |(c, n)| (m, c, n)))
+        };
+        for (m, c, n) in counts() {
             let _ = writeln!(
                 out,
                 "sessions_api_requests_total{{method=\"{m}\",code=\"{}\"}} {n}",
@@ -187,7 +198,7 @@ impl Metrics {
             );
         }
         out.push_str("# HELP sessions_api_errors_total API calls answered with ok:false, by method and code.\n# TYPE sessions_api_errors_total counter\n");
-        for ((m, c), n) in f.requests.iter().filter(|((_, c), _)| c != "ok") {
+        for (m, c, n) in counts().filter(|(_, c, _)| *c != "ok") {
             let _ = writeln!(
                 out,
                 "sessions_api_errors_total{{method=\"{m}\",code=\"{}\"}} {n}",
@@ -383,17 +394,18 @@ pub(crate) async fn track(State(state): State<AppState>, req: Request, next: Nex
         .strip_prefix("/api/")
         .map(method_label)
         .unwrap_or("unknown");
+    // Formatted only if the access log is on.
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.to_string())
-        .unwrap_or_default();
+        .map(|c| tracing::field::display(c.0));
     let verb = req.method().clone();
     let res = next.run(req).await;
     let took = start.elapsed();
     let status = res.status().as_u16();
-    let (code, res) = match res.extensions().get::<AnswerCode>() {
-        Some(c) => (c.0.clone(), res),
+    let mut res = res;
+    let (code, res) = match res.extensions_mut().remove::<AnswerCode>() {
+        Some(c) => (c.0, res),
         None => code_from_body(res).await,
     };
     state.inner.metrics.api_call(method, &code, took);
@@ -404,7 +416,7 @@ pub(crate) async fn track(State(state): State<AppState>, req: Request, next: Nex
         code = %code,
         status,
         duration_ms = took.as_secs_f64() * 1000.0,
-        peer = %peer,
+        peer,
         "api call"
     );
     res

@@ -174,7 +174,7 @@ pub async fn authorize<M: Method>(
             return Err(ApiError::new(ErrorCode::NotAnAdmin));
         }
     }
-    Ok(Arc::new(*principal))
+    Ok(principal)
 }
 
 fn device(d: &sessions_store::Device) -> DeviceInfo {

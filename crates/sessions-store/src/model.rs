@@ -227,8 +227,8 @@ pub enum PrincipalKind {
 /// Outcome of looking a token up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenLookup {
-    /// Valid and active.
-    Active(Box<Principal>),
+    /// Valid and active. Shared, so a remembered lookup is handed out without copying it.
+    Active(std::sync::Arc<Principal>),
     /// An API token that was revoked.
     Revoked,
     /// A session token whose session ended (invalidated, reset or expired).

@@ -844,9 +844,9 @@ impl Store for PgStore {
                     _ => return Err(corrupt("token kind", &kind)),
                 };
                 let scopes = row.try_get("scopes")?;
-                return Ok(TokenLookup::Active(Box::new(principal_from_row(
-                    &row, kind, scopes,
-                )?)));
+                return Ok(TokenLookup::Active(std::sync::Arc::new(
+                    principal_from_row(&row, kind, scopes)?,
+                )));
             }
             let sql = format!(
                 "SELECT x.session_id, x.revoked_at, x.expires_at, {USER_COLS}, {PRINCIPAL_COLS}
@@ -863,11 +863,9 @@ impl Store for PgStore {
             }
             let id: i64 = row.try_get("session_id")?;
             let kind = PrincipalKind::Session(u64::try_from(id).unwrap_or(0));
-            Ok(TokenLookup::Active(Box::new(principal_from_row(
-                &row,
-                kind,
-                Vec::new(),
-            )?)))
+            Ok(TokenLookup::Active(std::sync::Arc::new(
+                principal_from_row(&row, kind, Vec::new())?,
+            )))
         })
     }
 

@@ -255,7 +255,7 @@ fn principal(
         Some((id, Some(name))) => Some((id.clone(), std::mem::take(name))),
         _ => None,
     };
-    Ok(TokenLookup::Active(Box::new(Principal {
+    Ok(TokenLookup::Active(std::sync::Arc::new(Principal {
         org: OrgRow {
             org_id: org_id.clone(),
             name: org_name,

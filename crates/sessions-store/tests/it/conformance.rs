@@ -113,7 +113,7 @@ fn new_session(user: &str, team: &str, token: &str, created_at: UnixTime) -> New
     }
 }
 
-async fn active(s: &DynStore, token: &str, now: UnixTime) -> Box<Principal> {
+async fn active(s: &DynStore, token: &str, now: UnixTime) -> std::sync::Arc<Principal> {
     match s.authenticate(&TokenHash::of(token), now).await.unwrap() {
         TokenLookup::Active(p) => p,
         other => panic!("{token}: expected Active, got {other:?}"),

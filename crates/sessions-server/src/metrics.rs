@@ -13,6 +13,7 @@
 //! | `sessions_store_errors_total` | counter | `op` |
 //! | `sessions_bulk_jobs_pending` | gauge | (resetBulk jobs not yet done, all orgs, all nodes) |
 //! | `sessions_store_up` | gauge | 1 when the scrape's store call succeeded |
+//! | `sessions_token_cache_hits_total` / `_misses_total` | counters | (SQLite only: token lookups answered from the store's cache / from the database) |
 //! | `sessions_http_connections_open` / `_total` | gauge / counter | |
 //! | `process_resident_memory_bytes`, `process_cpu_seconds_total`, `process_open_fds`, `process_start_time_seconds` | gauges | (Linux only) |
 //!
@@ -181,7 +182,11 @@ impl Metrics {
     }
 
     /// The exposition text; `pending` is the bulk backlog (`None` when the store failed).
-    fn render(&self, pending: Option<u64>) -> String {
+    fn render(
+        &self,
+        pending: Option<u64>,
+        cache: Option<sessions_store::TokenCacheStats>,
+    ) -> String {
         let mut out = String::with_capacity(8192);
         let f = self.families();
         out.push_str("# HELP sessions_api_requests_total API calls answered, by method and code.\n# TYPE sessions_api_requests_total counter\n");
@@ -233,6 +238,12 @@ impl Metrics {
         if let Some(p) = pending {
             out.push_str("# HELP sessions_bulk_jobs_pending resetBulk jobs recorded and not yet done (all nodes).\n# TYPE sessions_bulk_jobs_pending gauge\n");
             let _ = writeln!(out, "sessions_bulk_jobs_pending {p}");
+        }
+        if let Some(c) = cache {
+            out.push_str("# HELP sessions_token_cache_hits_total Token lookups answered from the store's cache.\n# TYPE sessions_token_cache_hits_total counter\n");
+            let _ = writeln!(out, "sessions_token_cache_hits_total {}", c.hits);
+            out.push_str("# HELP sessions_token_cache_misses_total Token lookups that went to the database.\n# TYPE sessions_token_cache_misses_total counter\n");
+            let _ = writeln!(out, "sessions_token_cache_misses_total {}", c.misses);
         }
         out.push_str("# HELP sessions_http_connections_open Connections being served.\n# TYPE sessions_http_connections_open gauge\n");
         let _ = writeln!(
@@ -323,7 +334,8 @@ async fn pending_jobs(state: &AppState) -> Option<u64> {
 /// `GET /metrics`.
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let pending = pending_jobs(&state).await;
-    let mut res = state.inner.metrics.render(pending).into_response();
+    let cache = state.store().token_cache_stats();
+    let mut res = state.inner.metrics.render(pending, cache).into_response();
     res.headers_mut().insert(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),

@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use sessions_store::{
     AuditEntry, AuditFilter, AuditPage, BulkJob, DynStore, Fixture, JobClaim, NewSession,
-    ResetFilter, Result, SessionFilter, SessionRow, SettingsChange, SettingsRow, Store, TokenHash,
-    TokenLookup, UnixTime, UserRow,
+    ResetFilter, Result, SessionFilter, SessionRow, SettingsChange, SettingsRow, Store,
+    TokenCacheStats, TokenHash, TokenLookup, UnixTime, UserRow,
 };
 
 use crate::metrics::Metrics;
@@ -42,6 +42,9 @@ impl Store for TimedStore {
     async fn authenticate(&self, token: &TokenHash, now: UnixTime) -> Result<TokenLookup> {
         self.timed("authenticate", self.inner.authenticate(token, now))
             .await
+    }
+    fn token_cache_stats(&self) -> Option<TokenCacheStats> {
+        self.inner.token_cache_stats()
     }
     async fn user(&self, org_id: &str, user_id: &str) -> Result<Option<UserRow>> {
         self.timed("user", self.inner.user(org_id, user_id)).await

@@ -33,6 +33,15 @@ pub use audit::*;
 pub use fixture::*;
 pub use model::*;
 
+/// What a token-lookup cache has done since the store opened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TokenCacheStats {
+    /// Lookups answered from the cache.
+    pub hits: u64,
+    /// Lookups that went to the database (nothing remembered, or the database had changed).
+    pub misses: u64,
+}
+
 /// Errors from a store.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -193,6 +202,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn reset_all(&self) -> Result<()>;
     /// A random server secret shared by all nodes (for cursor signing), created on first use.
     async fn server_secret(&self) -> Result<Vec<u8>>;
+    /// Counters of the store's token-lookup cache, if it has one (SQLite does; PostgreSQL,
+    /// whose nodes cannot see each other's writes cheaply, does not).
+    fn token_cache_stats(&self) -> Option<TokenCacheStats> {
+        None
+    }
 
     // ----- audited writes ---------------------------------------------------------------
     // Each applies its write and appends `entry` in ONE transaction: the entry exists if and

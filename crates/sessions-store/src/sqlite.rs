@@ -202,6 +202,10 @@ impl Store for SqliteStore {
         Ok(lookup)
     }
 
+    fn token_cache_stats(&self) -> Option<TokenCacheStats> {
+        self.tokens.stats()
+    }
+
     async fn user(&self, org_id: &str, user_id: &str) -> Result<Option<UserRow>> {
         let (org, user) = (org_id.to_owned(), user_id.to_owned());
         self.engine

@@ -93,6 +93,19 @@ async fn metrics_count_calls_by_method_and_code_and_time_the_store() {
             .is_some_and(|n| n >= 1.0)
     );
     assert_eq!(m("sessions_store_up"), Some(1.0));
+    // The three auth.test calls in a row: the first went to the database, the others were
+    // answered from SQLite's token cache (nothing was written in between). PostgreSQL has none.
+    let (hits, misses) = (
+        m("sessions_token_cache_hits_total"),
+        m("sessions_token_cache_misses_total"),
+    );
+    match support::backend() {
+        support::Backend::Sqlite => {
+            assert!(hits.is_some_and(|h| h >= 2.0), "{text}");
+            assert!(misses.is_some_and(|n| n >= 1.0), "{text}");
+        }
+        support::Backend::Postgres => assert_eq!((hits, misses), (None, None)),
+    }
     let pending = m("sessions_bulk_jobs_pending").expect("backlog gauge");
     assert!(pending <= 1.0);
     assert!(m("sessions_http_connections_total").is_some_and(|n| n >= 1.0));

@@ -21,9 +21,10 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use crate::{PrincipalKind, TokenHash, TokenLookup, UnixTime};
+use crate::{PrincipalKind, TokenCacheStats, TokenHash, TokenLookup, UnixTime};
 
 /// Most lookups kept; past it the stale ones go, and if none is stale, all of them.
 const CAPACITY: usize = 10_000;
@@ -48,6 +49,8 @@ pub(super) struct TokenCache {
     /// The `-shm` file; `None` turns the cache off.
     shm: Option<File>,
     entries: Mutex<HashMap<[u8; 32], Entry>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 impl TokenCache {
@@ -67,6 +70,8 @@ impl TokenCache {
         TokenCache {
             shm,
             entries: Mutex::new(HashMap::new()),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
         }
     }
 
@@ -88,8 +93,28 @@ impl TokenCache {
         first.try_into().ok()
     }
 
+    /// Hits and misses so far (`None` when off).
+    pub(super) fn stats(&self) -> Option<TokenCacheStats> {
+        self.enabled().then(|| TokenCacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+        })
+    }
+
     /// The remembered lookup of `token`, if the database has not changed since it was made.
     pub(super) fn get(&self, token: &TokenHash, now: UnixTime) -> Option<TokenLookup> {
+        self.shm.as_ref()?;
+        let found = self.lookup(token, now);
+        let counter = if found.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    fn lookup(&self, token: &TokenHash, now: UnixTime) -> Option<TokenLookup> {
         let seen = self.seen()?;
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let entry = entries.get(&token.0).filter(|e| e.seen == seen)?;

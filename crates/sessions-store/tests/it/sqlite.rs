@@ -409,15 +409,30 @@ async fn token_cache_follows_every_write_to_the_file() {
     loaded(&b).await;
 
     // A session token, looked up twice (the second time from the cache), then invalidated.
+    let stats = |hits, misses| Some(TokenCacheStats { hits, misses });
+    assert_eq!(a.token_cache_stats(), stats(0, 0));
     let session = TokenHash::of("xoxc-1001");
     for _ in 0..2 {
         assert!(is_active(&a.authenticate(&session, NOW).await.unwrap()));
     }
+    assert_eq!(
+        a.token_cache_stats(),
+        stats(1, 1),
+        "the second lookup was a hit"
+    );
     assert!(b.invalidate_session("E1", 1001, NOW).await.unwrap());
     assert_eq!(
         a.authenticate(&session, NOW).await.unwrap(),
         TokenLookup::SessionEnded
     );
+    assert_eq!(
+        a.token_cache_stats(),
+        stats(1, 2),
+        "the write sent it to the database"
+    );
+    // Ended sessions are not remembered.
+    a.authenticate(&session, NOW).await.unwrap();
+    assert_eq!(a.token_cache_stats(), stats(1, 3));
 
     // An API token, cached, then revoked elsewhere.
     let api = TokenHash::of("xoxp-dana");
@@ -514,6 +529,7 @@ async fn token_cache_can_be_turned_off() {
         .unwrap()
         .with_token_cache(false);
     assert!(!s.token_cache_enabled());
+    assert_eq!(s.token_cache_stats(), None);
     let s: DynStore = Arc::new(s);
     loaded(&s).await;
     let t = TokenHash::of("xoxc-1001");

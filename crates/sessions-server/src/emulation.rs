@@ -12,7 +12,9 @@
 //!
 //! Choices where the issue is silent:
 //! - "The loaded fixture" is every fixture this process loaded: `--fixtures` at start, the demo
-//!   org, and `POST /control/fixtures`, later orgs replacing earlier ones with the same id. Reset
+//!   org, and `POST /control/fixtures`, later orgs replacing earlier ones with the same id. It
+//!   is kept in memory only when this reset exists (the control API on), so a production
+//!   server started with a big `--fixtures` file does not hold it. Reset
 //!   of everything deletes all state (as `POST /control/reset`) and loads that fixture again, so
 //!   orgs that came from elsewhere go; reset of one org replaces just that org (its sessions,
 //!   settings and tokens; sessions without `created_at` get the reset time). An org that was

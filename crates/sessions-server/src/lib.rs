@@ -383,9 +383,12 @@ pub async fn run(
     } else {
         None
     };
-    // What the emulator's state reset restores.
+    // What the emulator's state reset restores. Kept only where that reset exists (behind the
+    // control API): otherwise a big fixture file would stay in memory for the life of the
+    // process, for nothing.
+    let resettable = control_on;
     let mut loaded = Vec::new();
-    if demo.is_some() {
+    if demo.is_some() && resettable {
         loaded.push(demo_fixture().0);
     }
     if let Some(path) = &config.fixtures {
@@ -393,16 +396,23 @@ pub async fn run(
             path: path.clone(),
             message,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
-        let fixture = Fixture::from_json(&text).map_err(|e| fail(e.to_string()))?;
-        store
-            .load_fixture(&fixture, clock.now())
-            .await
-            .map_err(|e| match e {
-                StoreError::Fixture(f) => fail(f.to_string()),
-                other => ServerError::Store(other),
-            })?;
-        loaded.push(fixture);
+        // The file's text is freed before the load: only the parsed fixture is held then.
+        let fixture = {
+            let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+            Fixture::from_json(&text).map_err(|e| fail(e.to_string()))?
+        };
+        let now = clock.now();
+        let result = if resettable {
+            let r = store.load_fixture(&fixture, now).await;
+            loaded.push(fixture);
+            r
+        } else {
+            store.load_fixture_owned(fixture, now).await
+        };
+        result.map_err(|e| match e {
+            StoreError::Fixture(f) => fail(f.to_string()),
+            other => ServerError::Store(other),
+        })?;
     }
     let state = AppState::new(
         store,
@@ -426,6 +436,7 @@ pub async fn run(
     for fixture in &loaded {
         state.inner.emulation.remember(fixture);
     }
+    drop(loaded);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServerError::Bind {

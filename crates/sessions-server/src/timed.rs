@@ -178,6 +178,10 @@ impl Store for TimedStore {
         self.timed("load_fixture", self.inner.load_fixture(fixture, now))
             .await
     }
+    async fn load_fixture_owned(&self, fixture: Fixture, now: UnixTime) -> Result<()> {
+        self.timed("load_fixture", self.inner.load_fixture_owned(fixture, now))
+            .await
+    }
     async fn dump(&self, org_id: Option<&str>) -> Result<Fixture> {
         self.timed("dump", self.inner.dump(org_id)).await
     }

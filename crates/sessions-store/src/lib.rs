@@ -196,6 +196,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Loads a fixture, all or nothing. Orgs in the file replace stored orgs with the same id;
     /// other orgs are untouched. Sessions loaded older than their user's duration are expired.
     async fn load_fixture(&self, fixture: &Fixture, now: UnixTime) -> Result<()>;
+    /// [`Store::load_fixture`] for a caller done with the fixture: a backend that has to own
+    /// it (SQLite hands it to its writer thread) takes it instead of copying a possibly huge
+    /// fixture.
+    async fn load_fixture_owned(&self, fixture: Fixture, now: UnixTime) -> Result<()> {
+        self.load_fixture(&fixture, now).await
+    }
     /// The stored state in fixture form, tokens left out; one org or all.
     async fn dump(&self, org_id: Option<&str>) -> Result<Fixture>;
     /// Deletes everything but the server secret.

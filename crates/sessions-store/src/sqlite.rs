@@ -451,9 +451,12 @@ impl Store for SqliteStore {
     }
 
     async fn load_fixture(&self, fixture: &Fixture, now: UnixTime) -> Result<()> {
+        self.load_fixture_owned(fixture.clone(), now).await
+    }
+
+    async fn load_fixture_owned(&self, fixture: Fixture, now: UnixTime) -> Result<()> {
         // Checked here too so a bad file is refused without a trip to the writer.
         fixture.check()?;
-        let fixture = fixture.clone();
         self.engine
             .write(move |c| queries::load_fixture(c, &fixture, now))
             .await

@@ -59,16 +59,11 @@ fn write_fixture(path: &Path, sessions: usize) -> std::io::Result<()> {
 
 /// Starts `serve` and returns it with its API URL (read from the banner).
 fn start_server(bin: &Path, dir: &Path, fixture: Option<&Path>) -> (Child, String) {
+    // The control API stays off, as on a production server: the fixture is then not kept in
+    // memory as the emulator's reset target.
     let mut cmd = Command::new(bin);
-    cmd.args([
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--control-token",
-        "bench",
-        "--data-dir",
-    ])
-    .arg(dir.join("data"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.join("data"));
     if let Some(f) = fixture {
         cmd.arg("--fixtures").arg(f);
     }
@@ -211,10 +206,13 @@ fn main() {
     let t = Instant::now();
     let (seeder, _) = start_server(&bin, dir.path(), Some(&fixture));
     let seed_peak = vm_hwm_kb(seeder.id()).unwrap_or(0);
+    let seed_rss = proc_status_kb(seeder.id(), "VmRSS:").unwrap_or(0);
     println!(
-        "server: seeded in {:.1} s (peak RSS while loading the fixture file: {:.1} MiB)",
+        "server: seeded in {:.1} s (peak RSS while loading the fixture file: {:.1} MiB; \
+         RSS once serving: {:.1} MiB)",
         t.elapsed().as_secs_f64(),
-        seed_peak as f64 / 1024.0
+        seed_peak as f64 / 1024.0,
+        seed_rss as f64 / 1024.0
     );
     stop(seeder);
     // Measure a server that holds N sessions, as in production: restarted on the same database

@@ -396,11 +396,9 @@ pub async fn run(
             path: path.clone(),
             message,
         };
-        // The file's text is freed before the load: only the parsed fixture is held then.
-        let fixture = {
-            let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
-            Fixture::from_json(&text).map_err(|e| fail(e.to_string()))?
-        };
+        // Parsed from the file, not from its text read whole: only the fixture is held.
+        let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
+        let fixture = Fixture::from_reader(file).map_err(|e| fail(e.to_string()))?;
         let now = clock.now();
         let result = if resettable {
             let r = store.load_fixture(&fixture, now).await;

@@ -135,7 +135,17 @@ pub struct FixtureError {
 impl Fixture {
     /// Parses JSON, naming the position of a syntax error.
     pub fn from_json(text: &str) -> Result<Fixture, FixtureError> {
-        let fixture: Fixture = serde_json::from_str(text).map_err(|e| FixtureError {
+        Self::checked(serde_json::from_str(text))
+    }
+
+    /// Parses JSON from a reader (a file), without holding the whole text in memory next to
+    /// the parsed fixture. An I/O error is reported like a syntax error, with its position.
+    pub fn from_reader(reader: impl std::io::Read) -> Result<Fixture, FixtureError> {
+        Self::checked(serde_json::from_reader(std::io::BufReader::new(reader)))
+    }
+
+    fn checked(parsed: serde_json::Result<Fixture>) -> Result<Fixture, FixtureError> {
+        let fixture = parsed.map_err(|e| FixtureError {
             entry: format!("line {} column {}", e.line(), e.column()),
             message: format!("malformed fixture JSON: {e}"),
         })?;
@@ -295,5 +305,30 @@ mod tests {
 
         let e = Fixture::from_json("{\"orgs\": [").unwrap_err();
         assert!(e.message.contains("malformed"), "{e}");
+    }
+
+    /// A file read through `from_reader` gives what its text gives to `from_json`, errors
+    /// included (same entry; a type error's column may differ by the one byte the reader has
+    /// already taken, so only its line is compared).
+    #[test]
+    fn a_reader_parses_like_the_text() {
+        assert_eq!(
+            Fixture::from_reader(SAMPLE.as_bytes()).unwrap(),
+            Fixture::from_json(SAMPLE).unwrap()
+        );
+        let bad = SAMPLE.replace("\"primary_owner\"", "\"emperor\"");
+        assert_eq!(
+            Fixture::from_reader(bad.as_bytes()).unwrap_err(),
+            Fixture::from_json(&bad).unwrap_err()
+        );
+        let broken = "{\"orgs\": [\n  {\"id\": 1}";
+        let (a, b) = (
+            Fixture::from_reader(broken.as_bytes()).unwrap_err(),
+            Fixture::from_json(broken).unwrap_err(),
+        );
+        let line = |e: &FixtureError| e.entry.split(" column").next().unwrap().to_owned();
+        assert_eq!(line(&a), "line 2", "{a} / {b}");
+        assert_eq!(line(&a), line(&b), "{a} / {b}");
+        assert!(a.message.contains("expected a string"), "{a}");
     }
 }

@@ -10,7 +10,7 @@
 //! once and then answers every waiter. A failing closure rolls back only its savepoint. So N
 //! concurrent writes cost one fsync, and a write's `Ok` always means "committed".
 
-use std::panic::AssertUnwindSafe;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -200,13 +200,24 @@ impl Engine {
     pub(super) async fn read_quick<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: Fn(&mut Connection) -> Result<T> + Clone + Send + 'static,
+        F: Fn(&mut Connection) -> Result<T> + Send + 'static,
     {
         if let Some(mut conn) = self.readers.take_idle() {
             BUSY_SEEN.with(|b| b.set(false));
             // Give up at once instead of sleeping in SQLite's busy handler on a runtime thread.
             let ready = conn.busy_handler(Some(note_busy)).is_ok();
-            let out = ready.then(|| f(&mut conn));
+            // A panicking read is an error for its caller, as on the blocking pool; the
+            // connection it used is dropped, not reused.
+            let out = match ready.then(|| catch_unwind(AssertUnwindSafe(|| f(&mut conn)))) {
+                Some(Err(_)) => {
+                    tracing::error!("sqlite read panicked");
+                    return Err(StoreError::Backend(
+                        "sqlite: read task failed: panic".into(),
+                    ));
+                }
+                Some(Ok(out)) => Some(out),
+                None => None,
+            };
             let busy = BUSY_SEEN.with(|b| b.replace(false));
             let restored = conn.busy_timeout(BUSY_TIMEOUT).is_ok();
             if restored && conn.is_autocommit() {
@@ -406,6 +417,31 @@ mod tests {
             .ctx("reading other");
         let _ = c.execute("DETACH other", []);
         n
+    }
+
+    /// A quick read that panics (a bug) is an error for its caller, as a read on the blocking
+    /// pool is, and the next reads work.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_panicking_quick_read_is_an_error_not_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("main.db");
+        let engine = tokio::task::spawn_blocking(move || Engine::open(&path))
+            .await
+            .unwrap()
+            .unwrap();
+        let one = |c: &mut Connection| {
+            c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+                .ctx("one")
+        };
+        // Warm the pool so the read runs inline.
+        assert_eq!(engine.read(one).await.unwrap(), 1);
+        let err = engine
+            .read_quick(|_c: &mut Connection| -> Result<i64> { panic!("a bug") })
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("panic"), "{err}");
+        assert_eq!(engine.read_quick(one).await.unwrap(), 1);
+        assert_eq!(engine.read_quick(one).await.unwrap(), 1);
     }
 
     /// A quick read that meets a locked database neither fails nor sleeps on the runtime

@@ -1,7 +1,7 @@
 //! Remembered token lookups, used only while the database is unchanged.
 //!
-//! Every API call starts by authenticating, and that lookup (three indexed statements in one
-//! read transaction) costs more than the rest of a cheap call such as `auth.test`. A cache is
+//! Every API call starts by authenticating, and that lookup (up to three indexed statements in
+//! one read transaction) costs more than the rest of a cheap call such as `auth.test`. A cache is
 //! only correct if it learns of every write, including writes by another process sharing the
 //! file. SQLite already keeps that fact: in WAL mode each commit, from any connection in any
 //! process, rewrites the wal-index header at the start of the `-shm` file (SQLite's documented
@@ -44,13 +44,24 @@ struct Entry {
     expires_at: Option<UnixTime>,
 }
 
-#[derive(Debug)]
 pub(super) struct TokenCache {
     /// The `-shm` file; `None` turns the cache off.
     shm: Option<File>,
     entries: Mutex<HashMap<[u8; 32], Entry>>,
     hits: AtomicU64,
     misses: AtomicU64,
+}
+
+/// Counts only: the entries are token digests and principals, of no use in a log line.
+impl std::fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let entries = self.entries.lock().map_or(0, |e| e.len());
+        f.debug_struct("TokenCache")
+            .field("enabled", &self.enabled())
+            .field("entries", &entries)
+            .field("stats", &self.stats())
+            .finish()
+    }
 }
 
 impl TokenCache {
@@ -158,5 +169,45 @@ impl TokenCache {
                 expires_at,
             },
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Debug` (what a log line of the store would show) gives counts, never digests or who
+    /// a token belongs to.
+    #[test]
+    fn debug_shows_counts_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("x.db");
+        std::fs::write(dir.path().join("x.db-shm"), [0u8; 96]).unwrap();
+        let cache = TokenCache::new(&db, true);
+        let principal = crate::Principal {
+            org: crate::OrgRow {
+                org_id: "E1".into(),
+                name: "Secret Org".into(),
+            },
+            user: crate::UserRow {
+                org_id: "E1".into(),
+                user_id: "W1".into(),
+                name: "alice".into(),
+                role: crate::Role::Admin,
+                is_bot: false,
+                teams: vec![],
+            },
+            kind: PrincipalKind::UserToken,
+            scopes: vec![],
+            team: None,
+        };
+        let token = TokenHash::of("xoxp-secret");
+        let lookup = TokenLookup::Active(std::sync::Arc::new(principal));
+        cache.put(&token, [7; HEADER], &lookup, None);
+        let shown = format!("{cache:?}");
+        assert!(shown.contains("entries: 1"), "{shown}");
+        for leak in ["alice", "Secret Org", &token.to_hex()[..16], "[7, 7"] {
+            assert!(!shown.contains(leak), "{leak} in {shown}");
+        }
     }
 }

@@ -192,6 +192,10 @@ impl Store for TimedStore {
         self.timed("server_secret", self.inner.server_secret())
             .await
     }
+    async fn prune_audit(&self, before: UnixTime, limit: u32) -> Result<u64> {
+        self.timed("prune_audit", self.inner.prune_audit(before, limit))
+            .await
+    }
     async fn append_audit(&self, entry: &AuditEntry) -> Result<i64> {
         self.timed("append_audit", self.inner.append_audit(entry))
             .await

@@ -288,6 +288,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         page: AuditPage,
         limit: u32,
     ) -> Result<Vec<AuditEntry>>;
+    /// Deletes up to `limit` audit entries recorded before `before` (by `at`, all orgs),
+    /// oldest first, and returns how many went: a retention policy calls it until it returns
+    /// less than `limit`, so no one transaction grows with the backlog. Costs O(log n + limit).
+    async fn prune_audit(&self, before: UnixTime, limit: u32) -> Result<u64>;
 }
 
 /// A shared store handle.

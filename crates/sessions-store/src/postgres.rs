@@ -181,6 +181,7 @@ CREATE INDEX bulk_jobs_by_org ON bulk_jobs (org_id, job_id);
 "#,
     ),
     (2, audit::MIGRATION_V2),
+    (3, audit::MIGRATION_V3),
 ];
 
 /// Columns of a session row, in the order [`session_from_row`] reads them by name.
@@ -1489,6 +1490,12 @@ impl Store for PgStore {
             })
             .await
             .cloned()
+    }
+
+    async fn prune_audit(&self, before: UnixTime, limit: u32) -> Result<u64> {
+        with_retry!(self, "pruning the audit log", |c| {
+            audit::prune(&c, before, limit).await
+        })
     }
 
     async fn append_audit(&self, entry: &AuditEntry) -> Result<i64> {

@@ -480,6 +480,12 @@ impl Store for SqliteStore {
         self.engine.write(queries::create_server_secret).await
     }
 
+    async fn prune_audit(&self, before: UnixTime, limit: u32) -> Result<u64> {
+        self.engine
+            .write(move |c| audit::prune(c, before, limit))
+            .await
+    }
+
     async fn append_audit(&self, entry: &AuditEntry) -> Result<i64> {
         let entry = entry.clone();
         self.engine.write(move |c| audit::append(c, &entry)).await

@@ -33,6 +33,25 @@ CREATE INDEX audit_log_org_actor ON audit_log (org_id, actor_user_id, id);
 CREATE INDEX audit_log_targets ON audit_log USING GIN (target_user_ids);
 "#;
 
+/// Version 3: audit retention deletes by age, oldest first.
+pub(super) const MIGRATION_V3: &str = "CREATE INDEX audit_log_at ON audit_log (at, id);";
+
+/// Deletes up to `limit` entries older than `before`, oldest first.
+pub(super) async fn prune(
+    c: &deadpool_postgres::Client,
+    before: UnixTime,
+    limit: u32,
+) -> Result<u64, TxError> {
+    let n = c
+        .execute(
+            "DELETE FROM audit_log WHERE id IN \
+             (SELECT id FROM audit_log WHERE at < $1 ORDER BY at, id LIMIT $2)",
+            &[&before, &i64::from(limit)],
+        )
+        .await?;
+    Ok(n)
+}
+
 const COLS: &str = "id, org_id, at, actor_user_id, action, method, target_user_ids, session_id, \
                     details, ip, user_agent, result";
 

@@ -154,3 +154,25 @@ pub(super) fn append_job_entries(conn: &Connection, job: &BulkJob, now: UnixTime
     }
     Ok(())
 }
+
+/// Deletes up to `limit` entries older than `before`, oldest first, with their target rows.
+pub(super) fn prune(conn: &Connection, before: UnixTime, limit: u32) -> Result<u64> {
+    let ids = conn
+        .prepare_cached("SELECT id FROM audit_log WHERE at < ?1 ORDER BY at, id LIMIT ?2")
+        .ctx("finding old audit entries")?
+        .query_map(params![before, limit], |r| r.get::<_, i64>(0))
+        .ctx("finding old audit entries")?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .ctx("finding old audit entries")?;
+    for id in &ids {
+        conn.prepare_cached("DELETE FROM audit_targets WHERE entry_id = ?1")
+            .ctx("pruning audit targets")?
+            .execute([id])
+            .ctx("pruning audit targets")?;
+        conn.prepare_cached("DELETE FROM audit_log WHERE id = ?1")
+            .ctx("pruning audit entries")?
+            .execute([id])
+            .ctx("pruning audit entries")?;
+    }
+    Ok(ids.len() as u64)
+}

@@ -137,8 +137,14 @@ CREATE TABLE audit_targets (
 ) WITHOUT ROWID;
 "#;
 
+/// Version 3: audit retention deletes by age, oldest first; and with the entry's targets.
+const V3: &str = r#"
+CREATE INDEX audit_log_at ON audit_log(at, id);
+CREATE INDEX audit_targets_entry ON audit_targets(entry_id);
+"#;
+
 /// Ordered migrations: (version, SQL). Append only; never edit a released entry.
-const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2)];
+const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3)];
 
 /// The schema version this build writes.
 pub(super) fn latest() -> i64 {

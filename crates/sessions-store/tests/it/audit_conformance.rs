@@ -368,3 +368,51 @@ pub async fn audit_writes_record_their_entry_iff_applied(s: DynStore) {
         ]
     );
 }
+
+/// Retention: entries older than the cut go, oldest first and at most `limit` per call, in
+/// every org and with their targets (a per-user filter no longer finds them); newer ones stay.
+pub async fn audit_prune_deletes_old_entries_oldest_first(s: DynStore) {
+    loaded(&s).await;
+    let e1 = history(&s).await; // E1 at NOW, +10, +20, +30, +40; E2 at +15
+    assert_eq!(
+        s.prune_audit(NOW + 25, 2).await.unwrap(),
+        2,
+        "NOW and NOW+10 go first"
+    );
+    let left = all(&s, "E1", &AuditFilter::default()).await;
+    assert_eq!(ids(&left), vec![e1[4], e1[3], e1[2]]);
+    assert_eq!(
+        s.prune_audit(NOW + 25, 2).await.unwrap(),
+        2,
+        "E2's +15 and E1's +20"
+    );
+    assert_eq!(
+        s.prune_audit(NOW + 25, 2).await.unwrap(),
+        0,
+        "nothing older is left"
+    );
+    assert_eq!(
+        ids(&all(&s, "E1", &AuditFilter::default()).await),
+        vec![e1[4], e1[3]]
+    );
+    assert!(all(&s, "E2", &AuditFilter::default()).await.is_empty());
+    let w4 = AuditFilter {
+        user: Some("W4".into()),
+        ..AuditFilter::default()
+    };
+    assert!(
+        all(&s, "E1", &w4).await.is_empty(),
+        "W4 was a target of pruned entries only"
+    );
+    let w2 = AuditFilter {
+        user: Some("W2".into()),
+        ..AuditFilter::default()
+    };
+    assert_eq!(ids(&all(&s, "E1", &w2).await), vec![e1[4], e1[3]]);
+    // Appends after a prune still work and get fresh ids.
+    let id = s
+        .append_audit(&entry("E1", NOW + 50, "W1", ACTION_SESSION_RESET, &["W2"]))
+        .await
+        .unwrap();
+    assert!(id > e1[4]);
+}

@@ -1527,6 +1527,7 @@ macro_rules! conformance_tests {
             audit_concurrent_appends_get_distinct_ids,
             audit_bulk_jobs_record_their_entries_atomically,
             audit_writes_record_their_entry_iff_applied,
+            audit_prune_deletes_old_entries_oldest_first,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {

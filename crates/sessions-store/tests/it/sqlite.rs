@@ -116,6 +116,44 @@ async fn migrations_are_idempotent_on_reopen() {
     assert_eq!(mode, "wal");
 }
 
+/// A file of schema version 2 (before audit retention) is upgraded in place at open, its data
+/// kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_2_file_is_migrated_to_3() {
+    let dir = TempDir::new().unwrap();
+    let path = db_path(&dir);
+    {
+        let s: DynStore = Arc::new(SqliteStore::open(&path).await.unwrap());
+        loaded(&s).await;
+    }
+    // Take the file back to version 2: what version 3 added is gone.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "DROP INDEX audit_log_at; DROP INDEX audit_targets_entry; \
+             DELETE FROM schema_migrations WHERE version = 3;",
+        )
+        .unwrap();
+    }
+    let s = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(s.schema_version().await.unwrap(), 3);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let indexes: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' \
+             AND name IN ('audit_log_at', 'audit_targets_entry')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(indexes, 2);
+    let s: DynStore = Arc::new(s);
+    assert!(
+        s.invalidate_session("E1", 1001, NOW).await.unwrap(),
+        "data kept"
+    );
+}
+
 #[tokio::test]
 async fn a_newer_schema_is_refused() {
     let dir = TempDir::new().unwrap();

@@ -164,6 +164,9 @@ pub struct ServeConfig {
     /// Test knob: hold each claimed job this long before completing it (default zero; see
     /// [`StateOptions::bulk_hold`]).
     pub bulk_hold: std::time::Duration,
+    /// Delete audit entries older than this (default `None`: keep them; see
+    /// [`StateOptions::audit_retention`]).
+    pub audit_retention: Option<std::time::Duration>,
     /// The server's clock (system time by default; see [`Clock::from_fn`] to plug in an
     /// emulator's).
     pub clock: Clock,
@@ -192,6 +195,7 @@ impl Default for ServeConfig {
             bulk_worker: true,
             bulk_lease_secs: 30,
             bulk_hold: std::time::Duration::ZERO,
+            audit_retention: None,
             clock: Clock::system(),
             emulator: Some(sessions_emulator::EmulatorConfig::default()),
             trust_forwarded_for: false,
@@ -304,6 +308,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let pruner = state
+        .inner
+        .audit_retention
+        .map(|keep| tokio::spawn(worker::prune_audit(state.clone(), keep, stop_rx.clone())));
     let worker = state
         .inner
         .bulk_worker
@@ -324,6 +332,9 @@ pub async fn serve(
     if let Some(w) = worker {
         // If serving failed before shutdown, the dropped sender stops the worker too.
         let _ = w.await;
+    }
+    if let Some(p) = pruner {
+        let _ = p.await;
     }
     result
 }
@@ -425,6 +436,7 @@ pub async fn run(
             bulk_worker: config.bulk_worker,
             bulk_lease_secs: config.bulk_lease_secs,
             bulk_hold: config.bulk_hold,
+            audit_retention: config.audit_retention,
             emulator,
             trust_forwarded_for: config.trust_forwarded_for,
             ..StateOptions::default()

@@ -32,6 +32,11 @@ pub struct StateOptions {
     /// Test knob: the worker holds each claimed job this long before completing it, simulating
     /// a slow job (so a test can kill the node mid-job). Zero by default.
     pub bulk_hold: Duration,
+    /// Audit entries older than this (by the server's clock) are deleted by
+    /// [`serve`](crate::serve); `None` (the default) keeps them forever.
+    pub audit_retention: Option<Duration>,
+    /// How often retention runs (default one hour).
+    pub audit_prune_every: Duration,
     /// The emulator controls (rate limits, faults, request log, clock), mounted on
     /// `/api/<method>` and under `/control/emulator` when given; the server's clock then runs
     /// on the emulator's (see [`crate::emulation`]). The only rate limiting the server does.
@@ -59,6 +64,8 @@ impl Default for StateOptions {
             bulk_poll: Duration::from_millis(200),
             bulk_lease_secs: 30,
             bulk_hold: Duration::ZERO,
+            audit_retention: None,
+            audit_prune_every: Duration::from_secs(3600),
             emulator: None,
             control: false,
             control_allow_remote: false,
@@ -80,6 +87,8 @@ pub(crate) struct Inner {
     pub bulk_poll: Duration,
     pub bulk_lease_secs: i64,
     pub bulk_hold: Duration,
+    pub audit_retention: Option<Duration>,
+    pub audit_prune_every: Duration,
     pub emulation: crate::emulation::Emulation,
     pub wake: Notify,
     pub control_enabled: bool,
@@ -145,6 +154,8 @@ impl AppState {
                 bulk_poll: opts.bulk_poll,
                 bulk_lease_secs: opts.bulk_lease_secs,
                 bulk_hold: opts.bulk_hold,
+                audit_retention: opts.audit_retention,
+                audit_prune_every: opts.audit_prune_every,
                 emulation: crate::emulation::Emulation::new(opts.emulator),
                 wake: Notify::new(),
                 control_enabled,

@@ -77,3 +77,45 @@ pub(crate) async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     }
     tracing::info!("resetBulk worker stopped");
 }
+
+/// Entries deleted per store call: bounds each transaction, whatever the backlog.
+const PRUNE_BATCH: u32 = 1_000;
+
+/// Audit retention: at start and then every `audit_prune_every`, deletes the entries older than
+/// `keep` by the server's clock, in batches. Every node sharing a store may run it; deleting
+/// what another node already deleted is a no-op. Runs until `stop` turns true.
+pub(crate) async fn prune_audit(state: AppState, keep: Duration, mut stop: watch::Receiver<bool>) {
+    let keep = i64::try_from(keep.as_secs()).unwrap_or(i64::MAX);
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        let cut = state.clock().now().saturating_sub(keep);
+        let mut deleted = 0;
+        loop {
+            match state.inner.store.prune_audit(cut, PRUNE_BATCH).await {
+                Ok(n) => {
+                    deleted += n;
+                    if n < u64::from(PRUNE_BATCH) || *stop.borrow() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "audit retention failed; retrying next round");
+                    break;
+                }
+            }
+        }
+        if deleted > 0 {
+            tracing::info!(
+                deleted,
+                before = cut,
+                "audit entries past retention deleted"
+            );
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(state.inner.audit_prune_every) => {}
+            _ = stop.changed() => break,
+        }
+    }
+}

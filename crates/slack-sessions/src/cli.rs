@@ -380,6 +380,10 @@ pub struct ServeArgs {
     /// `probability`): the same seed and the same calls give the same faults, run after run.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub fault_seed: u64,
+    /// Delete audit log entries older than this many days (checked at start and hourly).
+    /// Without it the audit log is kept forever.
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=36500))]
+    pub audit_retention_days: Option<u32>,
     /// Take the caller address of audit log entries from the last X-Forwarded-For entry
     /// instead of the TCP peer. Only behind a proxy that sets the header: otherwise clients
     /// could write any address into the audit log. Off by default.

@@ -588,3 +588,87 @@ async fn nodes_sharing_a_store_share_the_log_and_its_cursors() {
     b.halt().await;
     a.stop().await;
 }
+
+/// With a retention set, entries older than it (by the server's clock) are deleted in the
+/// background; newer ones stay.
+#[tokio::test]
+async fn retention_deletes_entries_past_it_and_keeps_newer_ones() {
+    let mut opts = options();
+    opts.audit_retention = Some(Duration::from_secs(86_400));
+    opts.audit_prune_every = Duration::from_millis(20);
+    let s = start_with(opts, Some(&fixture())).await;
+    let stored = |s: &Server| {
+        let store = s.store.clone();
+        async move {
+            store
+                .list_audit("E1", &AuditFilter::default(), AuditPage::Newest, 1000)
+                .await
+                .unwrap()
+        }
+    };
+    let old = call(
+        &s,
+        "admin.users.session.reset",
+        Some(ADMIN),
+        &[("user_id", "WSAM")],
+        &[],
+    )
+    .await;
+    assert_eq!(old.body["ok"], true, "{}", old.text);
+    wait_for_entries(&s, "E1", 1).await;
+    // A day and a bit later that entry is past retention.
+    let v = s
+        .control(
+            reqwest::Method::POST,
+            "clock",
+            Some(json!({"advance": 86_401})),
+        )
+        .await;
+    assert_eq!(v.body["ok"], true, "{}", v.text);
+    let new = call(
+        &s,
+        "admin.users.session.reset",
+        Some(ADMIN),
+        &[("user_id", "WDANA")],
+        &[],
+    )
+    .await;
+    assert_eq!(new.body["ok"], true, "{}", new.text);
+    let mut left = Vec::new();
+    for _ in 0..200 {
+        left = stored(&s).await;
+        if left.len() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0].target_user_ids, vec!["WDANA".to_string()]);
+    // The API answers from what is left.
+    let r = logs(&s, Some(AUDITOR), &[]).await;
+    assert_eq!(entries(&r).len(), 1, "{}", r.text);
+}
+
+/// Without a retention nothing is ever deleted, however old.
+#[tokio::test]
+async fn without_retention_entries_are_kept() {
+    let s = server().await;
+    let r = call(
+        &s,
+        "admin.users.session.reset",
+        Some(ADMIN),
+        &[("user_id", "WSAM")],
+        &[],
+    )
+    .await;
+    assert_eq!(r.body["ok"], true, "{}", r.text);
+    wait_for_entries(&s, "E1", 1).await;
+    s.control(
+        reqwest::Method::POST,
+        "clock",
+        Some(json!({"advance": 10 * 365 * 86_400})),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(entries(&logs(&s, Some(AUDITOR), &[]).await).len(), 1);
+}

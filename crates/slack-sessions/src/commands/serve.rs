@@ -91,6 +91,9 @@ pub async fn run(a: ServeArgs) -> Result<Outcome> {
             ..EmulatorConfig::default()
         }),
         trust_forwarded_for: a.trust_forwarded_for,
+        audit_retention: a
+            .audit_retention_days
+            .map(|d| std::time::Duration::from_secs(u64::from(d) * 86_400)),
         ..ServeConfig::default()
     };
     sessions_server::run(

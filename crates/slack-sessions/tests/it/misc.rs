@@ -169,3 +169,13 @@ fn a_malformed_api_url_is_a_usage_error() {
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.starts_with("error: "), "{run:?}");
 }
+
+#[test]
+fn an_audit_retention_outside_1_to_36500_days_is_a_usage_error() {
+    for days in ["0", "36501", "-3", "forever"] {
+        let flag = format!("--audit-retention-days={days}");
+        let run = Run::of(bin().args(["serve", &flag]));
+        assert_eq!(run.code, 2, "{days}: {run:?}");
+        assert!(run.stderr.contains("--audit-retention-days"), "{run:?}");
+    }
+}

@@ -365,20 +365,6 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
         ))
 }
 
-/// The emulator middleware for `/api/<method>` (a no-op without an emulator).
-pub(crate) fn api_layer(
-    state: &AppState,
-) -> tower::util::Either<sessions_emulator::EmulatorLayer, tower::layer::util::Identity> {
-    tower::util::option_layer(
-        state
-            .inner
-            .emulation
-            .emulator
-            .as_ref()
-            .map(sessions_emulator::Emulator::layer),
-    )
-}
-
 /// The emulator for [`crate::run`].
 pub(crate) fn build(
     config: &sessions_emulator::EmulatorConfig,
@@ -389,15 +375,12 @@ pub(crate) fn build(
 /// Outside the emulator layer: reads the whole `/api` body within the server's size limit and
 /// body timeout first, so a slow or oversized body gets the same 408/413 with the emulator
 /// mounted as without it (the emulator's own capture has no deadline). Such calls are answered
-/// here, before the emulator logs or limits them. A no-op without an emulator.
+/// here, before the emulator logs or limits them. Mounted only with an emulator.
 pub(crate) async fn buffer_body(
     State(state): State<AppState>,
     req: Request,
     next: Next,
 ) -> Response {
-    if state.inner.emulation.emulator.is_none() {
-        return next.run(req).await;
-    }
     let (parts, body) = req.into_parts();
     match crate::api::read_body(&state, &parts.headers, body).await {
         Ok(bytes) => {

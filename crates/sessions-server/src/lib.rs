@@ -276,11 +276,14 @@ impl fmt::Debug for Started {
 /// The whole router: `/api/{method}` and `/control/...`.
 pub fn app(state: AppState) -> Router {
     let mut api = Router::new().route("/api/{method}", get(api::api_call).post(api::api_call));
-    // Without an emulator these layers would do nothing, at a cost on every call.
-    if state.inner.emulation.emulator.is_some() {
-        api = api.route_layer(emulation::api_layer(&state)).route_layer(
-            axum::middleware::from_fn_with_state(state.clone(), emulation::buffer_body),
-        );
+    // Only with an emulator: without one these layers would do nothing, at a cost on every call.
+    if let Some(emulator) = &state.inner.emulation.emulator {
+        api = api
+            .route_layer(emulator.layer())
+            .route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                emulation::buffer_body,
+            ));
     }
     api
         // Outermost on /api: counts and logs every answer, 429s included.

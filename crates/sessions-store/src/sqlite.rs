@@ -57,7 +57,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use engine::{snapshot, Ctx, Engine};
-use token_cache::TokenCache;
+use token_cache::{Cached, TokenCache};
 
 use crate::*;
 
@@ -186,11 +186,12 @@ fn wall_clock() -> UnixTime {
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn authenticate(&self, token: &TokenHash, now: UnixTime) -> Result<TokenLookup> {
-        if let Some(hit) = self.tokens.get(token, now) {
-            return Ok(hit);
-        }
-        // Read before the lookup: a commit in between makes the entry stale at once.
-        let seen = self.tokens.seen();
+        // On a miss, the header was read before the lookup below: a commit in between makes the
+        // entry stale at once.
+        let seen = match self.tokens.get(token, now) {
+            Cached::Hit(lookup) => return Ok(lookup),
+            Cached::Miss(seen) => seen,
+        };
         let token = *token;
         let (lookup, expires_at) = self
             .engine

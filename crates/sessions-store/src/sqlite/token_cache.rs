@@ -36,6 +36,15 @@ const IS_INIT: usize = 12;
 /// A snapshot of the wal-index header: equal snapshots mean no commit in between.
 pub(super) type Seen = [u8; HEADER];
 
+/// What [`TokenCache::get`] found.
+pub(super) enum Cached {
+    /// The remembered answer, still current.
+    Hit(TokenLookup),
+    /// Nothing current: ask the database, then [`TokenCache::put`] its answer with this header,
+    /// read before the database was asked (`None`: nothing can be remembered now).
+    Miss(Option<Seen>),
+}
+
 #[derive(Debug)]
 struct Entry {
     seen: Seen,
@@ -94,7 +103,7 @@ impl TokenCache {
     /// The wal-index header now, or `None` when it cannot be trusted (off, unreadable, not yet
     /// written, or being rewritten at this very moment: SQLite writes the second copy first and
     /// readers, like SQLite's own, take the header only when both copies agree).
-    pub(super) fn seen(&self) -> Option<Seen> {
+    fn seen(&self) -> Option<Seen> {
         let mut both = [0u8; 2 * HEADER];
         self.shm.as_ref()?.read_exact_at(&mut both, 0).ok()?;
         let (first, second) = both.split_at(HEADER);
@@ -113,20 +122,25 @@ impl TokenCache {
     }
 
     /// The remembered lookup of `token`, if the database has not changed since it was made.
-    pub(super) fn get(&self, token: &TokenHash, now: UnixTime) -> Option<TokenLookup> {
-        self.shm.as_ref()?;
-        let found = self.lookup(token, now);
+    pub(super) fn get(&self, token: &TokenHash, now: UnixTime) -> Cached {
+        if self.shm.is_none() {
+            return Cached::Miss(None);
+        }
+        let seen = self.seen();
+        let found = seen.and_then(|seen| self.lookup(token, seen, now));
         let counter = if found.is_some() {
             &self.hits
         } else {
             &self.misses
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        found
+        match found {
+            Some(lookup) => Cached::Hit(lookup),
+            None => Cached::Miss(seen),
+        }
     }
 
-    fn lookup(&self, token: &TokenHash, now: UnixTime) -> Option<TokenLookup> {
-        let seen = self.seen()?;
+    fn lookup(&self, token: &TokenHash, seen: Seen, now: UnixTime) -> Option<TokenLookup> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let entry = entries.get(&token.0).filter(|e| e.seen == seen)?;
         if entry.expires_at.is_some_and(|e| e <= now) {

@@ -67,17 +67,18 @@ fn session_row(r: &Row<'_>) -> rusqlite::Result<SessionRow> {
     })
 }
 
+/// The role stored in column `col`.
+fn role(r: &Row<'_>, col: usize) -> rusqlite::Result<Role> {
+    let role: String = r.get(col)?;
+    Role::parse(&role).ok_or_else(|| bad(col, format!("unknown role {role:?}")))
+}
+
 pub(super) fn user(conn: &Connection, org: &str, user: &str) -> Result<Option<UserRow>> {
     let head = conn
         .prepare_cached("SELECT name, role, is_bot FROM users WHERE org_id = ?1 AND user_id = ?2")
         .ctx("reading user")?
         .query_row((org, user), |r| {
-            let role: String = r.get(1)?;
-            Ok((
-                r.get::<_, String>(0)?,
-                Role::parse(&role).ok_or_else(|| bad(1, format!("unknown role {role:?}")))?,
-                r.get::<_, bool>(2)?,
-            ))
+            Ok((r.get::<_, String>(0)?, role(r, 1)?, r.get::<_, bool>(2)?))
         })
         .optional()
         .ctx("reading user")?;
@@ -147,10 +148,7 @@ fn holder(r: &Row<'_>, first: usize) -> rusqlite::Result<Holder> {
     let (Some(org), Some(user)) = (org, user) else {
         return Ok(None);
     };
-    let role: String = r.get(first + 2)?;
-    let role =
-        Role::parse(&role).ok_or_else(|| bad(first + 2, format!("unknown role {role:?}")))?;
-    Ok(Some((org, user, role, r.get(first + 3)?)))
+    Ok(Some((org, user, role(r, first + 2)?, r.get(first + 3)?)))
 }
 
 /// Who a token is, and when its session expires (session tokens). Every API call starts here,

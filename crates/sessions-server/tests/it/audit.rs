@@ -86,18 +86,28 @@ fn actions(r: &Resp) -> Vec<String> {
 
 /// Waits until `n` entries of the org are stored (the resetBulk worker appends its own).
 async fn wait_for_entries(s: &Server, org: &str, n: usize) {
+    wait_until_entries(s, org, |len| len >= n).await;
+}
+
+/// Waits until the number of stored entries of the org satisfies `done`; returns them.
+async fn wait_until_entries(
+    s: &Server,
+    org: &str,
+    done: impl Fn(usize) -> bool,
+) -> Vec<sessions_store::AuditEntry> {
+    let mut got = Vec::new();
     for _ in 0..200 {
-        let got = s
+        got = s
             .store
             .list_audit(org, &AuditFilter::default(), AuditPage::Newest, 1000)
             .await
             .unwrap();
-        if got.len() >= n {
-            return;
+        if done(got.len()) {
+            return got;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-    panic!("fewer than {n} audit entries in {org}");
+    panic!("the audit entries of {org} never reached the expected count: {got:?}");
 }
 
 #[tokio::test]
@@ -597,15 +607,6 @@ async fn retention_deletes_entries_past_it_and_keeps_newer_ones() {
     opts.audit_retention = Some(Duration::from_secs(86_400));
     opts.audit_prune_every = Duration::from_millis(20);
     let s = start_with(opts, Some(&fixture())).await;
-    let stored = |s: &Server| {
-        let store = s.store.clone();
-        async move {
-            store
-                .list_audit("E1", &AuditFilter::default(), AuditPage::Newest, 1000)
-                .await
-                .unwrap()
-        }
-    };
     let old = call(
         &s,
         "admin.users.session.reset",
@@ -634,15 +635,7 @@ async fn retention_deletes_entries_past_it_and_keeps_newer_ones() {
     )
     .await;
     assert_eq!(new.body["ok"], true, "{}", new.text);
-    let mut left = Vec::new();
-    for _ in 0..200 {
-        left = stored(&s).await;
-        if left.len() == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    assert_eq!(left.len(), 1, "{left:?}");
+    let left = wait_until_entries(&s, "E1", |len| len == 1).await;
     assert_eq!(left[0].target_user_ids, vec!["WDANA".to_string()]);
     // The API answers from what is left.
     let r = logs(&s, Some(AUDITOR), &[]).await;

@@ -412,10 +412,9 @@ pub(crate) async fn track(State(state): State<AppState>, req: Request, next: Nex
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| tracing::field::display(c.0));
     let verb = req.method().clone();
-    let res = next.run(req).await;
+    let mut res = next.run(req).await;
     let took = start.elapsed();
     let status = res.status().as_u16();
-    let mut res = res;
     let (code, res) = match res.extensions_mut().remove::<AnswerCode>() {
         Some(c) => (c.0, res),
         None => code_from_body(res).await,

@@ -179,3 +179,52 @@ fn an_audit_retention_outside_1_to_36500_days_is_a_usage_error() {
         assert!(run.stderr.contains("--audit-retention-days"), "{run:?}");
     }
 }
+
+/// SIGTERM is handled from the moment `serve` starts, not only once it serves: one that lands
+/// while a big fixture is still loading lets the load finish and then stops the server
+/// gracefully (exit 0) instead of killing it. (Handlers installed lazily, when shutdown is
+/// first awaited, leave the default action, death by signal, in force until then.)
+#[test]
+fn sigterm_during_start_up_is_a_graceful_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = dir.path().join("big.json");
+    let sessions: Vec<String> = (0..100_000)
+        .map(|i| {
+            format!(
+                r#"{{"session_id":{},"user":"W1","team":"T1","client":"web"}}"#,
+                i + 1
+            )
+        })
+        .collect();
+    std::fs::write(
+        &fixture,
+        format!(
+            r#"{{"orgs":[{{"id":"E1","name":"Big","teams":[{{"id":"T1","name":"t"}}],
+            "users":[{{"id":"W1","name":"u","role":"member","teams":["T1"]}}],
+            "sessions":[{}]}}]}}"#,
+            sessions.join(",")
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("slack-sessions"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .arg("--fixtures")
+        .arg(&fixture)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Long enough for the process to start, well short of the load.
+    std::thread::sleep(Duration::from_millis(150));
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+    let exit = child.wait().unwrap();
+    assert_eq!(exit.code(), Some(0), "serve exit {exit:?}; stdout:\n{out}");
+    assert!(out.contains("API URL:"), "the load finished first:\n{out}");
+}

@@ -108,6 +108,22 @@ impl Store for TimedStore {
         self.timed("create_session", self.inner.create_session(new))
             .await
     }
+    async fn users_with_sessions(
+        &self,
+        org_id: &str,
+        user_ids: &[String],
+        now: UnixTime,
+    ) -> Result<Vec<String>> {
+        self.timed(
+            "users_with_sessions",
+            self.inner.users_with_sessions(org_id, user_ids, now),
+        )
+        .await
+    }
+    async fn expire_sessions(&self, now: UnixTime, limit: u32) -> Result<u64> {
+        self.timed("expire_sessions", self.inner.expire_sessions(now, limit))
+            .await
+    }
     async fn get_settings(&self, org_id: &str, user_ids: &[String]) -> Result<Vec<SettingsRow>> {
         self.timed("get_settings", self.inner.get_settings(org_id, user_ids))
             .await

@@ -125,22 +125,40 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Ids are allocated by the store, unique across the server and across nodes.
     async fn create_session(&self, new: NewSession) -> Result<SessionRow>;
 
+    /// Those of `user_ids` (deduplicated, in the order given) that have at least one active
+    /// session at `now`.
+    async fn users_with_sessions(
+        &self,
+        org_id: &str,
+        user_ids: &[String],
+        now: UnixTime,
+    ) -> Result<Vec<String>>;
+    /// Marks up to `limit` sessions whose expiry is at or before `now` as ended for good
+    /// (`revoked_at` set to their expiry) and returns how many: expiry is final, so a clock
+    /// that later moves back cannot make them active again. A sweeper calls it until it
+    /// returns less than `limit`. Costs O(log n + limit).
+    async fn expire_sessions(&self, now: UnixTime, limit: u32) -> Result<u64>;
+
     // ----- settings -------------------------------------------------------------------
     /// Settings of those `user_ids` that have any (users without settings are absent).
     async fn get_settings(&self, org_id: &str, user_ids: &[String]) -> Result<Vec<SettingsRow>>;
-    /// Applies a change to every listed user in one transaction, and re-derives `expires_at`
-    /// of their sessions when the duration changes.
+    /// Applies a change to every listed user in one transaction. A new duration applies to
+    /// their existing sessions only by shortening them: each session's expiry becomes
+    /// `created_at + duration` when that is earlier than the expiry it has (or it has none),
+    /// so an expired session stays expired.
     async fn set_settings(
         &self,
         org_id: &str,
         user_ids: &[String],
         change: SettingsChange,
     ) -> Result<()>;
-    /// Removes the listed users' settings (their sessions no longer expire by duration).
+    /// Removes the listed users' settings. Their existing sessions keep the expiry they have
+    /// (clearing would only lengthen them); sessions created afterwards have none.
     async fn clear_settings(&self, org_id: &str, user_ids: &[String]) -> Result<()>;
 
     // ----- resetBulk jobs ---------------------------------------------------------------
-    /// Records a job; once this returns it survives restarts.
+    /// Records a job; once this returns it survives restarts. Job ids are numbered per org
+    /// (1, 2, ... within each org, never reused), so they reveal nothing about other orgs.
     async fn enqueue_bulk_reset(
         &self,
         org_id: &str,
@@ -272,7 +290,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     // ----- audit log --------------------------------------------------------------------
     /// Appends one entry durably (`Ok` means committed) and returns its id; `entry.id` is
-    /// ignored. Ids are unique across nodes and increase in allocation order.
+    /// ignored. Ids are numbered per org (1, 2, ... within each org, never reused, unique
+    /// across nodes) and increase in commit order within the org, so they reveal nothing
+    /// about other orgs.
     async fn append_audit(&self, entry: &AuditEntry) -> Result<i64>;
     /// Entries of one org matching `filter`, at most `limit`, newest first (or oldest first
     /// for [`AuditPage::After`]). Must cost O(log n + scanned rows).

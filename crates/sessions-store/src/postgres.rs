@@ -182,6 +182,7 @@ CREATE INDEX bulk_jobs_by_org ON bulk_jobs (org_id, job_id);
     ),
     (2, audit::MIGRATION_V2),
     (3, audit::MIGRATION_V3),
+    (4, audit::MIGRATION_V4),
 ];
 
 /// Columns of a session row, in the order [`session_from_row`] reads them by name.
@@ -485,7 +486,39 @@ impl PgStore {
             .map_err(|e| StoreError::Backend(format!("getting a PostgreSQL connection: {e}")))
     }
 
+    /// Connects and applies the schema migrations only up to `version`: for tests of what
+    /// later migrations do to older databases. The handle is not for use as a store.
+    #[doc(hidden)]
+    pub async fn create_at_schema_version(url: &str, version: i32) -> Result<()> {
+        let (pg_url, _) = split_pool_size(url)?;
+        let config = tokio_postgres::Config::from_str(&pg_url)
+            .map_err(|e| StoreError::BadUrl(format!("{} ({})", redact(url), describe(&e))))?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(1)
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| StoreError::Backend(format!("building connection pool: {e}")))?;
+        let store = PgStore {
+            pool,
+            pool_size: 1,
+            secret: tokio::sync::OnceCell::new(),
+            retried: std::sync::atomic::AtomicU64::new(0),
+        };
+        store.migrate_to(version).await
+    }
+
     async fn migrate(&self) -> Result<()> {
+        self.migrate_to(MIGRATIONS.last().map_or(0, |m| m.0)).await
+    }
+
+    async fn migrate_to(&self, target: i32) -> Result<()> {
         with_retry!(self, "running migrations", |c| {
             let tx = c.transaction().await?;
             tx.query("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
@@ -521,7 +554,7 @@ impl PgStore {
                 .into());
             }
             for (version, sql) in MIGRATIONS {
-                if applied.contains(version) {
+                if applied.contains(version) || *version > target {
                     continue;
                 }
                 tx.batch_execute(sql).await?;
@@ -575,13 +608,16 @@ impl PgStore {
             )
             .await?;
             if let Some(d) = duration {
-                // Every session of theirs, revoked ones included, so a row always shows the
-                // expiry its user's settings imply.
+                // Only ever shortens: a session keeps an earlier expiry it already has, so an
+                // expired one stays expired whatever the new duration.
                 tx.execute(
                     "UPDATE sessions SET expires_at =
                          LEAST(created_at::numeric + $3::bigint, 9223372036854775807)::bigint
                      WHERE session_id IN (
                          SELECT session_id FROM sessions WHERE org_id = $1 AND user_id = ANY($2)
+                           AND (expires_at IS NULL OR expires_at >
+                                LEAST(created_at::numeric + $3::bigint,
+                                      9223372036854775807)::bigint)
                          ORDER BY session_id FOR UPDATE)",
                     &[&org_id, &users, &d],
                 )
@@ -611,14 +647,8 @@ impl PgStore {
                 &[&org_id, &users],
             )
             .await?;
-            tx.execute(
-                "UPDATE sessions SET expires_at = NULL WHERE session_id IN (
-                     SELECT session_id FROM sessions
-                     WHERE org_id = $1 AND user_id = ANY($2) AND expires_at IS NOT NULL
-                     ORDER BY session_id FOR UPDATE)",
-                &[&org_id, &users],
-            )
-            .await?;
+            // Existing sessions keep their expiry (settings only ever shorten them); sessions
+            // created from now on have none.
             if let Some(e) = audit {
                 audit::append_in(&tx, e).await?;
             }
@@ -728,6 +758,35 @@ fn job_from_row(row: &Row) -> Result<BulkJob, TxError> {
         },
         attempts: u32::try_from(attempts).unwrap_or(0),
     })
+}
+
+/// Records a pending job under the org's next job number, in the caller's transaction.
+async fn insert_job(
+    tx: &tokio_postgres::Transaction<'_>,
+    org_id: &str,
+    actor_user_id: &str,
+    user_ids: &[String],
+    filter: ResetFilter,
+    now: UnixTime,
+    run_after: UnixTime,
+) -> Result<i64, TxError> {
+    let id = audit::next_org_id(tx, org_id, "job").await?;
+    tx.execute(
+        "INSERT INTO bulk_jobs (job_id, org_id, actor_user_id, user_ids, filter, state,
+             created_at, run_after)
+         VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7)",
+        &[
+            &id,
+            &org_id,
+            &actor_user_id,
+            &user_ids,
+            &filter.as_str(),
+            &now,
+            &run_after,
+        ],
+    )
+    .await?;
+    Ok(id)
 }
 
 /// Client kinds a reset filter covers, as stored.
@@ -1161,6 +1220,49 @@ impl Store for PgStore {
         self.clear_settings_with(org_id, user_ids, None).await
     }
 
+    async fn users_with_sessions(
+        &self,
+        org_id: &str,
+        user_ids: &[String],
+        now: UnixTime,
+    ) -> Result<Vec<String>> {
+        with_retry!(self, "finding users with sessions", |c| {
+            let rows = c
+                .query(
+                    "SELECT u FROM unnest($2::text[]) WITH ORDINALITY AS x(u, pos)
+                     WHERE EXISTS (SELECT 1 FROM sessions s
+                         WHERE s.org_id = $1 AND s.user_id = x.u AND s.revoked_at IS NULL
+                           AND (s.expires_at IS NULL OR s.expires_at > $3))
+                     ORDER BY pos",
+                    &[&org_id, &user_ids, &now],
+                )
+                .await?;
+            let mut out: Vec<String> = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let u: String = r.try_get(0)?;
+                if !out.contains(&u) {
+                    out.push(u);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    async fn expire_sessions(&self, now: UnixTime, limit: u32) -> Result<u64> {
+        with_retry!(self, "ending expired sessions", |c| {
+            // Locked in session_id order like every other multi-row revocation; rows another
+            // writer holds are skipped and left to the next sweep.
+            Ok(c.execute(
+                "UPDATE sessions SET revoked_at = expires_at WHERE session_id IN (
+                     SELECT session_id FROM sessions
+                     WHERE revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at <= $1
+                     ORDER BY session_id LIMIT $2 FOR UPDATE SKIP LOCKED)",
+                &[&now, &i64::from(limit)],
+            )
+            .await?)
+        })
+    }
+
     async fn enqueue_bulk_reset(
         &self,
         org_id: &str,
@@ -1171,22 +1273,11 @@ impl Store for PgStore {
         run_after: UnixTime,
     ) -> Result<i64> {
         with_retry!(self, "recording a resetBulk job", |c| {
-            let row = c
-                .query_one(
-                    "INSERT INTO bulk_jobs (org_id, actor_user_id, user_ids, filter, state,
-                         created_at, run_after)
-                     VALUES ($1, $2, $3, $4, 'pending', $5, $6) RETURNING job_id",
-                    &[
-                        &org_id,
-                        &actor_user_id,
-                        &user_ids,
-                        &filter.as_str(),
-                        &now,
-                        &run_after,
-                    ],
-                )
-                .await?;
-            Ok(row.try_get::<_, i64>(0)?)
+            let tx = c.transaction().await?;
+            let id =
+                insert_job(&tx, org_id, actor_user_id, user_ids, filter, now, run_after).await?;
+            tx.commit().await?;
+            Ok(id)
         })
     }
 
@@ -1273,22 +1364,8 @@ impl Store for PgStore {
     ) -> Result<i64> {
         with_retry!(self, "recording a resetBulk job", |c| {
             let tx = c.transaction().await?;
-            let row = tx
-                .query_one(
-                    "INSERT INTO bulk_jobs (org_id, actor_user_id, user_ids, filter, state,
-                         created_at, run_after)
-                     VALUES ($1, $2, $3, $4, 'pending', $5, $6) RETURNING job_id",
-                    &[
-                        &org_id,
-                        &actor_user_id,
-                        &user_ids,
-                        &filter.as_str(),
-                        &now,
-                        &run_after,
-                    ],
-                )
-                .await?;
-            let id: i64 = row.try_get(0)?;
+            let id =
+                insert_job(&tx, org_id, actor_user_id, user_ids, filter, now, run_after).await?;
             audit::append_in(&tx, &entry.with_job_id(id)).await?;
             tx.commit().await?;
             Ok(id)
@@ -1309,11 +1386,11 @@ impl Store for PgStore {
             let sql = format!(
                 "UPDATE bulk_jobs SET lease_owner = $1, lease_token = $2, lease_until = $4,
                      attempts = attempts + 1
-                 WHERE job_id = (
-                     SELECT job_id FROM bulk_jobs
+                 WHERE (org_id, job_id) = (
+                     SELECT org_id, job_id FROM bulk_jobs
                      WHERE state = 'pending' AND run_after <= $3
                        AND (lease_until IS NULL OR lease_until < $3)
-                     ORDER BY job_id LIMIT 1
+                     ORDER BY created_at, org_id, job_id LIMIT 1
                      FOR UPDATE SKIP LOCKED)
                  RETURNING {JOB_COLS}"
             );
@@ -1332,8 +1409,13 @@ impl Store for PgStore {
         with_retry!(self, "completing a resetBulk job", |c| {
             let tx = c.transaction().await?;
             share_org(&tx, &claim.job.org_id).await?;
-            let sql = format!("SELECT {JOB_COLS} FROM bulk_jobs WHERE job_id = $1 FOR UPDATE");
-            let Some(row) = tx.query_opt(&sql, &[&claim.job.job_id]).await? else {
+            let sql = format!(
+                "SELECT {JOB_COLS} FROM bulk_jobs WHERE org_id = $1 AND job_id = $2 FOR UPDATE"
+            );
+            let Some(row) = tx
+                .query_opt(&sql, &[&claim.job.org_id, &claim.job.job_id])
+                .await?
+            else {
                 return Err(StoreError::LeaseLost.into());
             };
             let token: Option<String> = row.try_get("lease_token")?;
@@ -1376,10 +1458,10 @@ impl Store for PgStore {
             let sql = format!(
                 "UPDATE bulk_jobs SET state = 'done', finished_at = $2, results = $3,
                      lease_token = NULL, lease_until = NULL
-                 WHERE job_id = $1 RETURNING {JOB_COLS}"
+                 WHERE job_id = $1 AND org_id = $4 RETURNING {JOB_COLS}"
             );
             let row = tx
-                .query_one(&sql, &[&job.job_id, &now, &results_json])
+                .query_one(&sql, &[&job.job_id, &now, &results_json, &job.org_id])
                 .await?;
             let done = job_from_row(&row)?;
             audit::append_job_entries(&tx, &done, now).await?;

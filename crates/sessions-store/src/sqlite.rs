@@ -131,6 +131,16 @@ impl SqliteStore {
         schema::latest()
     }
 
+    /// Creates (or upgrades) the file at `path` only up to schema `version`, without opening a
+    /// store on it: for tests of what later migrations do to older files.
+    #[doc(hidden)]
+    pub fn create_at_schema_version(path: &str, version: i64) -> Result<()> {
+        let mut conn = rusqlite::Connection::open(path).ctx("opening the file")?;
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;")
+            .ctx("setting pragmas")?;
+        schema::migrate_to(&mut conn, version)
+    }
+
     /// `EXPLAIN QUERY PLAN` of the page query `list_sessions` runs for `filter`, one line per
     /// plan step (diagnostics, and a test that pages never scan the table).
     pub async fn explain_list_sessions(&self, filter: &SessionFilter) -> Result<Vec<String>> {
@@ -311,6 +321,24 @@ impl Store for SqliteStore {
         let (org, ids) = (org_id.to_owned(), owned(user_ids));
         self.engine
             .write(move |c| queries::clear_settings(c, &org, &ids))
+            .await
+    }
+
+    async fn users_with_sessions(
+        &self,
+        org_id: &str,
+        user_ids: &[String],
+        now: UnixTime,
+    ) -> Result<Vec<String>> {
+        let (org, ids) = (org_id.to_owned(), owned(user_ids));
+        self.engine
+            .read(move |c| snapshot(c, |c| queries::users_with_sessions(c, &org, &ids, now)))
+            .await
+    }
+
+    async fn expire_sessions(&self, now: UnixTime, limit: u32) -> Result<u64> {
+        self.engine
+            .write(move |c| queries::expire_sessions(c, now, limit))
             .await
     }
 

@@ -1,10 +1,9 @@
 //! Audit log queries (schema version 2).
 //!
-//! Entry ids come from an identity sequence shared by all nodes. Appends take no lock of their
-//! own (most are the last statement of an admin write's transaction, and a lock held through
-//! the commit would serialize every audited write): concurrent appends may therefore commit
-//! out of id order, which only an [`AuditPage::After`] walk can notice (see
-//! [`Store::list_audit`](crate::Store::list_audit)).
+//! Entry ids are per-org numbers from `org_counters` (schema version 4), so an org's ids say
+//! nothing about other orgs. Taking the next number locks the org's counter row until the
+//! append's transaction commits (it is the last statement of an admin write's transaction):
+//! one org's audited writes commit one at a time, in id order, while other orgs' proceed.
 
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
@@ -36,6 +35,80 @@ CREATE INDEX audit_log_targets ON audit_log USING GIN (target_user_ids);
 /// Version 3: audit retention deletes by age, oldest first.
 pub(super) const MIGRATION_V3: &str = "CREATE INDEX audit_log_at ON audit_log (at, id);";
 
+/// Version 4: ids an org sees reveal nothing about other orgs, and expiry is final.
+///
+/// - Audit entry ids and resetBulk job ids become per-org numbers allocated from
+///   `org_counters` (see [`next_org_id`]); existing rows are renumbered per org in their old
+///   order, and job ids inside audit details with their jobs (also those of jobs already
+///   deleted with their org). Primary keys become `(org_id, id)` / `(org_id, job_id)`.
+/// - `sessions_expiring` finds sessions past their expiry not yet marked ended.
+pub(super) const MIGRATION_V4: &str = r#"
+CREATE TABLE org_counters (
+    org_id TEXT NOT NULL,
+    kind   TEXT NOT NULL CHECK (kind IN ('audit', 'job')),
+    last   BIGINT NOT NULL,
+    PRIMARY KEY (org_id, kind)
+);
+
+CREATE TEMP TABLE v4_job_ids ON COMMIT DROP AS
+    SELECT org_id, old_id,
+           row_number() OVER (PARTITION BY org_id ORDER BY old_id) AS new_id
+    FROM (SELECT org_id, job_id AS old_id FROM bulk_jobs
+          UNION
+          SELECT org_id, (details::jsonb ->> 'job_id')::bigint FROM audit_log
+          WHERE jsonb_typeof(details::jsonb -> 'job_id') = 'number') x;
+CREATE TEMP TABLE v4_audit_ids ON COMMIT DROP AS
+    SELECT id AS old_id, row_number() OVER (PARTITION BY org_id ORDER BY id) AS new_id
+    FROM audit_log;
+
+ALTER TABLE bulk_jobs ALTER COLUMN job_id DROP IDENTITY;
+ALTER TABLE bulk_jobs DROP CONSTRAINT bulk_jobs_pkey;
+UPDATE bulk_jobs j SET job_id = m.new_id
+    FROM v4_job_ids m WHERE m.org_id = j.org_id AND m.old_id = j.job_id;
+ALTER TABLE bulk_jobs ADD PRIMARY KEY (org_id, job_id);
+DROP INDEX bulk_jobs_pending;
+DROP INDEX bulk_jobs_by_org;
+CREATE INDEX bulk_jobs_pending ON bulk_jobs (created_at, org_id, job_id) WHERE state = 'pending';
+
+UPDATE audit_log a
+    SET details = jsonb_set(a.details::jsonb, '{job_id}', to_jsonb(m.new_id))::text
+    FROM v4_job_ids m
+    WHERE jsonb_typeof(a.details::jsonb -> 'job_id') = 'number'
+      AND m.org_id = a.org_id AND m.old_id = (a.details::jsonb ->> 'job_id')::bigint;
+ALTER TABLE audit_log ALTER COLUMN id DROP IDENTITY;
+ALTER TABLE audit_log DROP CONSTRAINT audit_log_pkey;
+UPDATE audit_log a SET id = m.new_id FROM v4_audit_ids m WHERE m.old_id = a.id;
+ALTER TABLE audit_log ADD PRIMARY KEY (org_id, id);
+DROP INDEX audit_log_org;
+
+INSERT INTO org_counters (org_id, kind, last)
+    SELECT org_id, 'job', max(new_id) FROM v4_job_ids GROUP BY org_id;
+INSERT INTO org_counters (org_id, kind, last)
+    SELECT org_id, 'audit', max(id) FROM audit_log GROUP BY org_id;
+
+CREATE INDEX sessions_expiring ON sessions (expires_at)
+    WHERE revoked_at IS NULL AND expires_at IS NOT NULL;
+"#;
+
+/// The next per-org number of `kind` (`audit` or `job`) in the caller's transaction. The
+/// counter row stays locked until that transaction ends, so within an org ids also commit in
+/// order (and an org's audited writes commit one at a time; other orgs are not held up).
+pub(super) async fn next_org_id(
+    tx: &tokio_postgres::Transaction<'_>,
+    org: &str,
+    kind: &str,
+) -> Result<i64, TxError> {
+    let row = tx
+        .query_one(
+            "INSERT INTO org_counters (org_id, kind, last) VALUES ($1, $2, 1)
+             ON CONFLICT (org_id, kind) DO UPDATE SET last = org_counters.last + 1
+             RETURNING last",
+            &[&org, &kind],
+        )
+        .await?;
+    Ok(row.try_get(0)?)
+}
+
 /// Deletes up to `limit` entries older than `before`, oldest first.
 pub(super) async fn prune(
     c: &deadpool_postgres::Client,
@@ -44,8 +117,8 @@ pub(super) async fn prune(
 ) -> Result<u64, TxError> {
     let n = c
         .execute(
-            "DELETE FROM audit_log WHERE id IN \
-             (SELECT id FROM audit_log WHERE at < $1 ORDER BY at, id LIMIT $2)",
+            "DELETE FROM audit_log WHERE (org_id, id) IN \
+             (SELECT org_id, id FROM audit_log WHERE at < $1 ORDER BY at, id LIMIT $2)",
             &[&before, &i64::from(limit)],
         )
         .await?;
@@ -93,27 +166,28 @@ pub(super) async fn append_in(
     let details = serde_json::to_string(&e.details)
         .map_err(|err| StoreError::Backend(format!("encoding audit details: {err}")))?;
     let session = e.session_id.map(|s| i64::try_from(s).unwrap_or(i64::MAX));
-    let row = tx
-        .query_one(
-            "INSERT INTO audit_log (org_id, at, actor_user_id, action, method, target_user_ids,
-                 session_id, details, ip, user_agent, result)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-            &[
-                &e.org_id,
-                &e.at,
-                &e.actor_user_id,
-                &e.action,
-                &e.method,
-                &e.target_user_ids,
-                &session,
-                &details,
-                &e.ip,
-                &e.user_agent,
-                &e.result,
-            ],
-        )
-        .await?;
-    Ok(row.try_get(0)?)
+    let id = next_org_id(tx, &e.org_id, "audit").await?;
+    tx.execute(
+        "INSERT INTO audit_log (org_id, at, actor_user_id, action, method, target_user_ids,
+                 session_id, details, ip, user_agent, result, id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        &[
+            &e.org_id,
+            &e.at,
+            &e.actor_user_id,
+            &e.action,
+            &e.method,
+            &e.target_user_ids,
+            &session,
+            &details,
+            &e.ip,
+            &e.user_agent,
+            &e.result,
+            &id,
+        ],
+    )
+    .await?;
+    Ok(id)
 }
 
 /// The per-user entries of a job being completed in `tx`, with the address and user agent of

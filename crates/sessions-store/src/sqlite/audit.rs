@@ -1,4 +1,4 @@
-//! Audit log queries (schema version 2).
+//! Audit log queries (schema version 2; per-org entry ids since version 4).
 
 use rusqlite::types::{ToSql, Type};
 use rusqlite::{params, Connection, Row};
@@ -35,10 +35,11 @@ fn row(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
 }
 
 pub(super) fn append(conn: &Connection, e: &AuditEntry) -> Result<i64> {
+    let id = super::queries::next_org_id(conn, &e.org_id, "audit")?;
     conn.prepare_cached(
         "INSERT INTO audit_log (org_id, at, actor_user_id, action, method, target_user_ids, \
-         session_id, details, ip, user_agent, result) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+         session_id, details, ip, user_agent, result, id) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )
     .ctx("appending audit entry")?
     .execute(params![
@@ -53,9 +54,9 @@ pub(super) fn append(conn: &Connection, e: &AuditEntry) -> Result<i64> {
         e.ip,
         e.user_agent,
         e.result,
+        id,
     ])
     .ctx("appending audit entry")?;
-    let id = conn.last_insert_rowid();
     let mut seen = std::collections::HashSet::new();
     let mut stmt = conn
         .prepare_cached(
@@ -158,20 +159,24 @@ pub(super) fn append_job_entries(conn: &Connection, job: &BulkJob, now: UnixTime
 /// Deletes up to `limit` entries older than `before`, oldest first, with their target rows.
 pub(super) fn prune(conn: &Connection, before: UnixTime, limit: u32) -> Result<u64> {
     let ids = conn
-        .prepare_cached("SELECT id FROM audit_log WHERE at < ?1 ORDER BY at, id LIMIT ?2")
+        .prepare_cached(
+            "SELECT org_id, id FROM audit_log WHERE at < ?1 ORDER BY at, org_id, id LIMIT ?2",
+        )
         .ctx("finding old audit entries")?
-        .query_map(params![before, limit], |r| r.get::<_, i64>(0))
+        .query_map(params![before, limit], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })
         .ctx("finding old audit entries")?
         .collect::<rusqlite::Result<Vec<_>>>()
         .ctx("finding old audit entries")?;
-    for id in &ids {
-        conn.prepare_cached("DELETE FROM audit_targets WHERE entry_id = ?1")
+    for (org, id) in &ids {
+        conn.prepare_cached("DELETE FROM audit_targets WHERE org_id = ?1 AND entry_id = ?2")
             .ctx("pruning audit targets")?
-            .execute([id])
+            .execute(params![org, id])
             .ctx("pruning audit targets")?;
-        conn.prepare_cached("DELETE FROM audit_log WHERE id = ?1")
+        conn.prepare_cached("DELETE FROM audit_log WHERE org_id = ?1 AND id = ?2")
             .ctx("pruning audit entries")?
-            .execute([id])
+            .execute(params![org, id])
             .ctx("pruning audit entries")?;
     }
     Ok(ids.len() as u64)

@@ -514,12 +514,15 @@ pub(super) fn set_settings(
         .execute(params![org, id, duration, change.desktop_app_browser_quit])
         .ctx("writing settings")?;
         if let Some(d) = duration {
+            // Only ever shortens: a session keeps an earlier expiry it already has, so an
+            // expired one stays expired whatever the new duration.
             conn.prepare_cached(&format!(
-                "UPDATE sessions SET expires_at = {EXPIRY_SQL} WHERE org_id = ?1 AND user_id = ?2"
+                "UPDATE sessions SET expires_at = {EXPIRY_SQL} WHERE org_id = ?1 AND user_id = ?2 \
+                 AND (expires_at IS NULL OR expires_at > {EXPIRY_SQL})"
             ))
-            .ctx("re-deriving session expiry")?
+            .ctx("shortening session expiry")?
             .execute(params![org, id, d])
-            .ctx("re-deriving session expiry")?;
+            .ctx("shortening session expiry")?;
         }
     }
     Ok(())
@@ -531,15 +534,50 @@ pub(super) fn clear_settings(conn: &Connection, org: &str, ids: &[String]) -> Re
             .ctx("clearing settings")?
             .execute((org, id))
             .ctx("clearing settings")?;
-        conn.prepare_cached(
-            "UPDATE sessions SET expires_at = NULL WHERE org_id = ?1 AND user_id = ?2 \
-             AND expires_at IS NOT NULL",
-        )
-        .ctx("clearing session expiry")?
-        .execute((org, id))
-        .ctx("clearing session expiry")?;
+        // Existing sessions keep their expiry (settings only ever shorten them); sessions
+        // created from now on have none.
     }
     Ok(())
+}
+
+/// Marks up to `limit` sessions past their expiry at `now` as ended (`revoked_at` = their
+/// expiry), so no later clock or settings change can make them active again.
+pub(super) fn expire_sessions(conn: &Connection, now: UnixTime, limit: u32) -> Result<u64> {
+    conn.prepare_cached(
+        "UPDATE sessions SET revoked_at = expires_at WHERE session_id IN ( \
+             SELECT session_id FROM sessions INDEXED BY sessions_expiring \
+             WHERE revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at <= ?1 \
+             LIMIT ?2)",
+    )
+    .ctx("ending expired sessions")?
+    .execute(params![now, limit])
+    .ctx("ending expired sessions")
+    .map(|n| n as u64)
+}
+
+/// Which of `ids` have at least one active session at `now`.
+pub(super) fn users_with_sessions(
+    conn: &Connection,
+    org: &str,
+    ids: &[String],
+    now: UnixTime,
+) -> Result<Vec<String>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM sessions WHERE org_id = ?1 AND user_id = ?2 \
+             AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?3))",
+        )
+        .ctx("finding active sessions")?;
+    let mut out = Vec::new();
+    for id in dedup(ids) {
+        let any: bool = stmt
+            .query_row(params![org, id, now], |r| r.get(0))
+            .ctx("finding active sessions")?;
+        if any {
+            out.push(id.to_owned());
+        }
+    }
+    Ok(out)
 }
 
 // ----- bulk jobs ----------------------------------------------------------------------------
@@ -576,18 +614,26 @@ fn job_row(r: &Row<'_>) -> rusqlite::Result<BulkJob> {
     })
 }
 
-fn job_by_id(conn: &Connection, job_id: i64) -> Result<Option<BulkJob>> {
+pub(super) fn bulk_job(conn: &Connection, org: &str, job_id: i64) -> Result<Option<BulkJob>> {
     conn.prepare_cached(&format!(
-        "SELECT {JOB_COLS} FROM bulk_jobs WHERE job_id = ?1"
+        "SELECT {JOB_COLS} FROM bulk_jobs WHERE org_id = ?1 AND job_id = ?2"
     ))
     .ctx("reading job")?
-    .query_row([job_id], job_row)
+    .query_row(params![org, job_id], job_row)
     .optional()
     .ctx("reading job")
 }
 
-pub(super) fn bulk_job(conn: &Connection, org: &str, job_id: i64) -> Result<Option<BulkJob>> {
-    Ok(job_by_id(conn, job_id)?.filter(|j| j.org_id == org))
+/// The next per-org number of `kind` (`audit` or `job`): 1, 2, 3, ... within each org, never
+/// handed out twice (schema version 4), so an org's ids say nothing about other orgs.
+pub(super) fn next_org_id(conn: &Connection, org: &str, kind: &str) -> Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO org_counters (org_id, kind, last) VALUES (?1, ?2, 1) \
+         ON CONFLICT (org_id, kind) DO UPDATE SET last = last + 1 RETURNING last",
+    )
+    .ctx("allocating an id")?
+    .query_row(params![org, kind], |r| r.get(0))
+    .ctx("allocating an id")
 }
 
 pub(super) fn pending_bulk_jobs(conn: &Connection) -> Result<u64> {
@@ -607,12 +653,14 @@ pub(super) fn enqueue_bulk_reset(
     now: UnixTime,
     run_after: UnixTime,
 ) -> Result<i64> {
+    let id = next_org_id(conn, org, "job")?;
     conn.prepare_cached(
-        "INSERT INTO bulk_jobs (org_id, actor_user_id, user_ids, filter, state, created_at, \
-         run_after, attempts) VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, 0)",
+        "INSERT INTO bulk_jobs (job_id, org_id, actor_user_id, user_ids, filter, state, \
+         created_at, run_after, attempts) VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, 0)",
     )
     .ctx("enqueueing job")?
     .execute(params![
+        id,
         org,
         actor,
         to_json(&ids)?,
@@ -621,7 +669,7 @@ pub(super) fn enqueue_bulk_reset(
         run_after
     ])
     .ctx("enqueueing job")?;
-    Ok(conn.last_insert_rowid())
+    Ok(id)
 }
 
 pub(super) fn claim_bulk_job(
@@ -630,33 +678,37 @@ pub(super) fn claim_bulk_job(
     now: UnixTime,
     lease_secs: i64,
 ) -> Result<Option<JobClaim>> {
-    let id: Option<i64> = conn
+    let found: Option<(String, i64)> = conn
         .prepare_cached(
-            "SELECT job_id FROM bulk_jobs WHERE state = 'pending' AND run_after <= ?1 \
-             AND (lease_until IS NULL OR lease_until < ?1) ORDER BY job_id LIMIT 1",
+            "SELECT org_id, job_id FROM bulk_jobs WHERE state = 'pending' AND run_after <= ?1 \
+             AND (lease_until IS NULL OR lease_until < ?1) \
+             ORDER BY created_at, org_id, job_id LIMIT 1",
         )
         .ctx("finding a job")?
-        .query_row([now], |r| r.get(0))
+        .query_row([now], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()
         .ctx("finding a job")?;
-    let Some(id) = id else { return Ok(None) };
+    let Some((org, id)) = found else {
+        return Ok(None);
+    };
     let lease: String = rand::random::<[u8; 16]>()
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
     conn.prepare_cached(
         "UPDATE bulk_jobs SET lease_owner = ?2, lease_token = ?3, lease_until = ?4, \
-         attempts = attempts + 1 WHERE job_id = ?1",
+         attempts = attempts + 1 WHERE job_id = ?1 AND org_id = ?5",
     )
     .ctx("claiming job")?
     .execute(params![
         id,
         worker,
         lease,
-        now.saturating_add(lease_secs.max(0))
+        now.saturating_add(lease_secs.max(0)),
+        org
     ])
     .ctx("claiming job")?;
-    let job = job_by_id(conn, id)?
+    let job = bulk_job(conn, &org, id)?
         .ok_or_else(|| StoreError::Backend(format!("job {id} vanished while claiming")))?;
     Ok(Some(JobClaim { job, lease }))
 }
@@ -680,7 +732,7 @@ pub(super) fn complete_bulk_job(
         return Err(StoreError::LeaseLost);
     }
     // Work from the stored job, not the caller's copy.
-    let job = job_by_id(conn, id)?.ok_or(StoreError::LeaseLost)?;
+    let job = bulk_job(conn, &claim.job.org_id, id)?.ok_or(StoreError::LeaseLost)?;
     let mut results = Vec::with_capacity(job.user_ids.len());
     for uid in &job.user_ids {
         let outcome = match user(conn, &job.org_id, uid)? {
@@ -695,13 +747,13 @@ pub(super) fn complete_bulk_job(
     }
     conn.prepare_cached(
         "UPDATE bulk_jobs SET state = 'done', finished_at = ?2, results = ?3, \
-         lease_token = NULL, lease_until = NULL WHERE job_id = ?1",
+         lease_token = NULL, lease_until = NULL WHERE job_id = ?1 AND org_id = ?4",
     )
     .ctx("finishing job")?
-    .execute(params![id, now, to_json(&results)?])
+    .execute(params![id, now, to_json(&results)?, job.org_id])
     .ctx("finishing job")?;
-    let done =
-        job_by_id(conn, id)?.ok_or_else(|| StoreError::Backend(format!("job {id} vanished")))?;
+    let done = bulk_job(conn, &job.org_id, id)?
+        .ok_or_else(|| StoreError::Backend(format!("job {id} vanished")))?;
     super::audit::append_job_entries(conn, &done, now)?;
     Ok(done)
 }
@@ -728,7 +780,8 @@ fn delete_org(conn: &Connection, org: &str) -> Result<()> {
 }
 
 pub(super) fn reset_all(conn: &Connection) -> Result<()> {
-    // sqlite_sequence is kept on purpose: session ids are never handed out twice.
+    // sqlite_sequence and org_counters are kept on purpose: session, job and audit ids are
+    // never handed out twice.
     conn.execute_batch(
         "DELETE FROM sessions; DELETE FROM tokens; DELETE FROM settings; DELETE FROM user_teams;
          DELETE FROM users; DELETE FROM teams; DELETE FROM bulk_jobs; DELETE FROM orgs;

@@ -12,6 +12,7 @@ use proptest::test_runner::{Config, TestRunner};
 use sessions_store::*;
 
 pub use crate::audit_conformance::*;
+pub use crate::finality_conformance::*;
 
 /// The time every test runs at (the store never reads a clock for these semantics).
 pub const NOW: UnixTime = 1_700_000_000;
@@ -90,7 +91,7 @@ fn user_team(u: &str, t: &str) -> SessionFilter {
     }
 }
 
-fn strings(v: &[&str]) -> Vec<String> {
+pub fn strings(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
 
@@ -1054,9 +1055,11 @@ pub async fn settings_set_partially_and_clear(s: DynStore) {
     let got = s.get_settings("E1", &users).await.unwrap();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].user_id, "W4");
+    // Settings only ever shorten existing sessions: the longer 86400 left 1001 at the 28800
+    // it had, and clearing leaves it there too.
     assert_eq!(
         s.session("E1", 1001).await.unwrap().unwrap().expires_at,
-        None
+        Some(NOW + 28_800)
     );
 }
 
@@ -1122,14 +1125,23 @@ pub async fn settings_rederive_session_expiry(s: DynStore) {
         s.session("E1", 1007).await.unwrap().unwrap().expires_at,
         Some(NOW + DAY)
     );
-    // Clearing removes expiry by duration: the session is active again.
+    // Clearing never lengthens: the expired session stays expired, the other keeps its expiry.
     s.clear_settings("E1", &w0).await.unwrap();
     assert_eq!(
         s.session("E1", 1008).await.unwrap().unwrap().expires_at,
-        None
+        Some(NOW - DAY)
     );
-    assert!(list_all(&s, "E1", NOW).await.contains(&1008));
-    active(&s, "xoxc-1008", NOW).await;
+    assert!(!list_all(&s, "E1", NOW).await.contains(&1008));
+    assert_eq!(
+        s.authenticate(&TokenHash::of("xoxc-1008"), NOW)
+            .await
+            .unwrap(),
+        TokenLookup::SessionEnded
+    );
+    assert_eq!(
+        s.session("E1", 1007).await.unwrap().unwrap().expires_at,
+        Some(NOW + DAY)
+    );
     // Other users' sessions never got an expiry.
     assert_eq!(
         s.session("E1", 1001).await.unwrap().unwrap().expires_at,
@@ -1528,6 +1540,10 @@ macro_rules! conformance_tests {
             audit_bulk_jobs_record_their_entries_atomically,
             audit_writes_record_their_entry_iff_applied,
             audit_prune_deletes_old_entries_oldest_first,
+            expired_sessions_never_come_back,
+            expire_sessions_works_in_batches,
+            users_with_sessions_are_those_with_active_ones,
+            audit_and_job_ids_are_numbered_per_org,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {

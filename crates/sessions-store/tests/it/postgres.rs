@@ -162,6 +162,17 @@ impl Store for OwnedDb {
     async fn session(&self, org_id: &str, session_id: u64) -> Result<Option<SessionRow>> {
         self.inner.session(org_id, session_id).await
     }
+    async fn users_with_sessions(
+        &self,
+        org_id: &str,
+        user_ids: &[String],
+        now: UnixTime,
+    ) -> Result<Vec<String>> {
+        self.inner.users_with_sessions(org_id, user_ids, now).await
+    }
+    async fn expire_sessions(&self, now: UnixTime, limit: u32) -> Result<u64> {
+        self.inner.expire_sessions(now, limit).await
+    }
     async fn invalidate_session(&self, org_id: &str, id: u64, now: UnixTime) -> Result<bool> {
         self.inner.invalidate_session(org_id, id, now).await
     }
@@ -506,7 +517,8 @@ async fn smoke_reset_settings_create_and_dump() {
         0
     );
 
-    // Duration shorter than the sessions' age (100 s) ends them; clearing brings them back.
+    // Duration shorter than the sessions' age (100 s) ends them; clearing does not bring
+    // them back (expiry is final).
     let w1 = vec!["W1".to_owned()];
     s.set_settings(
         "E1",
@@ -551,7 +563,7 @@ async fn smoke_reset_settings_create_and_dump() {
         .list_sessions("E1", &SessionFilter::default(), None, 100, NOW)
         .await
         .unwrap();
-    assert_eq!(live.len(), 4);
+    assert!(live.is_empty(), "{live:?}");
 
     // Sign-in: id above every loaded one, expiry from settings.
     s.set_settings(
@@ -861,6 +873,8 @@ async fn concurrent_settings_changes_and_sign_ins_stay_consistent() {
         1 + 4 * users + 16,
         "16 sign-ins, all with distinct ids"
     );
+    // Settings only ever shorten existing sessions, so each session's expiry is its creation
+    // plus the shortest duration applied to it, never later than the current duration says.
     for u in 0..users {
         let user = format!("W{u}");
         let duration = settings
@@ -868,12 +882,16 @@ async fn concurrent_settings_changes_and_sign_ins_stay_consistent() {
             .find(|x| x.user_id == user)
             .and_then(|x| x.duration);
         for r in sessions.iter().filter(|r| r.user_id == user) {
-            assert_eq!(
-                r.expires_at,
-                duration.map(|d| r.created_at + d as i64),
-                "session {} of {user} disagrees with duration {duration:?}",
-                r.session_id
-            );
+            if let (Some(d), Some(e)) = (duration, r.expires_at) {
+                assert!(
+                    e <= r.created_at + d as i64 && e - r.created_at >= 28_800,
+                    "session {} of {user}: expiry {e} vs duration {d}",
+                    r.session_id
+                );
+            }
+            if duration.is_some() {
+                assert!(r.expires_at.is_some(), "session {} of {user}", r.session_id);
+            }
         }
     }
     let ids: HashSet<u64> = sessions.iter().map(|r| r.session_id).collect();
@@ -895,10 +913,88 @@ async fn migrations_run_concurrently_from_several_nodes() {
         assert!(r.is_ok(), "{:?}", r.as_ref().err());
     }
     let store = opened.into_iter().next().unwrap().unwrap();
-    assert_eq!(store.schema_versions().await.unwrap(), vec![1, 2, 3]);
+    assert_eq!(store.schema_versions().await.unwrap(), vec![1, 2, 3, 4]);
     // And again on an existing schema.
     let again = PgStore::connect(&url).await.unwrap();
-    assert_eq!(again.schema_versions().await.unwrap(), vec![1, 2, 3]);
+    assert_eq!(again.schema_versions().await.unwrap(), vec![1, 2, 3, 4]);
+}
+
+/// A version 3 database, whose audit entry and job ids were counters shared by all orgs, is
+/// renumbered per org when a node connects: order kept, job ids in audit details follow their
+/// jobs (also of jobs already gone), and new ids continue each org's count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_3_database_gets_per_org_ids() {
+    let db = fresh_database().await;
+    PgStore::create_at_schema_version(&db.url, 3).await.unwrap();
+    let (client, conn) = tokio_postgres::connect(&db.url, NoTls).await.unwrap();
+    tokio::spawn(conn);
+    client
+        .batch_execute(
+            r#"
+            INSERT INTO bulk_jobs (job_id, org_id, actor_user_id, user_ids, filter, state,
+                created_at, run_after) OVERRIDING SYSTEM VALUE VALUES
+              (7, 'E1', 'W1', '{W2}', 'all', 'pending', 100, 100),
+              (8, 'E2', 'W9', '{W9}', 'all', 'done', 101, 101),
+              (9, 'E1', 'W1', '{W4}', 'all', 'done', 102, 102);
+            INSERT INTO audit_log (id, org_id, at, actor_user_id, action, method,
+                target_user_ids, session_id, details, ip, user_agent, result)
+                OVERRIDING SYSTEM VALUE VALUES
+              (20, 'E1', 1, 'W1', 'bulk_session_reset_by_admin', 'm', '{W2}', NULL,
+               '{"job_id":7,"scope":"all"}', NULL, NULL, 'ok'),
+              (21, 'E2', 2, 'W9', 'bulk_session_reset_by_admin', 'm', '{W9}', NULL,
+               '{"job_id":8}', NULL, NULL, 'ok'),
+              (22, 'E2', 3, 'W9', 'user_session_reset_by_admin', 'm', '{W9}', NULL,
+               '{"job_id":5}', NULL, NULL, 'ok'),
+              (23, 'E1', 4, 'W1', 'user_session_reset_by_admin', 'm', '{W4}', NULL,
+               '{"job_id":9}', NULL, NULL, 'ok'),
+              (24, 'E1', 5, 'W1', 'user_session_settings_changed', 'm', '{W2,W4}', NULL,
+               '{}', NULL, NULL, 'not_an_admin');
+            "#,
+        )
+        .await
+        .unwrap();
+    let s: DynStore = Arc::new(PgStore::connect(&db.url).await.unwrap());
+    let list = |org: &'static str, user: Option<&'static str>| {
+        let s = s.clone();
+        async move {
+            let f = AuditFilter {
+                user: user.map(str::to_owned),
+                ..Default::default()
+            };
+            s.list_audit(org, &f, AuditPage::Newest, 100).await.unwrap()
+        }
+    };
+    let e1 = list("E1", None).await;
+    assert_eq!(
+        e1.iter().map(|e| (e.id, e.at)).collect::<Vec<_>>(),
+        vec![(3, 5), (2, 4), (1, 1)]
+    );
+    assert_eq!(e1[1].details["job_id"], 2);
+    assert_eq!(e1[2].details["job_id"], 1);
+    assert_eq!(e1[2].details["scope"], "all");
+    let e2 = list("E2", None).await;
+    assert_eq!(e2.iter().map(|e| e.id).collect::<Vec<_>>(), vec![2, 1]);
+    assert_eq!(e2[1].details["job_id"], 2);
+    assert_eq!(e2[0].details["job_id"], 1);
+    let j = s.bulk_job("E1", 1).await.unwrap().unwrap();
+    assert_eq!(
+        (j.user_ids.clone(), j.created_at),
+        (vec!["W2".to_owned()], 100)
+    );
+    assert_eq!(s.bulk_job("E1", 2).await.unwrap().unwrap().created_at, 102);
+    assert_eq!(s.bulk_job("E2", 2).await.unwrap().unwrap().created_at, 101);
+    let by_user = list("E1", Some("W4")).await;
+    assert_eq!(by_user.iter().map(|e| e.id).collect::<Vec<_>>(), vec![3, 2]);
+    let mut next = e1[0].clone();
+    next.details = serde_json::json!({});
+    assert_eq!(s.append_audit(&next).await.unwrap(), 4);
+    let job = s
+        .enqueue_bulk_reset("E2", "W9", &["W9".to_owned()], ResetFilter::All, 200, 200)
+        .await
+        .unwrap();
+    assert_eq!(job, 3);
+    let claim = s.claim_bulk_job("w", 300, 30).await.unwrap().unwrap();
+    assert_eq!((claim.job.org_id.as_str(), claim.job.job_id), ("E1", 1));
 }
 
 #[tokio::test]

@@ -116,42 +116,124 @@ async fn migrations_are_idempotent_on_reopen() {
     assert_eq!(mode, "wal");
 }
 
-/// A file of schema version 2 (before audit retention) is upgraded in place at open, its data
-/// kept.
+/// A file of schema version 2 (before audit retention) is upgraded in place at open.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_version_2_file_is_migrated_to_3() {
+async fn a_version_2_file_is_migrated_to_the_latest() {
     let dir = TempDir::new().unwrap();
     let path = db_path(&dir);
-    {
-        let s: DynStore = Arc::new(SqliteStore::open(&path).await.unwrap());
-        loaded(&s).await;
-    }
-    // Take the file back to version 2: what version 3 added is gone.
-    {
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch(
-            "DROP INDEX audit_log_at; DROP INDEX audit_targets_entry; \
-             DELETE FROM schema_migrations WHERE version = 3;",
-        )
-        .unwrap();
-    }
+    SqliteStore::create_at_schema_version(&path, 2).unwrap();
     let s = SqliteStore::open(&path).await.unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 3);
+    assert_eq!(
+        s.schema_version().await.unwrap(),
+        SqliteStore::latest_schema_version()
+    );
     let conn = rusqlite::Connection::open(&path).unwrap();
     let indexes: i64 = conn
         .query_row(
             "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' \
-             AND name IN ('audit_log_at', 'audit_targets_entry')",
+             AND name IN ('audit_log_at', 'audit_targets_entry', 'sessions_expiring')",
             [],
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(indexes, 2);
+    assert_eq!(indexes, 3);
     let s: DynStore = Arc::new(s);
-    assert!(
-        s.invalidate_session("E1", 1001, NOW).await.unwrap(),
-        "data kept"
+    loaded(&s).await;
+    assert!(s.invalidate_session("E1", 1001, NOW).await.unwrap());
+}
+
+/// A version 3 file, whose audit entry and job ids were counters shared by all orgs, is
+/// renumbered per org when opened: order kept, job ids in audit details follow their jobs
+/// (also of jobs already gone), targets still found, and new ids continue each org's count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_3_file_gets_per_org_ids() {
+    let dir = TempDir::new().unwrap();
+    let path = db_path(&dir);
+    SqliteStore::create_at_schema_version(&path, 3).unwrap();
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            r#"
+            INSERT INTO bulk_jobs (job_id, org_id, actor_user_id, user_ids, filter, state,
+                created_at, run_after) VALUES
+              (7, 'E1', 'W1', '["W2"]', 'all', 'pending', 100, 100),
+              (8, 'E2', 'W9', '["W9"]', 'all', 'done', 101, 101),
+              (9, 'E1', 'W1', '["W4"]', 'all', 'done', 102, 102);
+            INSERT INTO audit_log (id, org_id, at, actor_user_id, action, method,
+                target_user_ids, session_id, details, ip, user_agent, result) VALUES
+              (20, 'E1', 1, 'W1', 'bulk_session_reset_by_admin', 'm', '["W2"]', NULL,
+               '{"job_id":7,"scope":"all"}', NULL, NULL, 'ok'),
+              (21, 'E2', 2, 'W9', 'bulk_session_reset_by_admin', 'm', '["W9"]', NULL,
+               '{"job_id":8}', NULL, NULL, 'ok'),
+              (22, 'E2', 3, 'W9', 'user_session_reset_by_admin', 'm', '["W9"]', NULL,
+               '{"job_id":5}', NULL, NULL, 'ok'),
+              (23, 'E1', 4, 'W1', 'user_session_reset_by_admin', 'm', '["W4"]', NULL,
+               '{"job_id":9}', NULL, NULL, 'ok'),
+              (24, 'E1', 5, 'W1', 'user_session_settings_changed', 'm', '["W2","W4"]', NULL,
+               '{}', NULL, NULL, 'not_an_admin');
+            INSERT INTO audit_targets (org_id, user_id, entry_id) VALUES
+              ('E1', 'W2', 20), ('E2', 'W9', 21), ('E2', 'W9', 22), ('E1', 'W4', 23),
+              ('E1', 'W2', 24), ('E1', 'W4', 24);
+            "#,
+        )
+        .unwrap();
+    }
+    let s: DynStore = Arc::new(SqliteStore::open(&path).await.unwrap());
+    let all = |org: &'static str| {
+        let s = s.clone();
+        async move {
+            s.list_audit(org, &AuditFilter::default(), AuditPage::Newest, 100)
+                .await
+                .unwrap()
+        }
+    };
+    let e1 = all("E1").await;
+    assert_eq!(
+        e1.iter().map(|e| (e.id, e.at)).collect::<Vec<_>>(),
+        vec![(3, 5), (2, 4), (1, 1)]
     );
+    // E1's jobs 7 and 9 are its jobs 1 and 2.
+    assert_eq!(e1[1].details["job_id"], 2);
+    assert_eq!(e1[2].details["job_id"], 1);
+    assert_eq!(e1[2].details["scope"], "all");
+    let e2 = all("E2").await;
+    assert_eq!(e2.iter().map(|e| e.id).collect::<Vec<_>>(), vec![2, 1]);
+    // E2's gone job 5 and job 8 are its jobs 1 and 2.
+    assert_eq!(e2[1].details["job_id"], 2);
+    assert_eq!(e2[0].details["job_id"], 1);
+    let j = s.bulk_job("E1", 1).await.unwrap().unwrap();
+    assert_eq!(
+        (j.user_ids.clone(), j.created_at),
+        (vec!["W2".to_owned()], 100)
+    );
+    assert_eq!(s.bulk_job("E1", 2).await.unwrap().unwrap().created_at, 102);
+    assert_eq!(s.bulk_job("E2", 2).await.unwrap().unwrap().created_at, 101);
+    // Targets still lead to their entries.
+    let by_user = s
+        .list_audit(
+            "E1",
+            &AuditFilter {
+                user: Some("W4".into()),
+                ..Default::default()
+            },
+            AuditPage::Newest,
+            100,
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_user.iter().map(|e| e.id).collect::<Vec<_>>(), vec![3, 2]);
+    // New ids continue each org's own count.
+    let mut next = e1[0].clone();
+    next.details = serde_json::json!({});
+    assert_eq!(s.append_audit(&next).await.unwrap(), 4);
+    let job = s
+        .enqueue_bulk_reset("E2", "W9", &["W9".to_owned()], ResetFilter::All, 200, 200)
+        .await
+        .unwrap();
+    assert_eq!(job, 3);
+    // The pending job is still claimed.
+    let claim = s.claim_bulk_job("w", 300, 30).await.unwrap().unwrap();
+    assert_eq!((claim.job.org_id.as_str(), claim.job.job_id), ("E1", 1));
 }
 
 #[tokio::test]

@@ -78,7 +78,7 @@ pub use layer::{
     dropped_connection, layer, EmulatorLayer, EmulatorService, KeyFn, BODY_CAPTURE_LIMIT,
     FAULT_HEADER, RESPONSE_CAPTURE_LIMIT,
 };
-pub use log::{is_secret, redact, LogQuery, RequestLog, RequestRecord, REDACTED};
+pub use log::{is_secret, redact, redact_text, LogQuery, RequestLog, RequestRecord, REDACTED};
 pub use ratelimit::{
     ratelimited_response, tier_of, Limit, RateLimitMode, RateLimitSettings, RateLimiter,
 };

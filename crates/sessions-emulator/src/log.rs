@@ -15,11 +15,71 @@ pub fn is_secret(name: &str) -> bool {
     n == "token" || n.ends_with("_token") || n.ends_with("secret") || n == "password"
 }
 
-/// Replaces every secret argument's value with [`REDACTED`].
+/// Replaces every secret argument's value with [`REDACTED`], and anything shaped like a Slack
+/// token (see [`redact_text`]) wherever it appears: in any argument, nested at any depth in
+/// JSON values, in array items and in object keys.
 pub fn redact(args: &mut Map<String, Value>) {
-    for (name, value) in args.iter_mut() {
-        if is_secret(name) {
-            *value = Value::String(REDACTED.to_owned());
+    for (name, mut value) in std::mem::take(args) {
+        if is_secret(&name) {
+            value = Value::String(REDACTED.to_owned());
+        } else {
+            redact_value(&mut value);
+        }
+        args.insert(redact_text(&name).into_owned(), value);
+    }
+}
+
+fn redact_value(value: &mut Value) {
+    match value {
+        Value::String(s) => {
+            if let std::borrow::Cow::Owned(clean) = redact_text(s) {
+                *s = clean;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact_value),
+        Value::Object(map) => redact(map),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+/// Length of the Slack token prefix at the start of `b`, if one is there: `xox` and one letter
+/// and `-` (`xoxp-`, `xoxb-`, `xoxc-`, `xoxd-`, `xoxe-`, ...), or `xapp-`; ASCII case ignored.
+fn token_prefix(b: &[u8]) -> Option<usize> {
+    let lower = |i: usize| b.get(i).map(u8::to_ascii_lowercase);
+    match (lower(0)?, lower(1)?, lower(2)?, lower(3)?, lower(4)?) {
+        (b'x', b'o', b'x', l, b'-') if l.is_ascii_lowercase() => Some(5),
+        (b'x', b'a', b'p', b'p', b'-') => Some(5),
+        _ => None,
+    }
+}
+
+/// `text` with every Slack-token-shaped run (a [`token_prefix`] and the letters, digits, `-`,
+/// `_` and `.` that follow it) replaced by [`REDACTED`]; borrowed when there is none.
+pub fn redact_text(text: &str) -> std::borrow::Cow<'_, str> {
+    let b = text.as_bytes();
+    let mut out: Option<String> = None;
+    let (mut i, mut copied) = (0, 0);
+    while i < b.len() {
+        let Some(p) = token_prefix(&b[i..]) else {
+            i += 1;
+            continue;
+        };
+        let mut end = i + p;
+        while end < b.len() && (b[end].is_ascii_alphanumeric() || b"-_.".contains(&b[end])) {
+            end += 1;
+        }
+        // Both ends are ASCII bytes, so they are character boundaries.
+        let o = out.get_or_insert_with(String::new);
+        o.push_str(&text[copied..i]);
+        o.push_str(REDACTED);
+        copied = end;
+        i = end;
+    }
+    match out {
+        None => std::borrow::Cow::Borrowed(text),
+        Some(mut o) => {
+            o.push_str(&text[copied..]);
+            std::borrow::Cow::Owned(o)
         }
     }
 }

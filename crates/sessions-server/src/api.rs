@@ -213,7 +213,9 @@ async fn dispatch(state: &AppState, name: &str, input: CallInput, origin: &Origi
 }
 
 /// Reads a whole request body within the size limit (413 `request_too_large`, checked against
-/// `Content-Length` first) and the body timeout for slow clients (408 `request_timeout`).
+/// `Content-Length` first) and the body timeout for slow clients (408 `request_timeout`). A
+/// body that cannot be read (a malformed chunked encoding, a connection cut mid-body) is 400
+/// `invalid_form_data`: Slack's code for POST data "either missing or syntactically invalid".
 pub(crate) async fn read_body(
     state: &AppState,
     headers: &http::HeaderMap,
@@ -237,7 +239,12 @@ pub(crate) async fn read_body(
     let body_timeout = state.inner.limits.body_timeout;
     match tokio::time::timeout(body_timeout, axum::body::to_bytes(body, limit)).await {
         Ok(Ok(b)) => Ok(b),
-        Ok(Err(_)) => Err(too_large()),
+        Ok(Err(e)) if is_length_limit(&e) => Err(too_large()),
+        Ok(Err(e)) => Err(status_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_form_data",
+            format!("the request body could not be read: {e}"),
+        )),
         Err(_) => Err(status_error(
             StatusCode::REQUEST_TIMEOUT,
             "request_timeout",
@@ -249,12 +256,28 @@ pub(crate) async fn read_body(
     }
 }
 
-/// `POST|GET /api/{method}`.
+/// Whether reading a body failed because it outgrew the limit (rather than being malformed).
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if err.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
+/// `POST|GET /api/{method}`. A method name that is not valid UTF-8 once percent-decoded
+/// (`/api/%ff%fe`) is no method: `unknown_method`, like any other unknown name.
 pub(crate) async fn api_call(
     State(state): State<AppState>,
-    Path(method): Path<String>,
+    method: Result<Path<String>, axum::extract::rejection::PathRejection>,
     req: Request,
 ) -> Response {
+    let Ok(Path(method)) = method else {
+        return Reply::error(ApiError::new(ErrorCode::UnknownMethod)).into_response();
+    };
     let (parts, body) = req.into_parts();
     let bytes = match read_body(&state, &parts.headers, body).await {
         Ok(b) => b,

@@ -18,6 +18,13 @@
 //!   the store appends one `user_session_reset_by_admin` per user (with that user's outcome and
 //!   the original caller's address and user agent) in the transaction that completes the job:
 //!   no window there, a recorded job always has its entries.
+//! - A refusal's entry is bounded whatever the request: at most [`REFUSED_TARGETS_MAX`] (100)
+//!   target ids, each cut to [`ID_MAX`] (32) bytes, with `details.target_count` (the number of
+//!   distinct ids asked for) and `details.targets_truncated: true` when some were left out;
+//!   text in details cut to [`ID_MAX`] bytes too; the user agent to 512 bytes. A refused call
+//!   therefore adds at most about 8 KB to the store (entry plus target index rows), however
+//!   large its body. Successful calls keep every target: validation already bounds them
+//!   (at most 1,000 existing users).
 //! - The caller's address is the TCP peer's. `X-Forwarded-For` is honoured only when the
 //!   server runs with `trust_forwarded_for` (`--trust-forwarded-for`), and then its LAST entry
 //!   is used: the one the nearest proxy appended, which a client cannot forge.
@@ -57,6 +64,10 @@ use crate::state::AppState;
 
 /// Longest user agent kept (longer ones are cut at a character boundary).
 const UA_MAX: usize = 512;
+/// Most target ids a refusal's entry keeps.
+pub(crate) const REFUSED_TARGETS_MAX: usize = 100;
+/// Longest id (or other text argument) a refusal's entry keeps; Slack ids are about 11 bytes.
+pub(crate) const ID_MAX: usize = 32;
 
 /// Where a call came from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -119,6 +130,30 @@ pub(crate) struct Plan {
     targets: Vec<String>,
     session_id: Option<u64>,
     details: Map<String, Value>,
+}
+
+impl Plan {
+    /// The plan of a refusal, bounded in size whatever the request (see the module docs).
+    fn bounded(mut self) -> Plan {
+        let total = self.targets.len();
+        if total > REFUSED_TARGETS_MAX {
+            self.targets.truncate(REFUSED_TARGETS_MAX);
+            self.details.insert("target_count".into(), total.into());
+            self.details.insert("targets_truncated".into(), true.into());
+        }
+        let mut seen = std::collections::HashSet::new();
+        self.targets = std::mem::take(&mut self.targets)
+            .into_iter()
+            .map(|t| truncate(t, ID_MAX))
+            .filter(|t| seen.insert(t.clone()))
+            .collect();
+        for v in self.details.values_mut() {
+            if let Value::String(text) = v {
+                *text = truncate(std::mem::take(text), ID_MAX);
+            }
+        }
+        self
+    }
 }
 
 /// Which methods are recorded, and how their arguments become an entry.
@@ -303,7 +338,10 @@ pub(crate) async fn record<M: Audited>(
             }
             RESULT_OK.to_owned()
         }
-        Err(e) => e.code.as_str().to_owned(),
+        Err(e) => {
+            plan = plan.bounded();
+            e.code.as_str().to_owned()
+        }
     };
     // An invalidation names the session's owner even when the caller gave only its team.
     if let (Some(sid), true) = (plan.session_id, plan.targets.is_empty()) {

@@ -82,15 +82,8 @@ pub(crate) async fn guard(State(state): State<AppState>, req: Request, next: Nex
             );
         }
     }
-    let given = req
-        .headers()
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim);
+    // The scheme in any case, as on `/api`.
+    let given = crate::extract::bearer_token(req.headers());
     let Some(given) = given else {
         return fail(
             StatusCode::UNAUTHORIZED,
@@ -310,6 +303,10 @@ async fn clock(State(state): State<AppState>, body: axum::body::Bytes) -> Respon
         Ok(m) => m,
         Err(r) => return *r,
     };
+    // Sessions already expired stay ended whichever way the clock moves.
+    if let Err(e) = crate::worker::sweep_expired(&state).await {
+        return store_fail(e);
+    }
     // One clock: with the emulator mounted this moves its clock (rate limits follow).
     let offset = crate::emulation::advance_clock(&state, m.advance);
     Json(json!({"ok": true, "offset": offset, "now": state.clock().now()})).into_response()

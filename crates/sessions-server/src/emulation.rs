@@ -112,15 +112,7 @@ pub(crate) fn compose_clock(base: Clock, emulator: &Emulator) -> Clock {
 
 /// Rate-limit key of a call: the SHA-256 hex of its header token (never the token itself).
 pub(crate) fn rate_key(parts: &http::request::Parts) -> Option<String> {
-    let bearer = parts
-        .headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, rest) = v.trim().split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
-        })
-        .filter(|t| !t.is_empty());
+    let bearer = crate::extract::bearer_token(&parts.headers);
     let bare = || {
         parts
             .headers
@@ -331,9 +323,16 @@ async fn put_jobs(State(state): State<AppState>, body: axum::body::Bytes) -> Res
     jobs_json(&state, None).await
 }
 
-/// Wakes the resetBulk worker after any change of the emulator clock, so due jobs run at once.
+/// Around any change of the emulator clock: first marks the sessions already expired as ended
+/// (so moving the clock back cannot revive them), then, after the change, wakes the resetBulk
+/// worker so due jobs run at once.
 async fn wake_on_clock(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let clock_change = req.uri().path().contains("/clock") && req.method() != http::Method::GET;
+    if clock_change {
+        if let Err(e) = crate::worker::sweep_expired(&state).await {
+            return storage_failure(e);
+        }
+    }
     let resp = next.run(req).await;
     if clock_change && resp.status().is_success() {
         state.wake_worker();

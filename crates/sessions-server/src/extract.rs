@@ -246,16 +246,7 @@ pub async fn read_call(
         parse_form(q.as_bytes(), &mut args)?;
     }
     let body_token = args.take("token");
-    let bearer = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, rest) = v.trim().split_once(' ')?;
-            scheme
-                .eq_ignore_ascii_case("bearer")
-                .then(|| rest.trim().to_owned())
-        })
-        .filter(|t| !t.is_empty());
+    let bearer = bearer_token(headers).map(str::to_owned);
     // Seed 001's OpenAPI-generated client sends a bare `token` header.
     let header_token = headers
         .get("token")
@@ -266,6 +257,20 @@ pub async fn read_call(
         token: bearer.or(body_token).or(header_token),
         args,
     })
+}
+
+/// The token of an `Authorization: Bearer <token>` header, the scheme in any case (RFC 7235:
+/// auth schemes are case-insensitive), surrounding spaces ignored. The one reading of the
+/// header for `/api`, the control API and rate-limit keys.
+pub(crate) fn bearer_token(headers: &http::HeaderMap) -> Option<&str> {
+    headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, rest) = v.trim().split_once([' ', '\t'])?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+        })
+        .filter(|t| !t.is_empty())
 }
 
 /// [`read_call`] as a plain function of the raw parts, for fuzzing and property tests: the

@@ -129,6 +129,9 @@ pub enum ServerError {
     /// The emulator settings were refused (e.g. a bad rate-limit file).
     #[error(transparent)]
     Emulator(#[from] sessions_emulator::EmulatorError),
+    /// A setting was refused (e.g. an empty control token).
+    #[error("{0}")]
+    Config(String),
 }
 
 /// Configuration of [`run`].
@@ -315,6 +318,7 @@ pub async fn serve(
         .inner
         .audit_retention
         .map(|keep| tokio::spawn(worker::prune_audit(state.clone(), keep, stop_rx.clone())));
+    let sweeper = tokio::spawn(worker::expire_sessions(state.clone(), stop_rx.clone()));
     let worker = state
         .inner
         .bulk_worker
@@ -339,6 +343,7 @@ pub async fn serve(
     if let Some(p) = pruner {
         let _ = p.await;
     }
+    let _ = sweeper.await;
     result
 }
 

@@ -15,6 +15,22 @@
 //!   recorded), then records a durable job; per-user outcomes of the job are visible through
 //!   the control API (`GET /control/jobs/{org}/{id}`) and in the logs.
 //! - Write scope does not imply read scope: each method needs exactly its own scope.
+//! - The primary owner's sessions are protected from everyone else on every path:
+//!   `invalidate` answers `cannot_invalidate_primary_owner`, `reset` and `resetBulk`
+//!   `cannot_reset_primary_owner`, and a `setSettings` that sets a `duration` for the primary
+//!   owner `admin_unauthorized` (Slack's code for a token without permission to end a
+//!   session), with a `[ERROR] admin_unauthorized: <user_id>` line, nothing applied to anyone.
+//!   A duration would end the primary owner's existing sessions (settings shorten existing
+//!   sessions), so it is refused rather than silently applied to new sessions only, which
+//!   would leave the caller believing it took effect. A `desktop_app_browser_quit`-only change
+//!   and `clearSettings` end no session (clearing never lengthens or shortens existing
+//!   sessions) and are allowed.
+//! - Settings apply to existing sessions only by shortening them, and expiry is final (see
+//!   `Store::set_settings` and `Store::expire_sessions`).
+//! - `getSettings` leaves out users without an active session (Slack's reference: "if a user
+//!   does not have any active sessions, they will not be returned in the response"): they are
+//!   in neither `session_settings` nor `no_settings_applied`. Unknown users and bots are still
+//!   refused as above.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -442,6 +458,11 @@ pub async fn get_settings(
     req: GetSettingsRequest,
 ) -> Result<GetSettingsResponse, ApiError> {
     let users = check_users(&ctx, &req.user_ids, no_bots).await?;
+    let users = ctx
+        .state
+        .store()
+        .users_with_sessions(ctx.org(), &users, ctx.now)
+        .await?;
     let rows = ctx.state.store().get_settings(ctx.org(), &users).await?;
     let by_id: HashMap<&str, _> = rows.iter().map(|r| (r.user_id.as_str(), r)).collect();
     let mut out = GetSettingsResponse::default();
@@ -462,7 +483,14 @@ pub async fn get_settings(
 
 /// `admin.users.session.setSettings`.
 pub async fn set_settings(ctx: Ctx, req: SetSettingsRequest) -> Result<Empty, ApiError> {
-    let users = check_users(&ctx, &req.user_ids, no_bots).await?;
+    let sets_duration = req.duration.is_some();
+    let refuse = |u: &UserRow| {
+        no_bots(u).or_else(|| {
+            (sets_duration && u.role == Role::PrimaryOwner && !ctx.caller_is_primary_owner())
+                .then_some(ErrorCode::AdminUnauthorized)
+        })
+    };
+    let users = check_users(&ctx, &req.user_ids, refuse).await?;
     let change = SettingsChange {
         duration: req.duration,
         desktop_app_browser_quit: req.desktop_app_browser_quit,

@@ -119,3 +119,46 @@ pub(crate) async fn prune_audit(state: AppState, keep: Duration, mut stop: watch
         }
     }
 }
+
+/// Sessions marked ended per store call by the expiry sweep.
+const EXPIRE_BATCH: u32 = 1_000;
+/// How often the expiry sweep runs (besides at start, at shutdown and before every clock move).
+const EXPIRE_EVERY: Duration = Duration::from_secs(60);
+
+/// Marks every session past its expiry at the clock's current time as ended for good
+/// ([`sessions_store::Store::expire_sessions`]), in batches; returns how many. Expiry is then
+/// final: a clock moved back afterwards (the emulator's controls, a restart that loses the
+/// emulator's offset, a stepped system clock) cannot make those sessions active again.
+pub(crate) async fn sweep_expired(state: &AppState) -> Result<u64, StoreError> {
+    let now = state.clock().now();
+    let mut ended = 0;
+    loop {
+        let n = state.inner.store.expire_sessions(now, EXPIRE_BATCH).await?;
+        ended += n;
+        if n < u64::from(EXPIRE_BATCH) {
+            return Ok(ended);
+        }
+    }
+}
+
+/// The expiry sweep: at start, every [`EXPIRE_EVERY`], and once more at shutdown. Every node
+/// sharing a store may run it; marking what another node already marked is a no-op. Only a
+/// session that expired since the last sweep, on a node killed before its next sweep, and then
+/// met by a clock set back before its expiry could still be taken for active.
+pub(crate) async fn expire_sessions(state: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        match sweep_expired(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(ended = n, "expired sessions marked ended"),
+            Err(e) => tracing::warn!(error = %e, "expiry sweep failed; retrying next round"),
+        }
+        if *stop.borrow() {
+            break;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(EXPIRE_EVERY) => {}
+            // One last sweep on the way out (a stop, or the sender gone).
+            _ = stop.changed() => {}
+        }
+    }
+}

@@ -329,7 +329,12 @@ pub struct ServeArgs {
     pub demo: bool,
     /// Bearer token of the control API; giving one turns the control API on (with --control
     /// or --demo and no token, one is generated and printed).
-    #[arg(long, env = "SLACK_SESSIONS_CONTROL_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "SLACK_SESSIONS_CONTROL_TOKEN",
+        hide_env_values = true,
+        value_parser = parse::control_token
+    )]
     pub control_token: Option<String>,
     /// Turn the control API on. It is off unless --control, --control-token or --demo is
     /// given, and answers loopback clients only unless --control-allow-remote.

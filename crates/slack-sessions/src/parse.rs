@@ -69,6 +69,17 @@ pub fn timeout(text: &str) -> Result<Duration, String> {
         .map_err(|_| format!("{text:?} is too large"))
 }
 
+/// `--control-token`: any text but an empty (or blank) one, which would turn on a control
+/// API that no request could use.
+pub fn control_token(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        return Err("the control token must not be empty (leave the flag out, or use \
+                    --control for a generated one)"
+            .into());
+    }
+    Ok(text.to_owned())
+}
+
 /// `--duration` of session settings: whole seconds within Slack's bounds.
 pub fn session_duration(text: &str) -> Result<u64, String> {
     let ms = millis(text)?;

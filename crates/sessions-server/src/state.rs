@@ -126,7 +126,11 @@ impl AppState {
     /// Builds the state; reads the store's server secret (the cursor signing key, shared by
     /// all nodes on one store).
     pub async fn new(store: DynStore, opts: StateOptions) -> Result<Self, ServerError> {
-        if opts.control_token.as_deref().is_some_and(|t| t.trim().is_empty()) {
+        if opts
+            .control_token
+            .as_deref()
+            .is_some_and(|t| t.trim().is_empty())
+        {
             // It would turn the control API on with a token no request can present.
             return Err(ServerError::Config(
                 "the control token must not be empty".into(),

@@ -12,6 +12,7 @@ mod nodes;
 mod observe;
 mod paging;
 mod postgres;
+mod probe;
 mod props;
 mod restart;
 mod run;

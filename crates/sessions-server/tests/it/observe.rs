@@ -498,7 +498,7 @@ async fn clients_that_stop_reading_are_disconnected() {
 }
 
 #[tokio::test]
-async fn connections_over_the_cap_wait_instead_of_failing() {
+async fn connections_over_the_cap_wait_while_all_are_busy() {
     let s = start_with(
         limits(Limits {
             max_connections: 1,
@@ -507,8 +507,18 @@ async fn connections_over_the_cap_wait_instead_of_failing() {
         Some(FIXTURE),
     )
     .await;
-    // The first connection takes the only slot and stays idle.
-    let hog = TcpStream::connect(addr_of(&s)).await.unwrap();
+    // The first connection takes the only slot with a request whose body is still arriving:
+    // busy, so it is not shed.
+    let mut hog = TcpStream::connect(addr_of(&s)).await.unwrap();
+    hog.write_all(
+        format!(
+            "POST /api/auth.test HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {ADMIN}\r\n\
+             content-type: application/x-www-form-urlencoded\r\ncontent-length: 6\r\n\r\nx="
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     let mut waiting = TcpStream::connect(addr_of(&s)).await.unwrap();
     waiting
@@ -524,11 +534,14 @@ async fn connections_over_the_cap_wait_instead_of_failing() {
     let mut buf = [0u8; 64];
     let early = tokio::time::timeout(Duration::from_millis(500), waiting.read(&mut buf)).await;
     assert!(early.is_err(), "served while over the cap");
-    // The slot frees: the queued connection is served, with a normal answer.
-    drop(hog);
+    // The busy request completes and its connection turns idle: it is shed for the waiting
+    // one, which gets a normal answer.
+    hog.write_all(b"1234").await.unwrap();
     let text = read_all(&mut waiting).await;
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     assert!(text.contains(r#""ok":true"#), "{text}");
+    let hog_text = read_all(&mut hog).await;
+    assert!(hog_text.starts_with("HTTP/1.1 200"), "{hog_text}");
     s.stop().await;
 }
 

@@ -216,6 +216,56 @@ impl RequestLog {
 mod tests {
     use super::*;
 
+    #[test]
+    fn token_shaped_text_is_redacted_anywhere() {
+        for (text, want) in [
+            ("xoxp-1-abc", "[redacted]"),
+            ("see xoxb-12-34.x_y, then", "see [redacted], then"),
+            ("a XOXC-up b xapp-1-A c", "a [redacted] b [redacted] c"),
+            ("xoxe.xoxp-1-2", "xoxe.[redacted]"),
+            ("prefix-xoxd-", "prefix-[redacted]"),
+            ("é xoxa-ü", "é [redacted]ü"),
+            ("xox-1 xoxpp-1 xo xoxp", "xox-1 xoxpp-1 xo xoxp"),
+            ("", ""),
+        ] {
+            assert_eq!(redact_text(text), want, "{text}");
+        }
+        assert!(matches!(
+            redact_text("plain W123"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        let mut args = serde_json::json!({
+            "token": "anything",
+            "a": {"b": ["x", {"c": "xoxp-deep"}], "xoxb-key": true},
+            "n": 3,
+        });
+        redact(args.as_object_mut().unwrap());
+        assert_eq!(
+            args,
+            serde_json::json!({
+                "token": REDACTED,
+                "a": {"b": ["x", {"c": REDACTED}], REDACTED: true},
+                "n": 3,
+            })
+        );
+    }
+
+    proptest::proptest! {
+        /// Redaction never panics, keeps text without a token prefix as it is, and leaves no
+        /// token prefix behind.
+        #[test]
+        fn redaction_is_total(text in "(\\PC|xox[a-z]-|xapp-){0,40}") {
+            let out = redact_text(&text);
+            let lower = out.to_ascii_lowercase();
+            for i in 0..lower.len() {
+                proptest::prop_assert!(token_prefix(&lower.as_bytes()[i..]).is_none(), "{out}");
+            }
+            if !out.contains(REDACTED) {
+                proptest::prop_assert_eq!(out.as_ref(), text.as_str());
+            }
+        }
+    }
+
     fn rec(method: &str) -> RequestRecord {
         RequestRecord {
             id: 0,

@@ -73,9 +73,11 @@ pub fn timeout(text: &str) -> Result<Duration, String> {
 /// API that no request could use.
 pub fn control_token(text: &str) -> Result<String, String> {
     if text.trim().is_empty() {
-        return Err("the control token must not be empty (leave the flag out, or use \
+        return Err(
+            "the control token must not be empty (leave the flag out, or use \
                     --control for a generated one)"
-            .into());
+                .into(),
+        );
     }
     Ok(text.to_owned())
 }

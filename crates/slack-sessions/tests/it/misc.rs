@@ -53,6 +53,38 @@ fn completions_for_each_shell() {
     Run::of(bin().args(["completions", "powershell"])).fails(2);
 }
 
+/// An empty control token would turn on a control API no request can use: `serve` refuses to
+/// start (exit 2, a plain sentence), from the flag and from the environment alike.
+#[test]
+fn serve_refuses_an_empty_control_token() {
+    let dir = tempfile::tempdir().unwrap();
+    for token in ["", "   "] {
+        let run = Run::of(
+            bin()
+                .args(["serve", "--listen", "127.0.0.1:0", "--control-token", token])
+                .arg("--data-dir")
+                .arg(dir.path()),
+        );
+        assert_eq!(run.code, 2, "{run:?}");
+        assert!(
+            run.stderr.contains("control token must not be empty"),
+            "{run:?}"
+        );
+    }
+    let run = Run::of(
+        bin()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env("SLACK_SESSIONS_CONTROL_TOKEN", " "),
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("control token must not be empty"),
+        "{run:?}"
+    );
+}
+
 #[test]
 fn help_documents_exit_codes() {
     let out = Run::of(bin().arg("--help")).ok();

@@ -57,9 +57,10 @@
 //! - Operations: `GET /metrics` (Prometheus text), `/health` (liveness), `/ready` (the store
 //!   answers; 503 otherwise), `/openapi.json` ([`openapi`]), one `sessions_server::access` log
 //!   line per API call; none needs a token, none reveals one.
-//! - Limits ([`net::Limits`]): request heads over the limit get 431, a request whose head or
-//!   body does not arrive in time gets 408 `request_timeout`, and connections over the cap wait
-//!   in the listen backlog instead of being refused.
+//! - Limits ([`net::Limits`]): request heads over the limit get 431 `request_too_large`, a
+//!   request whose head or body does not arrive in time gets 408 `request_timeout`, an
+//!   unreadable request 400, all as Slack JSON; a connection arriving at the cap sheds the one
+//!   idle the longest, and waits only while every connection is busy.
 //! - The control API is off unless enabled ([`ServeConfig::control`], a control token, or
 //!   `demo`), and answers loopback peers only unless [`ServeConfig::control_allow_remote`].
 

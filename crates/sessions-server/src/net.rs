@@ -50,7 +50,8 @@ use crate::metrics::Metrics;
 /// Limits applied by [`serve`](crate::serve) to connections and requests.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
-    /// Connections served at once; more wait in the listen backlog (default 1024).
+    /// Connections served at once (default 1024). At the cap a new connection sheds the one
+    /// waiting on its client the longest; while all are busy it waits.
     pub max_connections: usize,
     /// Largest request head (request line and headers) in bytes; HTTP 431 above it (default
     /// 64 KiB; values under 8 KiB count as 8 KiB, hyper's smallest buffer).

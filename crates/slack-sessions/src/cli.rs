@@ -346,11 +346,12 @@ pub struct ServeArgs {
     /// Largest API request body in bytes (HTTP 413 `request_too_large` above it).
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     pub max_body_bytes: usize,
-    /// Largest request head (request line and headers) in bytes (HTTP 431 above it; values
-    /// under 8192 count as 8192).
+    /// Largest request head (request line and headers) in bytes (HTTP 431 `request_too_large`
+    /// above it, as above 100 header fields; values under 8192 count as 8192).
     #[arg(long, value_name = "BYTES", default_value_t = 64 << 10)]
     pub max_header_bytes: usize,
-    /// Connections served at once; more wait in the listen backlog until one closes.
+    /// Connections served at once. At the cap a new connection sheds the one idle the longest;
+    /// while all are busy it waits (and the rest in the listen backlog).
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
     /// Time a client has to send a complete request head, and may stay idle between

@@ -26,8 +26,8 @@ pub const RESULT_OK: &str = "ok";
 /// One audit entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
-    /// Assigned by the store on append (ignored there): unique across the nodes sharing the
-    /// store, increasing in allocation order.
+    /// Assigned by the store on append (ignored there): numbered per org (1, 2, ... within
+    /// each org, never reused), unique within the org across the nodes sharing the store.
     pub id: i64,
     /// Org of the actor.
     pub org_id: String,
@@ -77,7 +77,7 @@ pub enum AuditPage {
     /// Entries with `id < before`, newest first (the next page of a newest-first walk).
     Before(i64),
     /// Entries with `id > after`, oldest first (following the log as it grows; see
-    /// [`Store::list_audit`](crate::Store::list_audit) for PostgreSQL's commit order).
+    /// [`Store::list_audit`](crate::Store::list_audit) on commit order).
     After(i64),
 }
 

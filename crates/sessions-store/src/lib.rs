@@ -297,10 +297,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Entries of one org matching `filter`, at most `limit`, newest first (or oldest first
     /// for [`AuditPage::After`]). Must cost O(log n + scanned rows).
     ///
-    /// A `Newest`/`Before` walk sees every entry committed before it started. On PostgreSQL
-    /// concurrent appends may commit out of id order, so an `After` walk following a growing
-    /// log can miss an entry that committed after the walk passed its id (SQLite's single
-    /// writer commits in id order).
+    /// A `Newest`/`Before` walk sees every entry committed before it started. Within an org
+    /// entries commit in id order on both backends (SQLite has one writer; PostgreSQL's
+    /// per-org counter row stays locked until the append commits), so an `After` walk
+    /// following a growing log misses nothing.
     async fn list_audit(
         &self,
         org_id: &str,

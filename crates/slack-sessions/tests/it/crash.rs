@@ -354,19 +354,54 @@ async fn verify(s: &Server, ledger: &Mutex<Ledger>, rng: &mut StdRng, wait_jobs:
     if users.is_empty() {
         return;
     }
+    // The stored state is the reference (getSettings leaves out users without an active
+    // session); what getSettings answers must agree with it.
+    let dump = s.control_get(&format!("/dump?org_id={ORG}")).await;
+    let mut stored: HashMap<String, Setting> = users.iter().map(|u| (user(*u), None)).collect();
+    for st in dump["orgs"][0]["settings"].as_array().unwrap() {
+        let v = st["duration"]
+            .as_u64()
+            .zip(st["desktop_app_browser_quit"].as_bool());
+        stored.insert(st["user"].as_str().unwrap().to_owned(), v);
+    }
+    let with_sessions: HashSet<String> = dump["orgs"][0]["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["user"].as_str().unwrap().to_owned())
+        .collect();
     let got = s
         .client(ADMIN)
         .admin_users_session_get_settings(GetSettingsRequest::new(users.iter().map(|u| user(*u))))
         .await
         .unwrap();
-    let mut stored: HashMap<String, Setting> = got
+    for u in &got.no_settings_applied {
+        assert_eq!(
+            stored.get(u),
+            Some(&None),
+            "getSettings: {u} has no settings"
+        );
+    }
+    for st in &got.session_settings {
+        let v = st.duration.zip(st.desktop_app_browser_quit);
+        assert_eq!(
+            stored.get(&st.user_id),
+            Some(&v),
+            "getSettings of {}",
+            st.user_id
+        );
+    }
+    // Sessions only end in the meantime (a job taken over by this server), so whoever
+    // getSettings lists had an active session in the dump taken before it.
+    for u in got
         .no_settings_applied
         .iter()
-        .map(|u| (u.clone(), None))
-        .collect();
-    for st in got.session_settings {
-        let v = st.duration.zip(st.desktop_app_browser_quit);
-        stored.insert(st.user_id, v);
+        .chain(got.session_settings.iter().map(|st| &st.user_id))
+    {
+        assert!(
+            with_sessions.contains(u),
+            "getSettings listed {u}, who has no session"
+        );
     }
     let mut l = ledger.lock().unwrap();
     for u in users {

@@ -205,12 +205,13 @@ async def _():
     assert (await c.admin_users_session_reset(user_id="W0OPS", web_only=True))["ok"]
     r = await c.admin_users_session_list(team_id="T0OPS", user_id="W0OPS")
     assert [s["session_id"] for s in r["active_sessions"]] == [1005], r.data
-    assert (await c.admin_users_session_resetBulk(user_ids=["W0OPS"]))["ok"]
+    # Settings while W0OPS still has session 1005 (getSettings leaves out users without one).
     assert (await c.admin_users_session_setSettings(user_ids=["W0OPS"], desktop_app_browser_quit=True))["ok"]
     r = await c.admin_users_session_getSettings(user_ids=["W0OPS"])
     assert r["session_settings"][0]["desktop_app_browser_quit"] is True
     assert r["session_settings"][0]["duration"] is None
     assert (await c.admin_users_session_clearSettings(user_ids=["W0OPS"]))["ok"]
+    assert (await c.admin_users_session_resetBulk(user_ids=["W0OPS"]))["ok"]
     try:
         await c.admin_users_session_reset(user_id="W0NOBODY")
         raise AssertionError("expected user_not_found")

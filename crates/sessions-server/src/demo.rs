@@ -77,6 +77,7 @@ pub fn demo_fixture() -> (Fixture, DemoInfo) {
         role: role.into(),
         is_bot: bot,
         teams: teams.iter().map(|t| t.to_string()).collect(),
+        ..Default::default()
     };
     let users = vec![
         user(

@@ -300,6 +300,51 @@ async fn slack_mode_applies_tier_2_per_token_from_config() {
 }
 
 #[tokio::test]
+async fn slack_mode_limits_the_users_methods_by_their_own_tiers() {
+    let emu = start(EmulatorConfig {
+        rate_limits: RateLimitMode::Slack,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let c = emu.client(ADMIN, RetryPolicy::disabled());
+    // The limit applies before authorization: these answers are missing_scope (the token has
+    // no users:* scope) until the tier's burst is spent, then 429.
+    let limited = |e: &Error| matches!(e, Error::RateLimited { .. });
+    // users.lookupByEmail, Tier 3: 50 a minute, one every 1.2 s (Retry-After rounds up, to 2 s,
+    // or to 1 s once the burst took more than 0.2 s of real time).
+    for i in 0..50 {
+        let e = c.users_lookup_by_email("x@y.example").await.unwrap_err();
+        assert!(!limited(&e), "call {i}: {e:?}");
+    }
+    let e = c.users_lookup_by_email("x@y.example").await.unwrap_err();
+    assert!(
+        matches!(e, Error::RateLimited { retry_after }
+            if retry_after >= Duration::from_secs(1) && retry_after <= Duration::from_secs(2)),
+        "{e:?}"
+    );
+    // users.list, Tier 2: 20 a minute.
+    for i in 0..20 {
+        let e = c.users_list(Default::default()).await.unwrap_err();
+        assert!(!limited(&e), "call {i}: {e:?}");
+    }
+    let e = c.users_list(Default::default()).await.unwrap_err();
+    assert!(
+        matches!(e, Error::RateLimited { retry_after } if retry_after == Duration::from_secs(3)),
+        "{e:?}"
+    );
+    // users.info, Tier 4: 100 a minute, a bucket of its own.
+    for i in 0..100 {
+        let e = c.users_info("WDANA").await.unwrap_err();
+        assert!(!limited(&e), "call {i}: {e:?}");
+    }
+    assert!(limited(&c.users_info("WDANA").await.unwrap_err()));
+    let v = emu.ok("GET", "emulator/rate-limits", None).await;
+    assert_eq!(v["effective"]["users.lookupByEmail"]["per_minute"], 50);
+    assert_eq!(v["effective"]["users.info"]["per_minute"], 100);
+    assert_eq!(v["effective"]["users.list"]["per_minute"], 20);
+}
+
+#[tokio::test]
 async fn rate_limit_file_sets_per_method_limits_and_bad_files_stop_the_start() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("limits.json");

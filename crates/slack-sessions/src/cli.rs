@@ -411,8 +411,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "MS", default_value_t = 0, hide = true)]
     pub bulk_hold_ms: u64,
     /// Rate limits: `off`, or `slack` to enforce each method's Slack tier per token and method
-    /// (Tier 2: 20/min, Tier 3: 50/min, Tier 4: 100/min, whole-minute bursts), answering HTTP 429 with
-    /// Retry-After and `ratelimited`. Changeable at runtime: PUT /control/emulator/rate-limits.
+    /// (Tier 2: 20/min, Tier 3: 50/min, Tier 4: 100/min, whole-minute bursts), answering HTTP
+    /// 429 with Retry-After and `ratelimited`. Changeable at runtime: PUT
+    /// /control/emulator/rate-limits.
     #[arg(long, value_enum, value_name = "MODE", default_value_t = RateLimits::Off)]
     pub rate_limits: RateLimits,
     /// JSON file of per-method limits, e.g. `{"admin.users.session.list": {"per_minute": 5,

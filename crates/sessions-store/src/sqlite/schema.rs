@@ -251,8 +251,16 @@ CREATE INDEX sessions_expiring ON sessions(expires_at)
     WHERE revoked_at IS NULL AND expires_at IS NOT NULL;
 "#;
 
-/// Ordered migrations: (version, SQL). Append only; never edit a released entry.
-const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4)];
+/// Ordered migrations: (version, SQL). Append only; never edit a released entry. Version 5 is
+/// the user directory (`users.*`: emails, real names, deactivation), self-contained in
+/// `directory.rs`.
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, V1),
+    (2, V2),
+    (3, V3),
+    (4, V4),
+    (5, super::directory::MIGRATION),
+];
 
 /// The schema version this build writes.
 pub(super) fn latest() -> i64 {

@@ -13,6 +13,7 @@ use sessions_store::*;
 
 pub use crate::audit_conformance::*;
 pub use crate::finality_conformance::*;
+pub use crate::directory_conformance::*;
 
 /// The time every test runs at (the store never reads a clock for these semantics).
 pub const NOW: UnixTime = 1_700_000_000;
@@ -593,6 +594,7 @@ pub async fn list_is_stable_while_sessions_change(s: DynStore) {
                         role: "member".into(),
                         is_bot: false,
                         teams: vec!["T1".into()],
+                        ..Default::default()
                     });
                     // Reload keeps E1's shape; earlier cases' sessions disappear with it.
                     s.load_fixture(&f, NOW).await.unwrap();
@@ -1427,6 +1429,7 @@ pub async fn concurrent_writes_are_all_applied(s: DynStore) {
             role: "member".into(),
             is_bot: false,
             teams: vec!["T1".into()],
+            ..Default::default()
         });
         for k in 0..2 {
             f.orgs[0].sessions.push(FixtureSession {
@@ -1544,6 +1547,11 @@ macro_rules! conformance_tests {
             expire_sessions_works_in_batches,
             users_with_sessions_are_those_with_active_ones,
             audit_and_job_ids_are_numbered_per_org,
+            directory_reads_profiles,
+            directory_email_lookup_folds_case_and_isolates_orgs,
+            directory_lists_in_id_order_by_page_and_team,
+            directory_survives_dump_and_reload,
+            directory_duplicate_email_is_refused_and_changes_nothing,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {

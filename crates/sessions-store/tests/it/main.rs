@@ -2,6 +2,7 @@
 
 mod audit_conformance;
 mod conformance;
+mod directory_conformance;
 mod finality_conformance;
 mod postgres;
 mod sqlite;

@@ -140,6 +140,9 @@ async fn a_version_2_file_is_migrated_to_the_latest() {
     let s: DynStore = Arc::new(s);
     loaded(&s).await;
     assert!(s.invalidate_session("E1", 1001, NOW).await.unwrap());
+    // The directory (version 5) works on the migrated file.
+    assert!(s.user_record("E1", "W2").await.unwrap().is_some());
+    assert_eq!(s.list_users("E1", None, None, 10).await.unwrap().len(), 5);
 }
 
 /// A version 3 file, whose audit entry and job ids were counters shared by all orgs, is

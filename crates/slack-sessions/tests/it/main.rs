@@ -12,3 +12,4 @@ mod multinode;
 mod observe;
 mod procs;
 mod settings;
+mod users;

@@ -448,7 +448,9 @@ pub(crate) async fn refused<M: Audited>(
 type HmacSha256 = Hmac<Sha256>;
 use sha2::Sha256;
 
-const CURSOR_VERSION: u8 = 1;
+/// 2 since entry ids count per org (schema v4 renumbered them): a cursor issued before holds
+/// an old id that would point elsewhere, so it is refused as malformed (`invalid_cursor`).
+const CURSOR_VERSION: u8 = 2;
 const TAG_LEN: usize = 32;
 
 /// The filters a cursor is bound to, in a fixed order.

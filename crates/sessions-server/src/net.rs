@@ -233,6 +233,8 @@ struct ConnState {
     id: u64,
     /// Requests being handled (the router's future has not finished).
     busy: AtomicUsize,
+    /// A handled request's answer is ready but not a byte of it written yet.
+    answering: AtomicBool,
     /// Request bytes arrived since the last answer.
     unanswered: AtomicBool,
     /// Last read or write, in milliseconds since the registry started.
@@ -280,6 +282,7 @@ impl Registry {
         let state = Arc::new(ConnState {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             busy: AtomicUsize::new(0),
+            answering: AtomicBool::new(false),
             unanswered: AtomicBool::new(false),
             last_active: AtomicU64::new(0),
             shedding: AtomicBool::new(false),
@@ -297,12 +300,16 @@ impl Registry {
 
     /// Closes the connection that has waited on its client the longest: an idle one first,
     /// else one with a request head still arriving; never one whose request is being
-    /// handled. Returns whether one was found.
+    /// handled or answered. Returns whether one was found.
     fn shed_one(&self) -> bool {
         let conns = self.lock();
         let victim = conns
             .values()
-            .filter(|c| c.busy.load(Ordering::Relaxed) == 0 && !c.shedding.load(Ordering::Relaxed))
+            .filter(|c| {
+                c.busy.load(Ordering::Relaxed) == 0
+                    && !c.answering.load(Ordering::Relaxed)
+                    && !c.shedding.load(Ordering::Relaxed)
+            })
             .min_by_key(|c| {
                 (
                     c.unanswered.load(Ordering::Relaxed),
@@ -332,6 +339,8 @@ impl Busy {
 
 impl Drop for Busy {
     fn drop(&mut self) {
+        // Until hyper writes the answer, the connection is not idle.
+        self.0.answering.store(true, Ordering::Relaxed);
         self.0.busy.fetch_sub(1, Ordering::Relaxed);
         self.0.touch();
     }
@@ -460,6 +469,7 @@ impl Tracked {
         self.stalled = None;
         if n > 0 {
             self.conn.unanswered.store(false, Ordering::Relaxed);
+            self.conn.answering.store(false, Ordering::Relaxed);
             self.conn.touch();
         }
     }

@@ -99,6 +99,9 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Run the Slack-compatible server (session authority and offline emulator).
     Serve(ServeArgs),
+    /// Start the web console (on loopback) over the API, with this token; prints its one-time
+    /// login URL.
+    Console(ConsoleArgs),
 }
 
 /// Output formats.
@@ -389,6 +392,24 @@ pub struct ServeArgs {
     /// could write any address into the audit log. Off by default.
     #[arg(long)]
     pub trust_forwarded_for: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConsoleArgs {
+    /// Loopback address to listen on (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    pub listen: SocketAddr,
+    /// Open the console in the default browser.
+    #[arg(long)]
+    pub open: bool,
+    /// Directory for revocation run journals and reports (created if absent); a console
+    /// restarted on the same directory offers to resume an unfinished run.
+    #[arg(long, value_name = "DIR", default_value = ".slack-sessions/console")]
+    pub data_dir: PathBuf,
+    /// Most calls per minute a revocation run makes, per method (default: each method's Slack
+    /// rate tier).
+    #[arg(long, value_name = "PER_MINUTE")]
+    pub max_rate: Option<String>,
 }
 
 /// `serve --rate-limits`.

@@ -2,6 +2,7 @@
 
 mod audit;
 mod bulk;
+mod console;
 mod list;
 mod serve;
 mod settings;
@@ -41,6 +42,7 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Audit(a) => audit::run(g, a).await,
         Command::Completions(a) => completions(a),
         Command::Serve(a) => serve::run(a).await,
+        Command::Console(a) => console::run(g, a).await,
     }
 }
 

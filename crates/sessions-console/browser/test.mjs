@@ -27,7 +27,7 @@ const AXE = readFileSync(path.join(here, "node_modules/axe-core/axe.min.js"), "u
 const ADMIN_TOKEN = "xoxp-console-admin";
 
 const procs = [];
-let work, apiUrl, consoleUrl, loginUrl, browser, context, page;
+let work, apiUrl, consoleUrl, loginUrl, context, page;
 const consoleProblems = [];
 
 /// Starts a binary and resolves with the first stdout line matching `re`.
@@ -108,15 +108,17 @@ before(async () => {
   );
   loginUrl = con.match[1];
   consoleUrl = new URL(loginUrl).origin;
-  browser = await chromium.launch({
+  // A fresh profile directory per run (playwright passes it as --user-data-dir).
+  context = await chromium.launchPersistentContext(path.join(work, "chromium"), {
     executablePath: CHROMIUM,
     headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-      `--user-data-dir=${path.join(work, "chromium")}`],
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    viewport: { width: 1200, height: 800 },
+    acceptDownloads: true,
   });
-  context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
-  page = await context.newPage();
+  page = context.pages()[0] || (await context.newPage());
+  page.setDefaultTimeout(15000);
   page.on("console", (m) => {
     if (m.type() === "error") consoleProblems.push(m.text());
   });
@@ -124,7 +126,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (browser) await browser.close();
+  if (context) await context.close();
   for (const p of procs) p.kill("SIGTERM");
   if (work) rmSync(work, { recursive: true, force: true });
 });
@@ -316,6 +318,38 @@ test("revoke by selection: upload, preview, run with live progress, report", asy
   // The Revoke page lists the run.
   await page.goto(`${consoleUrl}/revoke`);
   assert.ok((await page.textContent("main")).includes(new URL(runUrl).pathname.split("/").pop()));
+});
+
+test("readable on a phone: no page scrolls sideways", async () => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const p of ["/people?q=leaver", "/people/W0FOX", "/revoke", "/audit"]) {
+    await page.goto(consoleUrl + p);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 390, `${p} is ${width}px wide on a 390px screen`);
+    await axeClean(`${p} on a phone`);
+  }
+  await page.goto(`${consoleUrl}/people/W0FOX`);
+  await shot("person-phone");
+  await page.setViewportSize({ width: 1200, height: 800 });
+});
+
+test("keyboard: the skip link and every control are reachable with Tab", async () => {
+  await page.goto(`${consoleUrl}/people/W0FOX`);
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), "Skip to content");
+  // Tab to the row's Sign out, open the dialog with Enter, leave it with Escape: nothing ends.
+  let found = false;
+  for (let i = 0; i < 40 && !found; i++) {
+    await page.keyboard.press("Tab");
+    found = await page.evaluate(() => document.activeElement.textContent.startsWith("Sign out session 2001"));
+  }
+  assert.ok(found, "the row's Sign out button is not reachable by keyboard");
+  await page.keyboard.press("Enter");
+  await page.getByRole("dialog").waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), "Cancel");
+  await page.keyboard.press("Escape");
+  await page.getByRole("dialog").waitFor({ state: "hidden" });
+  assert.ok(await signedIn("xoxc-fox-laptop"));
 });
 
 test("no script or style was blocked and no page script failed", () => {

@@ -2,6 +2,7 @@
 
 mod audit;
 mod bulk;
+mod console;
 mod crash;
 mod emulator;
 mod errors;

@@ -325,7 +325,10 @@ test("readable on a phone: no page scrolls sideways", async () => {
   for (const p of ["/people?q=leaver", "/people/W0FOX", "/revoke", "/audit"]) {
     await page.goto(consoleUrl + p);
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
-    assert.ok(width <= 390, `${p} is ${width}px wide on a 390px screen`);
+    const wide = await page.evaluate(() => [...document.querySelectorAll("body *")]
+      .filter((e) => e.getBoundingClientRect().right > 391 && !e.closest(".table-wrap"))
+      .map((e) => `${e.tagName}#${e.id}.${e.className}`));
+    assert.ok(width <= 390, `${p} is ${width}px wide on a 390px screen: ${wide.join(", ")}`);
     await axeClean(`${p} on a phone`);
   }
   await page.goto(`${consoleUrl}/people/W0FOX`);

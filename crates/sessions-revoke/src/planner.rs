@@ -257,6 +257,8 @@ impl Planner<'_> {
     }
 
     async fn scan_user(&mut self, person: &Person) -> Result<(), Error> {
+        // Interned with the email, so the plan's sessions show whose they are.
+        self.builder.user(&person.id, person.email.as_deref());
         let teams: Vec<&String> = person
             .teams
             .iter()

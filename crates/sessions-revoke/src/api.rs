@@ -70,11 +70,10 @@ impl Call {
 }
 
 mod users {
-    // Interim until the users.* method markers land (branch i13-users): names and tiers as
-    // Slack documents them (lookupByEmail Tier 3 = 50/min, info Tier 4 = 100/min).
-    use sessions_wire::RateTier;
-    pub(super) const LOOKUP_BY_EMAIL: (&str, RateTier) = ("users.lookupByEmail", RateTier::Tier4);
-    pub(super) const INFO: (&str, RateTier) = ("users.info", RateTier::Tier4);
+    use sessions_wire::{Method, RateTier, UsersInfo, UsersLookupByEmail};
+    pub(super) const LOOKUP_BY_EMAIL: (&str, RateTier) =
+        (UsersLookupByEmail::NAME, UsersLookupByEmail::TIER);
+    pub(super) const INFO: (&str, RateTier) = (UsersInfo::NAME, UsersInfo::TIER);
 }
 
 /// What the engine calls. Every method is one Web API call (or, for [`Api::list_pages`], one

@@ -18,9 +18,9 @@ pub enum Error {
     Api {
         /// What the engine was doing (`resolving users`, `listing sessions`, `running`).
         during: &'static str,
-        /// The client's error.
+        /// The client's error (boxed: it is large, and errors travel far).
         #[source]
-        source: ClientError,
+        source: Box<ClientError>,
     },
     /// Stopped by the cancellation token before the work was done.
     #[error("cancelled")]
@@ -51,6 +51,13 @@ pub enum Error {
 }
 
 impl Error {
+    pub(crate) fn api(during: &'static str) -> impl FnOnce(ClientError) -> Error {
+        move |source| Error::Api {
+            during,
+            source: Box::new(source),
+        }
+    }
+
     pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
         let context = context.into();
         move |source| Error::Io { context, source }

@@ -65,10 +65,10 @@ pub async fn build_plan(
         actor: Actor::default(),
     };
     p.admit(Call::AuthTest).await?;
-    let who = api.auth_test().await.map_err(|source| Error::Api {
-        during: "checking the token (auth.test)",
-        source,
-    })?;
+    let who = api
+        .auth_test()
+        .await
+        .map_err(Error::api("checking the token (auth.test)"))?;
     p.actor = Actor {
         user_id: who.user_id,
         team_id: who.team_id,
@@ -119,7 +119,7 @@ fn unresolved_or_stop(entry: &UserRef, e: ClientError) -> Result<Unresolved, Err
     match e {
         ClientError::Api { code, messages, .. } if !is_fatal(&code) => {
             let reason = match (&code, entry) {
-                (c, UserRef::Email(_)) if c.as_str() == "users_not_found" => {
+                (ErrorCode::UsersNotFound, UserRef::Email(_)) => {
                     "no user of this org has this email".to_owned()
                 }
                 (ErrorCode::UserNotFound, UserRef::Id(_)) => {
@@ -134,10 +134,7 @@ fn unresolved_or_stop(entry: &UserRef, e: ClientError) -> Result<Unresolved, Err
                 reason,
             })
         }
-        source => Err(Error::Api {
-            during: "looking up users",
-            source,
-        }),
+        source => Err(Error::api("looking up users")(source)),
     }
 }
 
@@ -240,10 +237,7 @@ impl Planner<'_> {
         self.admit(Call::List).await?;
         let mut pages = self.api.list_pages(req.limit(LIST_LIMIT_MAX));
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|source| Error::Api {
-                during: "listing sessions",
-                source,
-            })?;
+            let page = page.map_err(Error::api("listing sessions"))?;
             for s in &page.active_sessions {
                 self.consider(s);
             }

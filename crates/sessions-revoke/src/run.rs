@@ -74,10 +74,7 @@ pub async fn run(
 }
 
 fn stop(source: ClientError) -> Error {
-    Error::Api {
-        during: "running the plan",
-        source,
-    }
+    Error::api("running the plan")(source)
 }
 
 /// The answer's code, when it is a refusal of this action only.
@@ -107,10 +104,10 @@ async fn run_inner(
 ) -> Result<(), Error> {
     let mut gate = Gate::new(cx);
     gate.admit(Call::AuthTest).await?;
-    let who = api.auth_test().await.map_err(|source| Error::Api {
-        during: "checking the token (auth.test)",
-        source,
-    })?;
+    let who = api
+        .auth_test()
+        .await
+        .map_err(Error::api("checking the token (auth.test)"))?;
     let actor = &journal.plan().actor;
     if who.user_id != actor.user_id || who.enterprise_id != actor.enterprise_id {
         return Err(Error::Journal {

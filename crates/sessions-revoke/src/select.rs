@@ -219,7 +219,7 @@ impl Selection {
     /// Whether one session passes every per-session filter (users and self are the planner's).
     pub fn matches(&self, s: &ActiveSession) -> bool {
         let sides = || std::iter::once(&s.created).chain(s.recent.as_ref());
-        if !self.teams.is_empty() && !self.teams.iter().any(|t| *t == s.team_id) {
+        if !self.teams.is_empty() && !self.teams.contains(&s.team_id) {
             return false;
         }
         if !self.ips.is_empty() && !sides().any(|d| ip_in(d, &self.ips)) {

@@ -122,8 +122,8 @@ impl Api for Fake {
             .unwrap()
             .iter()
             .filter(|s| {
-                req.user_id.as_ref().map_or(true, |u| *u == s.user_id)
-                    && req.team_id.as_ref().map_or(true, |t| *t == s.team_id)
+                req.user_id.as_ref().is_none_or(|u| *u == s.user_id)
+                    && req.team_id.as_ref().is_none_or(|t| *t == s.team_id)
             })
             .cloned()
             .collect();

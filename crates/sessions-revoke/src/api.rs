@@ -101,7 +101,8 @@ pub trait Api: Send + Sync {
 }
 
 /// Codes after which nothing else this token does can succeed: the engine stops at once
-/// (resumably) instead of failing action after action.
+/// (resumably) instead of failing action after action. `unknown_method` is one: a server
+/// without the method (an older emulator, a proxy) answers it for every entry alike.
 pub fn is_fatal(code: &ErrorCode) -> bool {
     matches!(
         code,
@@ -116,6 +117,7 @@ pub fn is_fatal(code: &ErrorCode) -> bool {
             | ErrorCode::NotAnAdmin
             | ErrorCode::AdminUnauthorized
             | ErrorCode::FeatureNotEnabled
+            | ErrorCode::UnknownMethod
     )
 }
 

@@ -286,7 +286,10 @@ fn usage(e: EngineError) -> anyhow::Error {
 /// a journal in use or unusable is a refusal (exit 2).
 fn engine_error(e: EngineError) -> anyhow::Error {
     match e {
-        EngineError::Api { during, source } => anyhow::Error::new(*source).context(during),
+        EngineError::Api { during, source } => {
+            eprintln!("Stopped while {during}.");
+            anyhow::Error::new(*source).context(during)
+        }
         EngineError::Selection(_) => usage(e),
         e @ (EngineError::JournalLocked { .. } | EngineError::Journal { .. }) => {
             UsageError::new(e.to_string())
@@ -475,12 +478,18 @@ pub(crate) fn write_plan(
             st.own_sessions_skipped
         )?;
     }
-    if st.sessions_scanned > 0 || !plan.invalidations.is_empty() {
+    if plan.selection.has_session_filter() {
         writeln!(
             out,
             "  Sessions listed: {}, matched: {}",
             st.sessions_scanned,
             plan.invalidations.len()
+        )?;
+    } else if st.sessions_scanned > 0 {
+        writeln!(
+            out,
+            "  Sessions listed: {} (every user with one is reset)",
+            st.sessions_scanned
         )?;
     }
     for inv in plan.invalidations.iter().take(SHOWN) {

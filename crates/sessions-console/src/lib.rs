@@ -27,6 +27,7 @@ mod confirm;
 mod layout;
 mod people;
 mod person;
+mod revoke;
 mod security;
 mod slack_error;
 
@@ -76,6 +77,8 @@ pub struct ConsoleConfig {
     pub client: Client,
     /// Where run journals are kept (created if missing).
     pub data_dir: PathBuf,
+    /// Pace of revocation runs (default: each method's Slack tier).
+    pub pacing: sessions_revoke::Pacing,
 }
 
 impl ConsoleConfig {
@@ -84,7 +87,14 @@ impl ConsoleConfig {
         ConsoleConfig {
             client,
             data_dir: data_dir.into(),
+            pacing: sessions_revoke::Pacing::tier(),
         }
+    }
+
+    /// Paces revocation runs at `pacing` instead of Slack's tiers.
+    pub fn pacing(mut self, pacing: sessions_revoke::Pacing) -> Self {
+        self.pacing = pacing;
+        self
     }
 }
 
@@ -94,6 +104,7 @@ pub(crate) struct AppState {
     pub client: Client,
     pub auth: security::Auth,
     pub users: people::UserCache,
+    pub revoke: revoke::Revocations,
 }
 
 /// A console ready to serve.
@@ -120,6 +131,7 @@ impl Console {
             client: config.client,
             auth: security::Auth::new(addr, secret),
             users: people::UserCache::default(),
+            revoke: revoke::Revocations::new(config.data_dir, config.pacing),
         });
         Ok(Console { state, login_url })
     }
@@ -153,6 +165,16 @@ impl Console {
                 "/people/{user}/settings/clear",
                 post(person::clear_settings),
             )
+            .route("/revoke", get(revoke::page))
+            .route(
+                "/revoke/preview",
+                post(revoke::preview).layer(axum::extract::DefaultBodyLimit::max(UPLOAD_LIMIT)),
+            )
+            .route("/revoke/run", post(revoke::start_run))
+            .route("/revoke/runs/{id}", get(revoke::run_page))
+            .route("/revoke/runs/{id}/progress.json", get(revoke::progress))
+            .route("/revoke/runs/{id}/report.csv", get(revoke::report))
+            .route("/revoke/runs/{id}/resume", post(revoke::resume))
             .route("/audit", get(audit::page))
             .fallback(not_found)
             .layer(axum::middleware::from_fn_with_state(

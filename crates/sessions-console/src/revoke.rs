@@ -148,7 +148,11 @@ fn words(list: &str) -> impl Iterator<Item = &str> {
 async fn selection_from(mut form: Multipart) -> Result<Selection, String> {
     let mut sel = Selection::default();
     let mut users_text = String::new();
-    while let Some(f) = form.next_field().await.map_err(|e| format!("The form could not be read: {e}"))? {
+    while let Some(f) = form
+        .next_field()
+        .await
+        .map_err(|e| format!("The form could not be read: {e}"))?
+    {
         let name = f.name().unwrap_or("").to_owned();
         let file_name = f.file_name().map(str::to_owned);
         let bytes = f
@@ -343,7 +347,12 @@ pub(crate) async fn preview(ctx: Ctx, form: Multipart) -> Response {
     let client = &ctx.app.client;
     let plan = match build_plan(client, &selection, client.base_url(), &cx, &mut |_| {}).await {
         Ok(p) => Arc::new(p),
-        Err(e) => return failed(&ctx, format!("Nothing was planned: {}", engine_sentence(&e))),
+        Err(e) => {
+            return failed(
+                &ctx,
+                format!("Nothing was planned: {}", engine_sentence(&e)),
+            )
+        }
     };
     let id = random_token();
     {
@@ -505,7 +514,10 @@ pub(crate) async fn start_run(ctx: Ctx, Form(fields): Form<Fields>) -> Response 
         return page;
     }
     // Used once: a second "Run" of the same preview must not plan a second journal.
-    rev.previews.lock().unwrap().retain(|(id, _)| *id != plan_id);
+    rev.previews
+        .lock()
+        .unwrap()
+        .retain(|(id, _)| *id != plan_id);
     let path = sessions_revoke::default_journal_path(&rev.dir);
     let journal = match Journal::create(&path, (*plan).clone()) {
         Ok(j) => j,
@@ -602,7 +614,11 @@ pub(crate) async fn run_page(ctx: Ctx, Path(id): Path<String>) -> Response {
 pub(crate) async fn progress(ctx: Ctx, Path(id): Path<String>) -> Response {
     match standing(&ctx.app.revoke, &id) {
         Ok(s) => Json(s).into_response(),
-        Err(e) => (StatusCode::NOT_FOUND, Json(serde_json::json!({ "error": e }))).into_response(),
+        Err(e) => (
+            StatusCode::NOT_FOUND,
+            Json(serde_json::json!({ "error": e })),
+        )
+            .into_response(),
     }
 }
 
@@ -619,7 +635,10 @@ pub(crate) async fn report(ctx: Ctx, Path(id): Path<String>) -> Response {
         Ok(b) => {
             let mut resp = b.into_response();
             let h = resp.headers_mut();
-            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            );
             if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{id}.csv\"")) {
                 h.insert(header::CONTENT_DISPOSITION, v);
             }
@@ -627,14 +646,20 @@ pub(crate) async fn report(ctx: Ctx, Path(id): Path<String>) -> Response {
         }
         Err(e) => {
             let body = html! { h1 { "Report" } p { (e) } };
-            (StatusCode::NOT_FOUND, layout::page("Report", Nav::Revoke, &ctx.flash, body))
+            (
+                StatusCode::NOT_FOUND,
+                layout::page("Report", Nav::Revoke, &ctx.flash, body),
+            )
                 .into_response()
         }
     }
 }
 
 fn report_from_disk(rev: &Revocations, id: &str) -> Result<Vec<u8>, String> {
-    let path = rev.journal_path(id).filter(|p| p.exists()).ok_or("No such run.")?;
+    let path = rev
+        .journal_path(id)
+        .filter(|p| p.exists())
+        .ok_or("No such run.")?;
     let journal = Journal::open(&path).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     write_report(
@@ -646,7 +671,11 @@ fn report_from_disk(rev: &Revocations, id: &str) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-pub(crate) async fn resume(ctx: Ctx, Path(id): Path<String>, Form(fields): Form<Fields>) -> Response {
+pub(crate) async fn resume(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(fields): Form<Fields>,
+) -> Response {
     let rev = &ctx.app.revoke;
     let here = format!("/revoke/runs/{id}");
     let Some(path) = rev.journal_path(&id).filter(|p| p.exists()) else {
@@ -663,7 +692,10 @@ pub(crate) async fn resume(ctx: Ctx, Path(id): Path<String>, Form(fields): Form<
     if let Some(page) = unless_confirmed(&ctx, &fields, &format!("{here}/resume"), ask) {
         return page;
     }
-    if rev.live(&id).is_some_and(|l| l.ended.lock().unwrap().is_none()) {
+    if rev
+        .live(&id)
+        .is_some_and(|l| l.ended.lock().unwrap().is_none())
+    {
         return Redirect::to(&here).into_response();
     }
     match Journal::open(&path) {

@@ -22,7 +22,10 @@ pub async fn run(g: &Global, a: ConsoleArgs) -> Result<Outcome> {
             other => anyhow::Error::new(other).context(format!("listening on {}", a.listen)),
         })?;
     let addr = listener.local_addr()?;
-    let config = ConsoleConfig::new(client, &a.data_dir);
+    let mut config = ConsoleConfig::new(client, &a.data_dir);
+    if let Some(per_minute) = a.max_rate {
+        config = config.pacing(sessions_revoke::Pacing::max_rate(per_minute));
+    }
     let console = Console::new(config, addr)?;
     {
         let mut out = std::io::stdout().lock();

@@ -274,10 +274,13 @@ test("revoke by selection: upload, preview, run with live progress, report", asy
   // Two leavers by email and id (CSV), one entry that names nobody; only their laptop and
   // Android sessions (by OS), not Sam's web session.
   const file = path.join(work, "leavers.csv");
-  writeFileSync(file, "email\nlee@acme.example\nW0LEAVE2\nnobody@acme.example\n");
+  writeFileSync(file, "name,email,user_id\nLee,lee@acme.example,\nSam,,W0LEAVE2\nNobody,nobody@acme.example,\n");
   await page.getByLabel("Users file").setInputFiles(file);
   await page.getByLabel("OS").fill("macOS, Android");
   await page.getByRole("button", { name: "Preview" }).click();
+  await page.waitForLoadState();
+  assert.equal(await page.locator(".notice.failed").count(), 0,
+    await page.locator("main").textContent());
   await page.getByRole("heading", { name: "Preview" }).waitFor();
   const plan = await page.locator("ul.stats").textContent();
   assert.match(plan, /2\s*sessions to end/);

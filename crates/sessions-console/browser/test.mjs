@@ -300,6 +300,8 @@ test("revoke by selection: upload, preview, run with live progress, report", asy
   const runUrl = page.url();
   await page.locator("#run-progress").waitFor();
   await shot("run");
+  // Live: the page updates itself as calls settle (Slack's pace: one invalidate every 3 s).
+  await page.getByText(/^1 of 2 calls settled/).waitFor();
   // The page survives a reload while it runs, then shows the finished run.
   await page.reload();
   await page.getByText(/Finished\./).waitFor({ timeout: 60000 });

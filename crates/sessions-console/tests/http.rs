@@ -320,3 +320,92 @@ async fn slack_errors_read_as_a_sentence_naming_the_missing_scope() {
     assert!(page.contains("(missing_scope)"), "{page}");
     assert!(!page.contains("xoxp-console-noemail"));
 }
+
+/// A run stopped halfway (as a console killed mid-run leaves its journal) is listed on the
+/// Revoke page with "Resume run"; resuming finishes it without repeating what was done.
+#[tokio::test]
+async fn an_unfinished_run_on_disk_is_offered_for_resume_and_resumes() {
+    use sessions_revoke::{build_plan, default_journal_path, run, Context, Journal, Pacing};
+    let s = start().await;
+    let client = sessions_client::Client::builder(TOKEN)
+        .base_url(&s.api)
+        .build()
+        .unwrap();
+    let selection = sessions_revoke::Selection {
+        users: vec![sessions_revoke::UserRef::parse("lee@acme.example").unwrap()],
+        os: vec!["macOS".into(), "Android".into()],
+        ..Default::default()
+    };
+    let cx = Context::new(Pacing::max_rate(6000.0));
+    let plan = build_plan(&client, &selection, client.base_url(), &cx, &mut |_| {})
+        .await
+        .unwrap();
+    assert_eq!(plan.action_count(), 2);
+    let path = default_journal_path(&s._dir.path().join("console"));
+    let mut journal = Journal::create(&path, plan).unwrap();
+    let stop = cx.cancel.clone();
+    let mut after_one = move |p: &sessions_revoke::Progress| {
+        if p.counts.settled() == 1 {
+            stop.cancel();
+        }
+    };
+    run(&client, &mut journal, &cx, &mut after_one).await;
+    assert_eq!(journal.state().counts().pending, 1);
+    drop(journal);
+    let id = path.file_stem().unwrap().to_str().unwrap().to_owned();
+    assert!(
+        !s.signed_in("xoxc-lee-laptop").await,
+        "the first action ended the laptop's"
+    );
+    assert!(
+        s.signed_in("xoxc-lee-phone").await,
+        "the second action ran before the resume"
+    );
+
+    let cookie = s.sign_in().await;
+    let (_, _, page) = s.get("/revoke", Some(&cookie)).await;
+    assert!(page.contains(&id), "{page}");
+    assert!(page.contains("Interrupted. 1 of 2 calls settled"), "{page}");
+    assert!(page.contains("Resume run"), "{page}");
+    let csrf = csrf_in(&page);
+    let (status, _) = s
+        .post(
+            &format!("/revoke/runs/{id}/resume"),
+            Some(&cookie),
+            Some(&s.base),
+            &[("csrf", &csrf), ("confirmed", "yes")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let mut finished = serde_json::Value::Null;
+    for _ in 0..200 {
+        let (_, _, body) = s
+            .get(&format!("/revoke/runs/{id}/progress.json"), Some(&cookie))
+            .await;
+        finished = serde_json::from_str(&body).unwrap();
+        if finished["finished"] == true {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(finished["completed"], true, "{finished}");
+    assert_eq!(finished["done"], 2, "{finished}");
+    assert!(!s.signed_in("xoxc-lee-phone").await);
+    assert!(s.signed_in("xoxc-sam-web").await);
+    let (status, h, csv) = s
+        .get(&format!("/revoke/runs/{id}/report.csv"), Some(&cookie))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!csv.contains(TOKEN));
+    let (_, h_page, run_page) = s.get(&format!("/revoke/runs/{id}"), Some(&cookie)).await;
+    check_page("run page", &h_page, &run_page);
+    assert!(run_page.contains("Download the report (CSV)"), "{run_page}");
+    assert!(h["content-disposition"].to_str().unwrap().contains(".csv"));
+    assert_eq!(
+        csv.lines()
+            .filter(|l| l.contains(",done,") || l.contains(",ok,"))
+            .count(),
+        2,
+        "{csv}"
+    );
+}

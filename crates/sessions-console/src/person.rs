@@ -261,25 +261,38 @@ fn back_to(ctx: &Ctx, user: &str, result: Result<String, sessions_client::Error>
     Redirect::to(&format!("/people/{user}")).into_response()
 }
 
+/// What every destructive action on a person checks first: a user id that is one, then the
+/// confirmation (`path` is the action's path below the person's page).
+fn ask_first(
+    ctx: &Ctx,
+    user: &str,
+    fields: &Fields,
+    path: &str,
+    what: &str,
+    action: &str,
+) -> Option<Response> {
+    if !valid_id(user) {
+        return Some(not_found(ctx, format!("“{user}” is not a user id.")));
+    }
+    let here = format!("/people/{user}");
+    let ask = Ask {
+        what,
+        action,
+        cancel: &here,
+        nav: Nav::People,
+    };
+    unless_confirmed(ctx, fields, &format!("{here}{path}"), ask)
+}
+
 pub(crate) async fn sign_out_session(
     ctx: Ctx,
     Path((user, session)): Path<(String, u64)>,
     Form(fields): Form<Fields>,
 ) -> Response {
-    if !valid_id(&user) {
-        return not_found(&ctx, format!("“{user}” is not a user id."));
-    }
-    let here = format!("/people/{user}");
     let what =
         format!("Sign out session {session} of {user}? That device will have to sign in again.");
-    let post_to = format!("{here}/sessions/{session}/sign-out");
-    let ask = Ask {
-        what: &what,
-        action: "Sign out",
-        cancel: &here,
-        nav: Nav::People,
-    };
-    if let Some(page) = unless_confirmed(&ctx, &fields, &post_to, ask) {
+    let path = format!("/sessions/{session}/sign-out");
+    if let Some(page) = ask_first(&ctx, &user, &fields, &path, &what, "Sign out") {
         return page;
     }
     let result = ctx
@@ -299,10 +312,6 @@ pub(crate) async fn sign_out(
     Path(user): Path<String>,
     Form(fields): Form<Fields>,
 ) -> Response {
-    if !valid_id(&user) {
-        return not_found(&ctx, format!("“{user}” is not a user id."));
-    }
-    let here = format!("/people/{user}");
     let (mobile_only, web_only, action, words) = match field(&fields, "scope") {
         Some("mobile") => (Some(true), None, "Sign out mobile", "mobile sessions"),
         Some("web") => (None, Some(true), "Sign out web", "web sessions"),
@@ -314,14 +323,7 @@ pub(crate) async fn sign_out(
         ),
     };
     let what = format!("{action}: end the {words} of {user}?");
-    let post_to = format!("{here}/sign-out");
-    let ask = Ask {
-        what: &what,
-        action,
-        cancel: &here,
-        nav: Nav::People,
-    };
-    if let Some(page) = unless_confirmed(&ctx, &fields, &post_to, ask) {
+    if let Some(page) = ask_first(&ctx, &user, &fields, "/sign-out", &what, action) {
         return page;
     }
     let req = ResetRequest {
@@ -384,21 +386,17 @@ pub(crate) async fn clear_settings(
     Path(user): Path<String>,
     Form(fields): Form<Fields>,
 ) -> Response {
-    if !valid_id(&user) {
-        return not_found(&ctx, format!("“{user}” is not a user id."));
-    }
-    let here = format!("/people/{user}");
     let what = format!(
         "Clear the session settings of {user}? Their sessions follow the org's defaults again."
     );
-    let post_to = format!("{here}/settings/clear");
-    let ask = Ask {
-        what: &what,
-        action: "Clear settings",
-        cancel: &here,
-        nav: Nav::People,
-    };
-    if let Some(page) = unless_confirmed(&ctx, &fields, &post_to, ask) {
+    if let Some(page) = ask_first(
+        &ctx,
+        &user,
+        &fields,
+        "/settings/clear",
+        &what,
+        "Clear settings",
+    ) {
         return page;
     }
     let result = ctx

@@ -482,6 +482,7 @@ mod tests {
                 })
                 .collect(),
             stats: PlanStats::default(),
+            sample: vec![],
         }
     }
 

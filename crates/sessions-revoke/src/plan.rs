@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use sessions_wire::{ResetBulkRequest, ResetScope, SessionId, USER_IDS_MAX};
+use sessions_wire::{ActiveSession, ResetBulkRequest, ResetScope, SessionId, USER_IDS_MAX};
 
 use crate::api::Call;
 use crate::pace::Pacing;
@@ -130,7 +130,14 @@ pub struct Plan {
     pub invalidations: Vec<Invalidation>,
     /// Counts taken while planning.
     pub stats: PlanStats,
+    /// The first [`SAMPLE_SIZE`] matched sessions as listed (devices, ips, versions), for
+    /// people to check the selection; the only session details a plan keeps.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sample: Vec<ActiveSession>,
 }
+
+/// Most matched sessions kept whole in [`Plan::sample`].
+pub const SAMPLE_SIZE: usize = 20;
 
 impl Plan {
     /// Number of actions (calls) the run makes.
@@ -338,6 +345,7 @@ mod tests {
             resets,
             invalidations,
             stats: PlanStats::default(),
+            sample: vec![],
         }
     }
 

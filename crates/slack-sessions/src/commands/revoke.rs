@@ -36,6 +36,15 @@ pub async fn run(g: &Global, a: RevokeArgs) -> Result<Outcome> {
         return resume(g, &a, path, pacing, report).await;
     }
     let selection = selection(&a)?;
+    if let Some(j) = &a.journal {
+        if j.exists() {
+            return Err(
+                UsageError::new(format!("--journal {} already exists", j.display()))
+                    .hint("continue it with --resume FILE --yes, or name a new file")
+                    .into(),
+            );
+        }
+    }
     let waits = Arc::new(AtomicU64::new(0));
     let client = engine_client(g, &g.api_url, &waits)?;
     let cx = Context::new(pacing);

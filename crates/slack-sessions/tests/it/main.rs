@@ -13,3 +13,4 @@ mod observe;
 mod procs;
 mod revoke;
 mod settings;
+mod users;

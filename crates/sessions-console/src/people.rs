@@ -175,7 +175,16 @@ pub(crate) async fn search(ctx: Ctx, Query(q): Query<SearchQuery>) -> Html<Strin
             }
         }
     };
+    let interrupted = ctx.app.revoke.interrupted();
     let body = html! {
+        @if !interrupted.is_empty() {
+            p.notice.info role="status" {
+                "A revocation run was interrupted when the console stopped ("
+                (interrupted.join(", ")) "). "
+                a href="/revoke" { "Review and resume it" }
+                "."
+            }
+        }
         h1 { "People" }
         form.card method="get" action="/people" role="search" aria-label="People" {
             div.row {

@@ -38,6 +38,8 @@ pub(crate) struct Revocations {
     pacing: Pacing,
     previews: Mutex<Vec<(String, Arc<Plan>)>>,
     runs: Mutex<HashMap<String, Arc<LiveRun>>>,
+    /// Unfinished journals found at start (a console stopped mid-run), until resumed.
+    interrupted: Mutex<Vec<String>>,
 }
 
 /// A run going on in this process.
@@ -56,13 +58,27 @@ struct Ended {
 }
 
 impl Revocations {
+    /// Keeps journals in `dir`, and notes the unfinished ones already there.
     pub(crate) fn new(dir: PathBuf, pacing: Pacing) -> Self {
-        Revocations {
+        let rev = Revocations {
             dir,
             pacing,
             previews: Mutex::new(Vec::new()),
             runs: Mutex::new(HashMap::new()),
-        }
+            interrupted: Mutex::new(Vec::new()),
+        };
+        let unfinished = list_runs(&rev)
+            .into_iter()
+            .filter(|r| r.standing.as_ref().is_ok_and(|s| !s.completed))
+            .map(|r| r.id)
+            .collect();
+        *rev.interrupted.lock().unwrap() = unfinished;
+        rev
+    }
+
+    /// Unfinished runs found at start and not resumed since.
+    pub(crate) fn interrupted(&self) -> Vec<String> {
+        self.interrupted.lock().unwrap().clone()
     }
 
     fn journal_path(&self, id: &str) -> Option<PathBuf> {
@@ -700,6 +716,7 @@ pub(crate) async fn resume(
     }
     match Journal::open(&path) {
         Ok(journal) => {
+            rev.interrupted.lock().unwrap().retain(|i| *i != id);
             spawn_run(&ctx, id.clone(), journal);
             ctx.flash(Notice::Done(format!("Resumed run {id}.")));
         }

@@ -42,24 +42,9 @@ async fn start_with(token: &str) -> Setup {
         .unwrap();
     });
     let api = rx.await.unwrap();
-    let client = sessions_client::Client::builder(token)
-        .base_url(&api)
-        .build()
-        .unwrap();
-    let listener = sessions_console::bind("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let console =
-        Console::new(ConsoleConfig::new(client, dir.path().join("console")), addr).unwrap();
-    let login = console.login_url().to_owned();
-    tokio::spawn(sessions_console::serve(
-        listener,
-        console,
-        std::future::pending(),
-    ));
+    let (base, login) = start_console(&api, token, &dir.path().join("console")).await;
     Setup {
-        base: format!("http://{addr}"),
+        base,
         login,
         api,
         http: reqwest::Client::builder()
@@ -68,6 +53,26 @@ async fn start_with(token: &str) -> Setup {
             .unwrap(),
         _dir: dir,
     }
+}
+
+/// A console over `api` keeping its journals in `data`: its base URL and login link.
+async fn start_console(api: &str, token: &str, data: &std::path::Path) -> (String, String) {
+    let client = sessions_client::Client::builder(token)
+        .base_url(api)
+        .build()
+        .unwrap();
+    let listener = sessions_console::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let console = Console::new(ConsoleConfig::new(client, data), addr).unwrap();
+    let login = console.login_url().to_owned();
+    tokio::spawn(sessions_console::serve(
+        listener,
+        console,
+        std::future::pending(),
+    ));
+    (format!("http://{addr}"), login)
 }
 
 async fn start() -> Setup {
@@ -326,7 +331,7 @@ async fn slack_errors_read_as_a_sentence_naming_the_missing_scope() {
 #[tokio::test]
 async fn an_unfinished_run_on_disk_is_offered_for_resume_and_resumes() {
     use sessions_revoke::{build_plan, default_journal_path, run, Context, Journal, Pacing};
-    let s = start().await;
+    let mut s = start().await;
     let client = sessions_client::Client::builder(TOKEN)
         .base_url(&s.api)
         .build()
@@ -362,7 +367,15 @@ async fn an_unfinished_run_on_disk_is_offered_for_resume_and_resumes() {
         "the second action ran before the resume"
     );
 
+    // The console is restarted on the same data directory: it says so on its first page.
+    (s.base, s.login) = start_console(&s.api, TOKEN, &s._dir.path().join("console")).await;
     let cookie = s.sign_in().await;
+    let (_, _, people) = s.get("/people", Some(&cookie)).await;
+    assert!(
+        people.contains("A revocation run was interrupted"),
+        "{people}"
+    );
+    assert!(people.contains(&id), "{people}");
     let (_, _, page) = s.get("/revoke", Some(&cookie)).await;
     assert!(page.contains(&id), "{page}");
     assert!(page.contains("Interrupted. 1 of 2 calls settled"), "{page}");
@@ -392,6 +405,8 @@ async fn an_unfinished_run_on_disk_is_offered_for_resume_and_resumes() {
     assert_eq!(finished["done"], 2, "{finished}");
     assert!(!s.signed_in("xoxc-lee-phone").await);
     assert!(s.signed_in("xoxc-sam-web").await);
+    let (_, _, people) = s.get("/people", Some(&cookie)).await;
+    assert!(!people.contains("was interrupted"), "{people}");
     let (status, h, csv) = s
         .get(&format!("/revoke/runs/{id}/report.csv"), Some(&cookie))
         .await;

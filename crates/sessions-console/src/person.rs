@@ -84,11 +84,12 @@ fn os(s: &ActiveSession) -> String {
 }
 
 fn duration_words(secs: u64) -> String {
-    match secs {
-        s if s % 86_400 == 0 => format!("{} days", s / 86_400),
-        s if s % 3600 == 0 => format!("{} hours", s / 3600),
-        s => format!("{s} seconds"),
-    }
+    let (n, unit) = match secs {
+        s if s % 86_400 == 0 => (s / 86_400, "day"),
+        s if s % 3600 == 0 => (s / 3600, "hour"),
+        s => (s, "second"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
 pub(crate) async fn page(ctx: Ctx, Path(user): Path<String>) -> Response {

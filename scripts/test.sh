@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-postgres.sh
+bash scripts/ensure-browser.sh
 export SESSIONS_TEST_PG_URL="${SESSIONS_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 cargo test --workspace --locked
 # The server's HTTP tests again, unchanged, on PostgreSQL (a fresh database per server).
@@ -15,3 +16,5 @@ bash scripts/fuzz.sh
 bash scripts/schemathesis.sh
 # The official SDKs (Python slack_sdk sync/async, Node @slack/web-api) against a real server.
 bash compat/run.sh
+# The web console in a real browser (Debian's Chromium via playwright-core, axe-core).
+bash crates/sessions-console/browser/run.sh

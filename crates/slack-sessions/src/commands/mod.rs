@@ -2,8 +2,10 @@
 
 mod audit;
 mod bulk;
+mod console;
 mod list;
 pub(crate) mod resolve;
+mod revoke;
 mod serve;
 mod settings;
 mod users;
@@ -28,6 +30,8 @@ pub enum Outcome {
     Done,
     /// Bulk work where some items failed (exit 3).
     Partial,
+    /// Stopped by Ctrl-C, resumable (exit 130).
+    Interrupted,
 }
 
 /// Runs the parsed command.
@@ -39,11 +43,13 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Invalidate(a) => invalidate(g, a).await,
         Command::Reset(a) => reset(g, a).await,
         Command::ResetBulk(a) => bulk::run(g, a).await,
+        Command::Revoke(a) => revoke::run(g, a).await,
         Command::Settings(c) => settings::run(g, c).await,
         Command::Audit(a) => audit::run(g, a).await,
         Command::Users(c) => users::run(g, c).await,
         Command::Completions(a) => completions(a),
         Command::Serve(a) => serve::run(a).await,
+        Command::Console(a) => console::run(g, a).await,
     }
 }
 

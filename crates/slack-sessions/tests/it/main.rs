@@ -2,6 +2,7 @@
 
 mod audit;
 mod bulk;
+mod console;
 mod crash;
 mod emulator;
 mod errors;
@@ -11,5 +12,6 @@ mod misc;
 mod multinode;
 mod observe;
 mod procs;
+mod revoke;
 mod settings;
 mod users;

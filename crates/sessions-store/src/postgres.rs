@@ -183,9 +183,8 @@ CREATE INDEX bulk_jobs_by_org ON bulk_jobs (org_id, job_id);
     ),
     (2, audit::MIGRATION_V2),
     (3, audit::MIGRATION_V3),
-    // The user directory (`users.*`); self-contained, and skips 4, which a concurrent change
-    // takes.
-    (5, directory::MIGRATION),
+    // The user directory (`users.*`), self-contained in `postgres/directory.rs`.
+    (4, directory::MIGRATION),
 ];
 
 /// Columns of a session row, in the order [`session_from_row`] reads them by name.

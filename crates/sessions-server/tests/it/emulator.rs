@@ -271,8 +271,11 @@ async fn slack_mode_applies_tier_2_per_token_from_config() {
         .admin_users_session_reset(ResetRequest::new("WDANA"))
         .await
         .unwrap_err();
+    // One call every 3 s; less is left to wait when the 20 calls took more than a second of
+    // real time (a loaded machine).
     assert!(
-        matches!(e, Error::RateLimited { retry_after } if retry_after == Duration::from_secs(3)),
+        matches!(e, Error::RateLimited { retry_after }
+            if retry_after >= Duration::from_secs(1) && retry_after <= Duration::from_secs(3)),
         "{e:?}"
     );
     // Tier 4 methods and other tokens are unaffected.

@@ -126,17 +126,22 @@ async fn a_version_2_file_is_migrated_to_3() {
         let s: DynStore = Arc::new(SqliteStore::open(&path).await.unwrap());
         loaded(&s).await;
     }
-    // Take the file back to version 2: what version 3 added is gone.
+    // Take the file back to version 2: what versions 3 (audit retention) and 4 (the user
+    // directory) added is gone.
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(
             "DROP INDEX audit_log_at; DROP INDEX audit_targets_entry; \
-             DELETE FROM schema_migrations WHERE version = 3;",
+             DROP TABLE user_profiles; DROP INDEX user_teams_by_team; \
+             DELETE FROM schema_migrations WHERE version >= 3;",
         )
         .unwrap();
     }
     let s = SqliteStore::open(&path).await.unwrap();
-    assert_eq!(s.schema_version().await.unwrap(), 3);
+    assert_eq!(
+        s.schema_version().await.unwrap(),
+        SqliteStore::latest_schema_version()
+    );
     let conn = rusqlite::Connection::open(&path).unwrap();
     let indexes: i64 = conn
         .query_row(
@@ -152,6 +157,9 @@ async fn a_version_2_file_is_migrated_to_3() {
         s.invalidate_session("E1", 1001, NOW).await.unwrap(),
         "data kept"
     );
+    // The directory works on the migrated file.
+    assert!(s.user_record("E1", "W2").await.unwrap().is_some());
+    assert_eq!(s.list_users("E1", None, None, 10).await.unwrap().len(), 5);
 }
 
 #[tokio::test]

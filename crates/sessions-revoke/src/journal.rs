@@ -30,6 +30,7 @@
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -278,10 +279,12 @@ impl Journal {
     /// durably, before returning.
     pub fn create(path: &Path, plan: Plan) -> Result<Journal, Error> {
         let ctx = |what: &str| format!("{what} journal {}", path.display());
+        // Owner-only: a journal names users, emails and sessions.
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)
             .create_new(true)
+            .mode(0o600)
             .open(path)
             .map_err(Error::io(ctx("creating")))?;
         lock(&file, path)?;
@@ -545,9 +548,12 @@ mod tests {
 
     #[test]
     fn a_second_opener_is_refused_while_the_first_holds_it() {
+        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.jsonl");
         let j = Journal::create(&path, plan()).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "journals are the owner's only");
         assert!(matches!(
             Journal::open(&path),
             Err(Error::JournalLocked { .. })

@@ -106,7 +106,7 @@ pub struct PlanStats {
     pub calls: Vec<(Call, u64)>,
 }
 
-/// What a run will do. Built by [`crate::plan`](crate::build_plan), stored as the journal's
+/// What a run will do. Built by [`crate::build_plan`], stored as the journal's
 /// first line, never changed afterwards.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {

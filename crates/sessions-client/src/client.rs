@@ -25,6 +25,7 @@ use crate::retry::{
 use crate::throttle::{token_key, Throttle};
 
 mod audit;
+mod users;
 pub use audit::audit_url_for;
 
 /// Slack's production Web API.

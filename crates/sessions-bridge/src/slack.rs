@@ -106,11 +106,10 @@ impl Slack {
 
     /// The user id of the person with this email (`users.lookupByEmail`).
     pub async fn lookup_email(&self, email: &str) -> Result<String, Failure> {
-        // MERGE-PENDING: users.lookupByEmail arrives with branch i13-users.
-        let _ = (&self.client, email);
-        Err(Failure::Refused(
-            "users.lookupByEmail not merged yet".into(),
-        ))
+        match self.client.users_lookup_by_email(email).await {
+            Ok(user) => Ok(user.id),
+            Err(e) => Err(Failure::of(&e)),
+        }
     }
 
     /// Signs one user out everywhere (`admin.users.session.reset`).

@@ -24,6 +24,9 @@ use crate::waiters::Waiters;
 const ROUND: usize = BULK_MAX;
 /// Longest sleep when nothing is due (a safety net: new work wakes the worker).
 const IDLE: Duration = Duration::from_secs(30);
+/// After new work wakes the worker, how long it waits for more to arrive, so that signals
+/// arriving together (an identity provider disabling several accounts) become one resetBulk.
+pub const GATHER: Duration = Duration::from_millis(300);
 
 /// The worker's parts.
 #[derive(Debug, Clone)]
@@ -61,7 +64,12 @@ impl Worker {
                 _ => IDLE,
             };
             tokio::select! {
-                _ = self.wake.notified() => {}
+                _ = self.wake.notified() => {
+                    tokio::select! {
+                        _ = tokio::time::sleep(GATHER) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                }
                 _ = tokio::time::sleep(wait) => {}
                 _ = shutdown.changed() => {}
             }

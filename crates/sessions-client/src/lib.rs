@@ -71,5 +71,8 @@ pub use client::{
     DEFAULT_TIMEOUT,
 };
 pub use error::{Error, HTTP_BODY_KEEP};
-pub use retry::{decide, parse_retry_after, Decision, Outcome, RetryPolicy, Sleeper, TokioSleeper};
+pub use retry::{
+    counts_toward_budget, decide, parse_retry_after, Decision, Outcome, RetryHook, RetryPolicy,
+    Sleeper, TokioSleeper,
+};
 pub use sessions_wire::*;

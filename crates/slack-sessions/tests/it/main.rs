@@ -12,4 +12,5 @@ mod misc;
 mod multinode;
 mod observe;
 mod procs;
+mod revoke;
 mod settings;

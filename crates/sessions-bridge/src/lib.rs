@@ -15,8 +15,10 @@
 //! * [`receive`]: which events sign whom out ([`events`], [`subject`]); recorded durably in
 //!   [`inbox`] before the transmitter is answered, so a `202`/`204` is never lost and a
 //!   replayed `jti` is acted on once.
-//! * [`worker`]: the sign-outs, retried with backoff ([`slack::next_step`]), every outcome
-//!   recorded; [`gtr`] waits for its own.
+//! * [`worker`]: the sign-outs, planned, paced and journaled by the revocation engine
+//!   (`sessions_revoke`: lookups, resetBulk, a journal per round under `<data-dir>/journals/`),
+//!   retried with backoff across rounds ([`slack::next_step`]), every outcome recorded in the
+//!   inbox; [`gtr`] waits for its own.
 //! * [`http`] (push, GTR, `/health`, `/metrics`), [`poll`], [`metrics`].
 //!
 //! [`run`] wires it all: the `slack-sessions bridge` command is a thin wrapper over it.
@@ -72,9 +74,12 @@ pub struct BridgeConfig {
     pub subject_map: Option<PathBuf>,
     /// How far in the future an `iat` may be.
     pub skew: Duration,
-    /// The Slack client the sign-outs go through (admin token with `admin.users:write` and
-    /// `users:read.email`).
+    /// The Slack client the sign-outs go through (admin token with `admin.users:write`,
+    /// `users:read` and `users:read.email`), built with
+    /// `sessions_revoke::engine_retry_policy()` and without its own throttle: the engine paces.
     pub slack: sessions_client::Client,
+    /// Pacing of the engine's calls (`Pacing::tier()`: each method's Slack tier).
+    pub pacing: sessions_revoke::Pacing,
 }
 
 /// Where a started bridge listens.
@@ -144,6 +149,11 @@ pub async fn run(
         source: e,
     })?;
     let inbox = Inbox::open(&config.data_dir)?;
+    let journal_dir = config.data_dir.join("journals");
+    std::fs::create_dir_all(&journal_dir).map_err(|e| BridgeError::DataDir {
+        path: journal_dir.clone(),
+        source: e,
+    })?;
     let subjects = match &config.subject_map {
         Some(path) => SubjectMap::read(path)?,
         None => SubjectMap::default(),
@@ -178,7 +188,11 @@ pub async fn run(
     let worker = tokio::spawn(
         worker::Worker {
             inbox,
-            slack: slack::Slack::new(config.slack),
+            engine: worker::Engine {
+                client: config.slack,
+                pacing: config.pacing,
+                journal_dir,
+            },
             metrics,
             wake,
             waiters,

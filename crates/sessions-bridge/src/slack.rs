@@ -1,5 +1,4 @@
-//! The Slack side: finding people and signing them out, and what each failure means for the
-//! next attempt.
+//! What each failure of a sign-out means for the next attempt.
 //!
 //! [`next_step`] is the retry decision, a pure function of how the signal arrived, how many
 //! attempts were made and what went wrong: a transient failure (rate limit, 5xx, timeout,
@@ -10,7 +9,7 @@
 
 use std::time::Duration;
 
-use sessions_client::{Client, Error, ResetBulkRequest, ResetRequest};
+use sessions_client::Error;
 
 use crate::inbox::Via;
 
@@ -20,7 +19,7 @@ pub const TRANSIENT_ATTEMPTS: u32 = 20;
 pub const REFUSED_ATTEMPTS: u32 = 5;
 /// Longest wait between two attempts.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
-/// resetBulk takes at most this many users per call.
+/// Most actions one round of the worker takes (one resetBulk call's worth of users).
 pub const BULK_MAX: usize = 1000;
 
 /// Why a call to Slack did not succeed.
@@ -89,51 +88,6 @@ pub fn next_step(via: Via, attempts: u32, failure: &Failure) -> Next {
         Failure::Refused(_) => Next::RetryAfter(backoff),
         Failure::Transient(..) if attempts >= TRANSIENT_ATTEMPTS => Next::GiveUp,
         Failure::Transient(_, asked) => Next::RetryAfter(asked.map_or(backoff, |a| a.max(backoff))),
-    }
-}
-
-/// Slack, through the client (its own 429 handling and Tier pacing included).
-#[derive(Debug, Clone)]
-pub struct Slack {
-    client: Client,
-}
-
-impl Slack {
-    /// Acts through this client.
-    pub fn new(client: Client) -> Slack {
-        Slack { client }
-    }
-
-    /// The user id of the person with this email (`users.lookupByEmail`).
-    pub async fn lookup_email(&self, email: &str) -> Result<String, Failure> {
-        match self.client.users_lookup_by_email(email).await {
-            Ok(user) => Ok(user.id),
-            Err(e) => Err(Failure::of(&e)),
-        }
-    }
-
-    /// Signs one user out everywhere (`admin.users.session.reset`).
-    pub async fn reset(&self, user_id: &str) -> Result<(), Failure> {
-        let req = ResetRequest {
-            user_id: user_id.to_owned(),
-            mobile_only: None,
-            web_only: None,
-        };
-        self.client
-            .admin_users_session_reset(req)
-            .await
-            .map(drop)
-            .map_err(|e| Failure::of(&e))
-    }
-
-    /// Signs several users out everywhere in one call (`admin.users.session.resetBulk`, at
-    /// most [`BULK_MAX`]).
-    pub async fn reset_bulk(&self, user_ids: Vec<String>) -> Result<(), Failure> {
-        self.client
-            .admin_users_session_reset_bulk(ResetBulkRequest::new(user_ids))
-            .await
-            .map(drop)
-            .map_err(|e| Failure::of(&e))
     }
 }
 

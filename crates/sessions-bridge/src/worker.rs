@@ -7,16 +7,19 @@
 //! On shutdown the round in flight is finished; what is still pending stays in the inbox for
 //! the next start.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sessions_revoke::{
+    build_plan, run, ActionStatus, Context, Journal, JournalState, Plan, RunStatus, Selection,
+    UserRef,
+};
 use tokio::sync::{watch, Notify};
 
 use crate::inbox::{DueAction, Final, Inbox, InboxError};
 use crate::metrics::Metrics;
 use crate::receive::now_ms;
-use crate::slack::{next_step, Failure, Next, Slack, BULK_MAX};
+use crate::slack::{next_step, Failure, Next, BULK_MAX};
 use crate::subject::Target;
 use crate::waiters::Waiters;
 
@@ -32,17 +35,21 @@ pub const GATHER: Duration = Duration::from_millis(300);
 #[derive(Debug, Clone)]
 pub struct Worker {
     pub(crate) inbox: Inbox,
-    pub(crate) slack: Slack,
+    pub(crate) engine: Engine,
     pub(crate) metrics: Metrics,
     pub(crate) wake: Arc<Notify>,
     pub(crate) waiters: Waiters,
 }
 
-/// A resolved action: whom to sign out.
+/// How the worker drives the revocation engine.
 #[derive(Debug, Clone)]
-struct Ready {
-    action: DueAction,
-    user_id: String,
+pub struct Engine {
+    /// The Slack client (built with `sessions_revoke::engine_retry_policy`).
+    pub client: sessions_client::Client,
+    /// Pacing of the engine's calls.
+    pub pacing: sessions_revoke::Pacing,
+    /// Where each round's journal is written.
+    pub journal_dir: std::path::PathBuf,
 }
 
 impl Worker {
@@ -83,93 +90,91 @@ impl Worker {
         if due.is_empty() {
             return Ok(false);
         }
-        let mut ready = Vec::new();
-        for action in due {
-            if let Some(r) = self.resolve(action).await? {
-                ready.push(r);
-            }
-        }
-        self.sign_out(ready).await?;
+        self.round(due).await?;
         Ok(true)
     }
 
-    /// Finds the Slack user an action names; `None` if it was finished or rescheduled.
-    async fn resolve(&self, action: DueAction) -> Result<Option<Ready>, InboxError> {
-        if let Some(user_id) = action.user_id.clone() {
-            return Ok(Some(Ready { action, user_id }));
-        }
-        let email = match &action.target {
-            Target::UserId(u) => {
-                let user_id = u.clone();
-                return Ok(Some(Ready { action, user_id }));
+    /// Signs out everyone the due actions name, through the revocation engine: one plan for
+    /// the round (users looked up by email or id, unresolved ones named, the bridge's own
+    /// admin left alone), journaled under `<data-dir>/journals/`, run paced (resetBulk calls
+    /// of up to 1,000 users). Each action's outcome is read back from the plan and journal.
+    async fn round(&self, due: Vec<DueAction>) -> Result<(), InboxError> {
+        let mut selection = Selection::default();
+        for a in &due {
+            let entry = match &a.target {
+                Target::Email(e) => UserRef::Email(e.clone()),
+                Target::UserId(u) => UserRef::Id(u.clone()),
+            };
+            if !selection.users.contains(&entry) {
+                selection.users.push(entry);
             }
-            Target::Email(e) => e.clone(),
+        }
+        let cx = Context::new(self.engine.pacing.clone());
+        let api = &self.engine.client;
+        let plan = match build_plan(
+            api,
+            &selection,
+            self.engine.client.base_url(),
+            &cx,
+            &mut |_| {},
+        )
+        .await
+        {
+            Ok(plan) => plan,
+            Err(e) => {
+                let f = engine_failure(&e);
+                tracing::warn!(error = %e, "planning the sign-outs failed");
+                for a in &due {
+                    self.failed(a, f.clone()).await?;
+                }
+                return Ok(());
+            }
         };
-        match self.slack.lookup_email(&email).await {
-            Ok(user_id) => {
-                self.metrics.call("users.lookupByEmail", "ok");
-                self.inbox.set_user_id(action.id, user_id.clone()).await?;
-                Ok(Some(Ready { action, user_id }))
-            }
-            Err(f) => {
-                self.metrics.call("users.lookupByEmail", failure_label(&f));
-                self.failed(&action, f).await?;
-                Ok(None)
-            }
-        }
-    }
-
-    /// Signs the ready actions' users out: `reset` for one user, `resetBulk` for several. A
-    /// refused `resetBulk` (all or nothing) falls back to one `reset` each, so that one user
-    /// Slack will not reset does not hold back the others.
-    async fn sign_out(&self, ready: Vec<Ready>) -> Result<(), InboxError> {
-        let mut by_user: BTreeMap<String, Vec<DueAction>> = BTreeMap::new();
-        for r in ready {
-            by_user.entry(r.user_id).or_default().push(r.action);
-        }
-        if by_user.len() > 1 {
-            let users: Vec<String> = by_user.keys().cloned().collect();
-            match self.slack.reset_bulk(users).await {
-                Ok(()) => {
-                    self.metrics.call("admin.users.session.resetBulk", "ok");
-                    for (user, actions) in &by_user {
-                        self.signed_out(user, actions, "admin.users.session.resetBulk")
-                            .await?;
+        self.metrics.call("plan", "ok");
+        let journal = if plan.action_count() == 0 {
+            None
+        } else {
+            let path =
+                self.engine
+                    .journal_dir
+                    .join(format!("round-{}-{}.jsonl", now_ms(), due[0].id));
+            match Journal::create(&path, plan.clone()) {
+                Ok(mut journal) => {
+                    let summary = run(api, &mut journal, &cx, &mut |_| {}).await;
+                    let stop = match summary.status {
+                        RunStatus::Stopped(e) => {
+                            tracing::warn!(error = %e, journal = %path.display(), "the revocation run stopped");
+                            Some(engine_failure(&e))
+                        }
+                        RunStatus::Cancelled => Some(Failure::Transient("cancelled".into(), None)),
+                        _ => None,
+                    };
+                    Some((journal, stop))
+                }
+                Err(e) => {
+                    let f = engine_failure(&e);
+                    for a in &due {
+                        self.failed(a, f.clone()).await?;
                     }
                     return Ok(());
                 }
-                Err(f @ Failure::Transient(..)) => {
-                    self.metrics
-                        .call("admin.users.session.resetBulk", "transient");
-                    for action in by_user.values().flatten() {
-                        self.failed(action, f.clone()).await?;
-                    }
-                    return Ok(());
-                }
-                Err(f) => {
-                    self.metrics
-                        .call("admin.users.session.resetBulk", failure_label(&f));
-                    tracing::warn!(
-                        error = f.detail(),
-                        "resetBulk refused; resetting each user on its own"
-                    );
-                }
             }
-        }
-        for (user, actions) in &by_user {
-            match self.slack.reset(user).await {
-                Ok(()) => {
-                    self.metrics.call("admin.users.session.reset", "ok");
-                    self.signed_out(user, actions, "admin.users.session.reset")
-                        .await?;
+        };
+        for a in &due {
+            match outcome(
+                a,
+                &plan,
+                journal.as_ref().map(|(j, s)| (j.state(), s.as_ref())),
+            ) {
+                Ok(user) => {
+                    self.signed_out(
+                        &user,
+                        std::slice::from_ref(a),
+                        "admin.users.session.resetBulk",
+                    )
+                    .await?
                 }
-                Err(f) => {
-                    self.metrics
-                        .call("admin.users.session.reset", failure_label(&f));
-                    for action in actions {
-                        self.failed(action, f.clone()).await?;
-                    }
-                }
+                Err(f) => self.failed(a, f).await?,
             }
         }
         Ok(())
@@ -183,6 +188,9 @@ impl Worker {
     ) -> Result<(), InboxError> {
         let now = now_ms();
         let ids: Vec<i64> = actions.iter().map(|a| a.id).collect();
+        for id in &ids {
+            self.inbox.set_user_id(*id, user.to_owned()).await?;
+        }
         self.inbox
             .finish(ids.clone(), Final::SignedOut, None, now)
             .await?;
@@ -237,10 +245,94 @@ impl Worker {
     }
 }
 
-fn failure_label(f: &Failure) -> &'static str {
-    match f {
-        Failure::NotFound(_) => "not_found",
-        Failure::Transient(..) => "transient",
-        Failure::Refused(_) => "refused",
+/// What became of one action, from the round's plan and journal: the user id signed out, or
+/// why not.
+fn outcome(
+    a: &DueAction,
+    plan: &Plan,
+    journal: Option<(&JournalState, Option<&Failure>)>,
+) -> Result<String, Failure> {
+    let named = |entry: &str| match &a.target {
+        Target::Email(e) => entry.eq_ignore_ascii_case(e),
+        Target::UserId(u) => entry == u,
+    };
+    if let Some(u) = plan.unresolved.iter().find(|u| named(&u.entry)) {
+        let detail = format!("{}: {}", u.code, u.reason);
+        return Err(match u.code.as_str() {
+            "users_not_found" | "user_not_found" => Failure::NotFound(detail),
+            _ => Failure::Refused(detail),
+        });
+    }
+    let found = plan.users.iter().position(|p| match &a.target {
+        Target::Email(e) => p
+            .email
+            .as_deref()
+            .is_some_and(|pe| pe.eq_ignore_ascii_case(e)),
+        Target::UserId(u) => p.id == *u,
+    });
+    let Some(ix) = found else {
+        // Resolved but not planned: the bridge's own admin user, which is never signed out
+        // (that would end the bridge's own access).
+        return Err(Failure::Refused(format!(
+            "this is the bridge's own admin user ({}); it is never signed out by the bridge",
+            plan.actor.user_id
+        )));
+    };
+    let user_id = plan.users[ix].id.clone();
+    let Some(chunk) = plan.resets.iter().position(|c| c.contains(&(ix as u32))) else {
+        return Ok(user_id);
+    };
+    let Some((state, stop)) = journal else {
+        return Err(Failure::Transient(
+            "the plan was not journaled".into(),
+            None,
+        ));
+    };
+    if let Some((_, f)) = state
+        .user_failures(chunk)
+        .iter()
+        .find(|(u, _)| *u == ix as u32)
+    {
+        return Err(journal_failure(f));
+    }
+    match state.status(chunk) {
+        ActionStatus::Done | ActionStatus::AlreadyDone => Ok(user_id),
+        ActionStatus::Failed => Err(state.failure(chunk).map_or_else(
+            || Failure::Refused("resetBulk failed".into()),
+            journal_failure,
+        )),
+        ActionStatus::Pending => Err(stop
+            .cloned()
+            .unwrap_or_else(|| Failure::Transient("the run did not reach this user".into(), None))),
+    }
+}
+
+fn journal_failure(f: &sessions_revoke::Failure) -> Failure {
+    let detail = if f.detail.is_empty() {
+        f.code.clone()
+    } else {
+        format!("{}: {}", f.code, f.detail)
+    };
+    match f.code.as_str() {
+        "user_not_found" | "users_not_found" => Failure::NotFound(detail),
+        _ => Failure::Refused(detail),
+    }
+}
+
+/// A planning or run failure of the engine as a retry decision input.
+fn engine_failure(e: &sessions_revoke::Error) -> Failure {
+    match e {
+        sessions_revoke::Error::Api { source, .. } => {
+            let mut f = Failure::of(source);
+            let detail = e.to_string();
+            match &mut f {
+                Failure::NotFound(d) | Failure::Transient(d, _) | Failure::Refused(d) => {
+                    *d = detail
+                }
+            }
+            f
+        }
+        sessions_revoke::Error::Selection(_) => Failure::Refused(e.to_string()),
+        _ => Failure::Transient(e.to_string(), None),
     }
 }

@@ -539,9 +539,10 @@ pub struct BridgeArgs {
     /// How far in the future a SET's `iat` may be (clock skew): `60s`, `2m`.
     #[arg(long, value_name = "DURATION", value_parser = parse::timeout, default_value = "60s")]
     pub iat_skew: Duration,
-    /// Do not pace calls to Slack's rate tiers (for a local server).
-    #[arg(long)]
-    pub no_throttle: bool,
+    /// Pace every call to Slack at this rate instead of each method's Slack tier: `20/min`,
+    /// `2/s` (as `revoke --max-rate`).
+    #[arg(long, value_name = "RATE", value_parser = parse::rate)]
+    pub max_rate: Option<f64>,
 }
 
 #[derive(Debug, Subcommand)]

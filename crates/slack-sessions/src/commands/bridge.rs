@@ -6,9 +6,11 @@ use std::io::Write;
 use anyhow::{Context, Result};
 use sessions_bridge::inbox::SignalStatus;
 use sessions_bridge::{BridgeConfig, Inbox, KeySource, PollConfig};
+use sessions_client::Client;
+use sessions_revoke::{engine_retry_policy, Pacing};
 
 use super::audit::iso8601;
-use super::{client, stdout, Outcome};
+use super::{stdout, token, Outcome};
 use crate::cli::{BridgeArgs, BridgeCommand, BridgeStatusArgs, Global, SmallFormat};
 use crate::errors::{remember_secret, UsageError};
 use crate::output::write_table;
@@ -47,7 +49,8 @@ pub async fn run(g: &Global, a: BridgeArgs) -> Result<Outcome> {
         poll,
         subject_map: a.subject_map,
         skew: a.iat_skew,
-        slack: client(g, !a.no_throttle)?,
+        slack: engine_client(g)?,
+        pacing: a.max_rate.map_or_else(Pacing::tier, Pacing::max_rate),
     };
     sessions_bridge::run(
         config,
@@ -67,6 +70,15 @@ pub async fn run(g: &Global, a: BridgeArgs) -> Result<Outcome> {
     .context("the bridge stopped with an error")?;
     tracing::info!("bridge stopped");
     Ok(Outcome::Done)
+}
+
+/// The client the engine drives: its retry policy (429s waited out), no throttle of its own.
+fn engine_client(g: &Global) -> Result<Client> {
+    Ok(Client::builder(token(g)?)
+        .base_url(&g.api_url)
+        .timeout(g.timeout)
+        .retry(engine_retry_policy())
+        .build()?)
 }
 
 async fn status(a: BridgeStatusArgs) -> Result<Outcome> {

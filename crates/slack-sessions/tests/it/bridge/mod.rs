@@ -196,7 +196,7 @@ impl BridgeProcess {
     ) -> BridgeProcess {
         let log = data_dir.with_extension(format!("{:08x}.log", rand::random::<u32>()));
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_slack-sessions"));
-        cmd.args(["bridge", "--listen", "127.0.0.1:0", "--no-throttle"])
+        cmd.args(["bridge", "--listen", "127.0.0.1:0", "--max-rate", "100/s"])
             .args(["--issuer", ISSUER, "--audience", AUDIENCE])
             .args(["--jwks-uri", &tx.jwks_uri])
             .arg("--data-dir")

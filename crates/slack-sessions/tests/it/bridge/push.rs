@@ -276,7 +276,7 @@ async fn a_bridge_killed_after_202_signs_out_when_it_starts_again() {
         .control_send(
             reqwest::Method::POST,
             "/emulator/faults",
-            &json!({"method": "admin.users.session.reset", "action": "status", "status": 503, "times": 1000}),
+            &json!({"method": "admin.users.session.resetBulk", "action": "status", "status": 503, "times": 1000}),
         )
         .await;
     let data = dir.path().join("bridge");

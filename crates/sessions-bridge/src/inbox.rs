@@ -175,6 +175,8 @@ pub struct DueAction {
     pub via: Via,
     /// The SET's `iat`, for the lag metric.
     pub iat: Option<i64>,
+    /// When the signal was recorded (unix milliseconds).
+    pub received_ms: i64,
 }
 
 /// Final states of an action.
@@ -362,7 +364,7 @@ impl Inbox {
     pub async fn due(&self, now_ms: i64, limit: usize) -> Result<Vec<DueAction>, InboxError> {
         self.with(move |conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT a.id, a.target, a.user_id, a.attempts, s.via, s.iat
+                "SELECT a.id, a.target, a.user_id, a.attempts, s.via, s.iat, s.received_ms
                  FROM actions a JOIN signals s ON s.id = a.signal_id
                  WHERE a.state = 'pending' AND a.next_attempt_ms <= ?1
                  ORDER BY a.next_attempt_ms, a.id LIMIT ?2",
@@ -377,11 +379,12 @@ impl Inbox {
                     r.get::<_, u32>(3)?,
                     via,
                     r.get::<_, Option<i64>>(5)?,
+                    r.get::<_, i64>(6)?,
                 ))
             })?;
             let mut out = Vec::new();
             for row in rows {
-                let (id, target, user_id, attempts, via, iat) = row?;
+                let (id, target, user_id, attempts, via, iat, received_ms) = row?;
                 // Written by us only; an unreadable one would be a bug, not input.
                 let Some(target) = Target::from_stored(&target) else {
                     continue;
@@ -398,6 +401,7 @@ impl Inbox {
                     attempts,
                     via,
                     iat,
+                    received_ms,
                 });
             }
             Ok(out)

@@ -196,9 +196,9 @@ impl Worker {
             .await?;
         for a in actions {
             self.metrics.action("signed_out");
-            if let Some(iat) = a.iat {
-                self.metrics.lag(now as f64 / 1000.0 - iat as f64);
-            }
+            // From the identity provider's iat; a revocation request has none: from its arrival.
+            let from_ms = a.iat.map_or(a.received_ms, |iat| iat.saturating_mul(1000));
+            self.metrics.lag((now - from_ms) as f64 / 1000.0);
             self.waiters.finish(a.id, Final::SignedOut);
         }
         tracing::info!(user = %user, actions = ?ids, method, "signed out everywhere");

@@ -313,3 +313,54 @@ async fn a_bridge_killed_after_202_signs_out_when_it_starts_again() {
         "signed_out"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_finishes_the_sign_out_in_flight_then_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = server(dir.path()).await;
+    let tx = Transmitter::start().await;
+    // Slack takes two seconds over the sign-out: SIGTERM lands while it is in flight.
+    serve
+        .control_send(
+            reqwest::Method::POST,
+            "/emulator/faults",
+            &json!({"method": "admin.users.session.resetBulk", "action": "delay", "ms": 2000, "times": 1}),
+        )
+        .await;
+    let data = dir.path().join("bridge");
+    let mut bridge = BridgeProcess::start(&serve, &tx, &data, &[]).await;
+    let (status, _) = bridge
+        .push(&tx.session_revoked(&jti(), "dana@acme.example"))
+        .await;
+    assert_eq!(status, 202);
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let exit = bridge.terminate();
+    assert!(exit.success(), "{exit:?}\n{}", bridge.log());
+    let status = status_json(&data);
+    assert_eq!(
+        status["signals"][0]["actions"][0]["state"], "signed_out",
+        "{status}"
+    );
+    eventually("dana's sessions to end", &bridge, || async {
+        sessions_of(&serve, "W0DEV").await.is_empty()
+    })
+    .await;
+    assert!(
+        bridge.log().contains("bridge worker stopped"),
+        "{}",
+        bridge.log()
+    );
+
+    // `bridge status` for people.
+    let out = Command::new(env!("CARGO_BIN_EXE_slack-sessions"))
+        .args(["bridge", "status", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success());
+    assert!(text.starts_with("Actions: 1 signed_out\n"), "{text}");
+    assert!(text.contains("session-revoked"), "{text}");
+    assert!(text.contains("email:dana@acme.example"), "{text}");
+    assert!(text.contains("signed_out (W0DEV)"), "{text}");
+}

@@ -255,7 +255,7 @@ impl Verifier {
             ));
         }
         if let Some(iat) = claims.get("iat") {
-            if !iat.as_i64().is_some_and(|iat| iat <= now + skew) {
+            if iat.as_i64().is_none_or(|iat| iat > now + skew) {
                 return Err(refuse(
                     ErrorCode::InvalidRequest,
                     "`iat` is in the future or not a number",
@@ -263,7 +263,7 @@ impl Verifier {
             }
         }
         if let Some(nbf) = claims.get("nbf") {
-            if !nbf.as_i64().is_some_and(|nbf| nbf <= now + skew) {
+            if nbf.as_i64().is_none_or(|nbf| nbf > now + skew) {
                 return Err(refuse(
                     ErrorCode::InvalidRequest,
                     "the assertion is not valid yet",

@@ -109,7 +109,7 @@ impl Worker {
                 selection.users.push(entry);
             }
         }
-        let cx = Context::new(self.engine.pacing.clone());
+        let cx = Context::new(self.engine.pacing);
         let api = &self.engine.client;
         let plan = match build_plan(
             api,

@@ -5,7 +5,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use libfuzzer_sys::fuzz_target;
-use sessions_server::cursor::{decode, encode, CursorState};
+use sessions_server::cursor::{decode, decode_users, encode, encode_users, CursorState};
 
 const KEY: &[u8] = b"fuzz-key";
 
@@ -48,6 +48,20 @@ fuzz_target!(|data: &[u8]| {
     match decode(KEY, &URL_SAFE_NO_PAD.encode(&raw), "E1", Some(&filter)) {
         Ok(last) => assert!(unchanged && last == 4242, "mutated cursor accepted"),
         Err(_) => assert!(!unchanged, "genuine cursor refused"),
+    }
+    // 4. users.list cursors: the input as cursor text is accepted only if it is exactly what we
+    //    issue for the id it carries; never across methods.
+    if let Ok(text) = std::str::from_utf8(data) {
+        for team in [None, Some("T1")] {
+            if let Ok(last) = decode_users(KEY, text, "E1", team) {
+                assert_eq!(
+                    encode_users(KEY, "E1", team, &last),
+                    text.trim().trim_end_matches('='),
+                    "forged users cursor accepted"
+                );
+                assert!(decode(KEY, text, "E1", None).is_err(), "cursor of two methods");
+            }
+        }
     }
     // 3. Signed with another key: never accepted.
     let forged = encode(

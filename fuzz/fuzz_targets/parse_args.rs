@@ -5,7 +5,8 @@
 use libfuzzer_sys::fuzz_target;
 use sessions_wire::{
     Args, AuthTestRequest, ClearSettingsRequest, GetSettingsRequest, InvalidateRequest,
-    ListRequest, Request, ResetBulkRequest, ResetRequest, SetSettingsRequest,
+    ListRequest, Request, ResetBulkRequest, ResetRequest, SetSettingsRequest, UsersInfoRequest,
+    UsersListRequest, UsersLookupByEmailRequest,
 };
 
 const CONTENT_TYPES: &[Option<&str>] = &[
@@ -70,6 +71,9 @@ fuzz_target!(|data: &[u8]| {
             check::<SetSettingsRequest>(a);
             check::<ClearSettingsRequest>(a);
             check::<AuthTestRequest>(a);
+            check::<UsersLookupByEmailRequest>(a);
+            check::<UsersInfoRequest>(a);
+            check::<UsersListRequest>(a);
         }
         Err(e) => {
             assert!(e.message.starts_with("[ERROR] "), "{e:?}");

@@ -97,13 +97,18 @@ pub trait Method {
 }
 
 /// Pushes `name=value` when `value` is set.
-fn opt(form: &mut Vec<(&'static str, String)>, name: &'static str, value: &Option<impl ToString>) {
+pub(crate) fn opt(
+    form: &mut Vec<(&'static str, String)>,
+    name: &'static str,
+    value: &Option<impl ToString>,
+) {
     if let Some(v) = value {
         form.push((name, v.to_string()));
     }
 }
 
-fn non_empty(name: &'static str, v: &str) -> Result<(), ArgError> {
+/// A required text argument: present and not only whitespace.
+pub(crate) fn non_empty(name: &'static str, v: &str) -> Result<(), ArgError> {
     if v.trim().is_empty() {
         Err(ArgError::Missing { name })
     } else {

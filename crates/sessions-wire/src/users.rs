@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::args::{ArgError, Args};
 use crate::envelope::ResponseMetadata;
+use crate::methods::{non_empty, opt};
 
 /// Page size of `users.list` when `limit` is absent or 0.
 pub const USERS_LIST_LIMIT_DEFAULT: u32 = 1000;
@@ -126,14 +127,6 @@ pub struct EnterpriseUser {
     pub teams: Vec<String>,
 }
 
-fn required_text(name: &'static str, v: &str) -> Result<(), ArgError> {
-    if v.trim().is_empty() {
-        Err(ArgError::Missing { name })
-    } else {
-        Ok(())
-    }
-}
-
 // ---------------------------------------------------------------- users.lookupByEmail
 
 /// `users.lookupByEmail` arguments.
@@ -162,7 +155,7 @@ impl crate::Request for UsersLookupByEmailRequest {
         })
     }
     fn validate(&self) -> Result<(), ArgError> {
-        required_text("email", &self.email)?;
+        non_empty("email", &self.email)?;
         let len = self.email.trim().len();
         if len > EMAIL_MAX_LEN {
             return Err(ArgError::TooLong {
@@ -208,7 +201,7 @@ impl crate::Request for UsersInfoRequest {
         })
     }
     fn validate(&self) -> Result<(), ArgError> {
-        required_text("user", &self.user)
+        non_empty("user", &self.user)
     }
 }
 
@@ -259,15 +252,9 @@ impl UsersListRequest {
 impl crate::Request for UsersListRequest {
     fn to_form(&self) -> Vec<(&'static str, String)> {
         let mut f = Vec::with_capacity(3);
-        if let Some(v) = &self.team_id {
-            f.push(("team_id", v.clone()));
-        }
-        if let Some(v) = self.limit {
-            f.push(("limit", v.to_string()));
-        }
-        if let Some(v) = &self.cursor {
-            f.push(("cursor", v.clone()));
-        }
+        opt(&mut f, "team_id", &self.team_id);
+        opt(&mut f, "limit", &self.limit);
+        opt(&mut f, "cursor", &self.cursor);
         f
     }
     fn from_args(args: &Args) -> Result<Self, ArgError> {

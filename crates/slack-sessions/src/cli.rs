@@ -100,6 +100,10 @@ pub enum Command {
     Settings(SettingsCommand),
     /// Read the audit log of admin actions (needs the auditlogs:read scope), newest first.
     Audit(AuditArgs),
+    /// Look people up in the org's directory by id or email (needs users:read, and
+    /// users:read.email for emails).
+    #[command(subcommand)]
+    Users(UsersCommand),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
     /// Run the Slack-compatible server (session authority and offline emulator).
@@ -144,8 +148,8 @@ pub struct ListArgs {
     /// Workspace of the user (requires --user).
     #[arg(long, requires = "user", value_name = "TEAM_ID")]
     pub team: Option<String>,
-    /// User whose sessions to list (requires --team).
-    #[arg(long, requires = "team", value_name = "USER_ID")]
+    /// User whose sessions to list, by id or email (requires --team).
+    #[arg(long, requires = "team", value_name = "USER_ID_OR_EMAIL")]
     pub user: Option<String>,
     /// Page size, 1..=1000.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
@@ -166,8 +170,8 @@ pub struct ListArgs {
 pub struct InvalidateArgs {
     /// The session to invalidate.
     pub session_id: u64,
-    /// Owner of the session.
-    #[arg(long, value_name = "USER_ID")]
+    /// Owner of the session, by id or email.
+    #[arg(long, value_name = "USER_ID_OR_EMAIL")]
     pub user: Option<String>,
     /// Workspace of the session (older form of the call).
     #[arg(long, value_name = "TEAM_ID")]
@@ -176,7 +180,8 @@ pub struct InvalidateArgs {
 
 #[derive(Debug, Args)]
 pub struct ResetArgs {
-    /// The user whose sessions to wipe.
+    /// The user whose sessions to wipe, by id or email.
+    #[arg(value_name = "USER_ID_OR_EMAIL")]
     pub user: String,
     /// Only mobile (iOS, Android) sessions.
     #[arg(long, conflicts_with = "web_only")]
@@ -189,10 +194,12 @@ pub struct ResetArgs {
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("source").required(true).args(["users", "file"]))]
 pub struct ResetBulkArgs {
-    /// User ids (comma-separated or separate); `-` reads them from stdin.
+    /// User ids or emails (comma-separated or separate); `-` reads them from stdin.
+    #[arg(value_name = "USER_ID_OR_EMAIL")]
     pub users: Vec<String>,
-    /// Read user ids from this file: one per line or comma-separated; blank lines and
-    /// `#` comments ignored. `-` is stdin.
+    /// Read user ids or emails from this file: one per line or comma-separated; blank lines
+    /// and `#` comments ignored. `-` is stdin. Emails are resolved (users.lookupByEmail)
+    /// before anything is changed.
     #[arg(long, short = 'f', value_name = "FILE")]
     pub file: Option<PathBuf>,
     /// Only mobile (iOS, Android) sessions.
@@ -300,8 +307,8 @@ pub enum SettingsCommand {
 
 #[derive(Debug, Args)]
 pub struct SettingsGetArgs {
-    /// User ids (1..=1000; comma-separated or separate).
-    #[arg(required = true)]
+    /// User ids or emails (1..=1000; comma-separated or separate).
+    #[arg(required = true, value_name = "USER_ID_OR_EMAIL")]
     pub users: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = SmallFormat::Table)]
@@ -311,8 +318,8 @@ pub struct SettingsGetArgs {
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("setting").required(true).multiple(true).args(["duration", "quit_on_close"]))]
 pub struct SettingsSetArgs {
-    /// User ids (1..=1000; comma-separated or separate).
-    #[arg(required = true)]
+    /// User ids or emails (1..=1000; comma-separated or separate).
+    #[arg(required = true, value_name = "USER_ID_OR_EMAIL")]
     pub users: Vec<String>,
     /// Session duration: `8h`, `7d`, `1h30m` or plain seconds (8h..10 years).
     #[arg(long, value_parser = parse::session_duration)]
@@ -324,9 +331,46 @@ pub struct SettingsSetArgs {
 
 #[derive(Debug, Args)]
 pub struct SettingsClearArgs {
-    /// User ids (1..=1000; comma-separated or separate).
-    #[arg(required = true)]
+    /// User ids or emails (1..=1000; comma-separated or separate).
+    #[arg(required = true, value_name = "USER_ID_OR_EMAIL")]
     pub users: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Show users by id (users.info) or email address (users.lookupByEmail).
+    Get(UsersGetArgs),
+    /// List the org's users, or one workspace's (users.list), deactivated ones included.
+    List(UsersListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct UsersGetArgs {
+    /// User ids or email addresses (comma-separated or separate).
+    #[arg(required = true, value_name = "ID_OR_EMAIL")]
+    pub users: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = SmallFormat::Table)]
+    pub format: SmallFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct UsersListArgs {
+    /// Only members of this workspace.
+    #[arg(long, value_name = "TEAM_ID")]
+    pub team: Option<String>,
+    /// Page size (the server serves at most 1000).
+    #[arg(long)]
+    pub limit: Option<u32>,
+    /// Follow every page.
+    #[arg(long, conflicts_with = "cursor")]
+    pub all: bool,
+    /// Start from this cursor (the `next_cursor` of a previous page).
+    #[arg(long)]
+    pub cursor: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]
@@ -335,11 +379,11 @@ pub struct AuditArgs {
     /// bulk_session_reset_by_admin or user_session_settings_changed.
     #[arg(long, value_name = "ACTION")]
     pub action: Option<String>,
-    /// Only actions by this admin.
-    #[arg(long, value_name = "USER_ID")]
+    /// Only actions by this admin (id or email).
+    #[arg(long, value_name = "USER_ID_OR_EMAIL")]
     pub actor: Option<String>,
-    /// Only actions on this user.
-    #[arg(long, value_name = "USER_ID")]
+    /// Only actions on this user (id or email).
+    #[arg(long, value_name = "USER_ID_OR_EMAIL")]
     pub user: Option<String>,
     /// Only entries from this long ago until now: `1h`, `7d`, `30m` or seconds.
     #[arg(long, value_name = "DURATION", value_parser = parse::timeout, conflicts_with = "oldest")]
@@ -455,8 +499,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "MS", default_value_t = 0, hide = true)]
     pub bulk_hold_ms: u64,
     /// Rate limits: `off`, or `slack` to enforce each method's Slack tier per token and method
-    /// (Tier 2: 20/min, Tier 4: 100/min, whole-minute bursts), answering HTTP 429 with
-    /// Retry-After and `ratelimited`. Changeable at runtime: PUT /control/emulator/rate-limits.
+    /// (Tier 2: 20/min, Tier 3: 50/min, Tier 4: 100/min, whole-minute bursts), answering HTTP
+    /// 429 with Retry-After and `ratelimited`. Changeable at runtime: PUT
+    /// /control/emulator/rate-limits.
     #[arg(long, value_enum, value_name = "MODE", default_value_t = RateLimits::Off)]
     pub rate_limits: RateLimits,
     /// JSON file of per-method limits, e.g. `{"admin.users.session.list": {"per_minute": 5,

@@ -109,6 +109,11 @@ fn hint_for(code: &ErrorCode, needed: Option<&str>, provided: Option<&str>) -> O
             "ids are case-sensitive and belong to one org; `slack-sessions list` shows them"
                 .to_owned()
         }
+        ErrorCode::UsersNotFound => {
+            "no active user has that email address in this org; `slack-sessions users list` \
+             shows them"
+                .to_owned()
+        }
         ErrorCode::InvalidCursor => {
             "cursors are only valid for the same query; start again without --cursor".to_owned()
         }
@@ -147,6 +152,15 @@ pub fn render(err: &anyhow::Error) -> String {
         if let Some(h) = &u.hint {
             let _ = writeln!(out, "hint: {h}");
         }
+        return redact(&out);
+    }
+    if let Some(u) = err.downcast_ref::<crate::commands::resolve::Unresolved>() {
+        let _ = writeln!(out, "error: {u}");
+        let _ = writeln!(
+            out,
+            "hint: emails are looked up with users.lookupByEmail (the token needs \
+             users:read.email); deactivated users are not found by email; nothing was changed"
+        );
         return redact(&out);
     }
     let Some(ce) = err.downcast_ref::<ClientError>() else {

@@ -102,7 +102,7 @@ pub fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-fn write_csv_row(out: &mut impl Write, cells: &[String]) -> io::Result<()> {
+pub fn write_csv_row(out: &mut (impl Write + ?Sized), cells: &[String]) -> io::Result<()> {
     let mut line = String::with_capacity(128);
     for (i, c) in cells.iter().enumerate() {
         if i > 0 {

@@ -2,10 +2,11 @@
 
 use futures::{StreamExt, TryStreamExt};
 use sessions_client::*;
-use wiremock::matchers::{any, body_string, header, method, path};
+use wiremock::matchers::{any, body_string, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::{client, recording, secs, TOKEN};
+use crate::support::{client, recording, secs};
+use crate::wire::expect_exact;
 
 fn user_json(id: &str, email: Option<&str>) -> serde_json::Value {
     let mut profile = serde_json::json!({"real_name": "Dana Scully", "display_name": "dana"});
@@ -20,19 +21,6 @@ fn user_json(id: &str, email: Option<&str>) -> serde_json::Value {
         "enterprise_user": {"id": id, "enterprise_id": "E0ACME", "enterprise_name": "Acme",
                             "is_admin": false, "is_owner": false, "teams": ["T0ENG", "T0OPS"]}
     })
-}
-
-async fn expect_exact(server: &MockServer, name: &str, body: &str, reply: serde_json::Value) {
-    Mock::given(method("POST"))
-        .and(path(format!("/api/{name}")))
-        .and(header("content-type", "application/x-www-form-urlencoded"))
-        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
-        .and(header("accept", "application/json"))
-        .and(body_string(body))
-        .respond_with(ResponseTemplate::new(200).set_body_json(reply))
-        .expect(1)
-        .mount(server)
-        .await;
 }
 
 #[tokio::test]

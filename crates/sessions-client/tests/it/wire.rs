@@ -6,7 +6,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::{client, TOKEN};
 
-async fn expect_exact(server: &MockServer, name: &str, body: &str, reply: serde_json::Value) {
+/// Expects exactly one `POST /api/<name>` with Slack's headers and exactly `body`.
+pub async fn expect_exact(server: &MockServer, name: &str, body: &str, reply: serde_json::Value) {
     Mock::given(method("POST"))
         .and(path(format!("/api/{name}")))
         .and(header("content-type", "application/x-www-form-urlencoded"))

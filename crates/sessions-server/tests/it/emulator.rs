@@ -300,6 +300,52 @@ async fn slack_mode_applies_tier_2_per_token_from_config() {
 }
 
 #[tokio::test]
+async fn slack_mode_limits_the_users_methods_by_their_own_tiers() {
+    let emu = start(EmulatorConfig {
+        rate_limits: RateLimitMode::Slack,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let c = emu.client(ADMIN, RetryPolicy::disabled());
+    // The limit applies before authorization: the answers are missing_scope (the token has no
+    // users:* scope) until the tier's burst is spent, then 429. Buckets refill in real time
+    // while the calls run (slowly on a loaded machine), so a few extra calls may pass.
+    async fn calls_until_limited<F, Fut>(call: F) -> (usize, Duration)
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Error>,
+    {
+        for n in 0..1000 {
+            if let Error::RateLimited { retry_after } = call().await {
+                return (n, retry_after);
+            }
+        }
+        panic!("never rate limited");
+    }
+    // users.lookupByEmail, Tier 3: 50 a minute, one every 1.2 s (Retry-After rounds up).
+    let (n, wait) =
+        calls_until_limited(|| async { c.users_lookup_by_email("x@y.example").await.unwrap_err() })
+            .await;
+    assert!((50..=55).contains(&n), "{n} calls before the first 429");
+    assert!(wait <= Duration::from_secs(2), "{wait:?}");
+    // users.list, Tier 2: 20 a minute, one every 3 s.
+    let (n, wait) =
+        calls_until_limited(|| async { c.users_list(Default::default()).await.unwrap_err() }).await;
+    assert!((20..=22).contains(&n), "{n} calls before the first 429");
+    assert!(
+        wait <= Duration::from_secs(3) && wait >= Duration::from_secs(1),
+        "{wait:?}"
+    );
+    // users.info, Tier 4: 100 a minute, a bucket of its own.
+    let (n, _) = calls_until_limited(|| async { c.users_info("WDANA").await.unwrap_err() }).await;
+    assert!((100..=110).contains(&n), "{n} calls before the first 429");
+    let v = emu.ok("GET", "emulator/rate-limits", None).await;
+    assert_eq!(v["effective"]["users.lookupByEmail"]["per_minute"], 50);
+    assert_eq!(v["effective"]["users.info"]["per_minute"], 100);
+    assert_eq!(v["effective"]["users.list"]["per_minute"], 20);
+}
+
+#[tokio::test]
 async fn rate_limit_file_sets_per_method_limits_and_bad_files_stop_the_start() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("limits.json");

@@ -459,3 +459,46 @@ async fn the_directory_survives_a_restart() {
     );
     assert!(s.client(DIR).users_info("WGONE").await.unwrap().deleted);
 }
+
+#[tokio::test]
+async fn answers_match_the_documented_schemas() {
+    let s = server().await;
+    let doc: Value = serde_json::from_str(sessions_server::openapi::OPENAPI_JSON).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    // Every field the schema (at this JSON pointer below `components/schemas`) requires.
+    let has_all = |v: &Value, schema: &str| {
+        let required = schemas.pointer(&format!("/{schema}/required")).unwrap();
+        for f in required.as_array().unwrap() {
+            let f = f.as_str().unwrap();
+            assert!(!v[f].is_null(), "{schema}: {f} missing in {v}");
+        }
+    };
+    for (method, form, ok) in [
+        (
+            "users.lookupByEmail",
+            vec![("email", "sam@acme.example")],
+            "UserOk",
+        ),
+        ("users.info", vec![("user", "WOWNER")], "UserOk"),
+        ("users.list", vec![("limit", "2")], "UsersListOk"),
+    ] {
+        let r = s.post_form(method, Some(DIR), &form).await;
+        r.slack();
+        has_all(&r.body, ok);
+        let op = &doc["paths"][format!("/api/{method}")]["post"];
+        assert_eq!(
+            r.header("x-accepted-oauth-scopes"),
+            op["x-slack-scope"].as_str(),
+            "{method}"
+        );
+        let users = match r.body.get("members") {
+            Some(m) => m.as_array().unwrap().clone(),
+            None => vec![r.body["user"].clone()],
+        };
+        for u in &users {
+            has_all(u, "User");
+            has_all(&u["profile"], "User/properties/profile");
+            has_all(&u["enterprise_user"], "User/properties/enterprise_user");
+        }
+    }
+}

@@ -56,27 +56,26 @@ pub(super) async fn insert(
     tx: &tokio_postgres::Transaction<'_>,
     fixture: &Fixture,
 ) -> Result<(), TxError> {
-    let mut cols: (Vec<&str>, Vec<&str>, Vec<Option<&str>>, Vec<Option<String>>) =
-        Default::default();
-    let (mut real_names, mut deleted): (Vec<Option<&str>>, Vec<bool>) = Default::default();
+    let (mut orgs, mut ids, mut emails) = (Vec::<&str>::new(), Vec::<&str>::new(), Vec::new());
+    let (mut keys, mut real_names, mut deleted) = (Vec::new(), Vec::new(), Vec::new());
     for org in &fixture.orgs {
         for u in org.users.iter().filter(|u| u.has_profile()) {
-            cols.0.push(&org.id);
-            cols.1.push(&u.id);
-            cols.2.push(u.email.as_deref());
-            cols.3.push(u.email.as_deref().map(email_key));
+            orgs.push(&org.id);
+            ids.push(&u.id);
+            emails.push(u.email.as_deref());
+            keys.push(u.email.as_deref().map(email_key));
             real_names.push(u.real_name.as_deref());
             deleted.push(u.deleted);
         }
     }
-    if cols.0.is_empty() {
+    if orgs.is_empty() {
         return Ok(());
     }
     tx.execute(
         "INSERT INTO user_profiles (org_id, user_id, email, email_key, real_name, deleted)
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
                               $6::bool[])",
-        &[&cols.0, &cols.1, &cols.2, &cols.3, &real_names, &deleted],
+        &[&orgs, &ids, &emails, &keys, &real_names, &deleted],
     )
     .await?;
     Ok(())

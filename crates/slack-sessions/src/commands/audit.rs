@@ -86,6 +86,9 @@ pub async fn run(g: &Global, a: AuditArgs) -> Result<Outcome> {
             .timeout(g.timeout)
             .build()?,
     };
+    let mut req = req;
+    req.actor = super::resolve::optional_user(|| Ok(client.clone()), req.actor).await?;
+    req.user = super::resolve::optional_user(|| Ok(client.clone()), req.user).await?;
     let mut out = stdout();
     let mut rows = Vec::new();
     let mut entries = Vec::new();

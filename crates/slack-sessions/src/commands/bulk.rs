@@ -12,7 +12,6 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use sessions_client::Error as ClientError;
-use sessions_wire::args::is_plausible_id;
 use sessions_wire::{ErrorCode, ResetBulkRequest, USER_IDS_MAX};
 
 use super::{client, scope_flags, scope_words, stdout, Outcome};
@@ -21,7 +20,7 @@ use crate::errors::{is_fatal, UsageError};
 use crate::parse;
 use sessions_revoke::offenders;
 
-/// Reads the user ids from the arguments, a file or stdin; deduplicated, order kept.
+/// Reads the user ids and emails from the arguments, a file or stdin; deduplicated, order kept.
 fn gather(a: &ResetBulkArgs) -> Result<Vec<String>> {
     let mut ids = Vec::new();
     let mut stdin_used = false;
@@ -59,25 +58,7 @@ fn gather(a: &ResetBulkArgs) -> Result<Vec<String>> {
             .hint("pass user ids, --file FILE, or - to read them from stdin")
             .into());
     }
-    let bad: Vec<&str> = ids
-        .iter()
-        .filter(|id| !is_plausible_id(id))
-        .map(String::as_str)
-        .collect();
-    if !bad.is_empty() {
-        let shown: Vec<&str> = bad.iter().copied().take(5).collect();
-        let more = if bad.len() > 5 {
-            format!(" and {} more", bad.len() - 5)
-        } else {
-            String::new()
-        };
-        return Err(UsageError::new(format!(
-            "invalid_arguments: not a user id: {}{more}",
-            shown.join(", ")
-        ))
-        .hint("user ids are letters and digits like W012ABC; nothing was sent")
-        .into());
-    }
+    super::resolve::check_entries(&ids)?;
     Ok(ids)
 }
 
@@ -137,7 +118,22 @@ fn describe(code: &ErrorCode) -> String {
 }
 
 pub async fn run(g: &Global, a: ResetBulkArgs) -> Result<Outcome> {
-    let ids = gather(&a)?;
+    let entries = gather(&a)?;
+    let emails = entries
+        .iter()
+        .filter(|e| super::resolve::is_email(e))
+        .count();
+    // Emails become ids first, all or nothing (lookups only: nothing is changed before every
+    // address resolved). Plain ids need no client here, so a dry run of ids needs no token.
+    let api = if emails > 0 || !a.dry_run {
+        Some(client(g, !a.no_throttle)?)
+    } else {
+        None
+    };
+    let ids = match &api {
+        Some(c) if emails > 0 => super::resolve::users(c, &entries).await?,
+        _ => entries,
+    };
     let (mobile_only, web_only) = scope_flags(a.mobile_only, a.web_only);
     let scope = scope_words(a.mobile_only, a.web_only);
     let chunks: Vec<&[String]> = ids.chunks(USER_IDS_MAX).collect();
@@ -147,9 +143,14 @@ pub async fn run(g: &Global, a: ResetBulkArgs) -> Result<Outcome> {
         writeln!(
             out,
             "Dry run: would reset {scope} of {} users in {} admin.users.session.resetBulk \
-             call(s). Nothing was sent.",
+             call(s). {}",
             ids.len(),
-            chunks.len()
+            chunks.len(),
+            if emails > 0 {
+                format!("{emails} email address(es) were looked up; nothing was changed.")
+            } else {
+                "Nothing was sent.".to_owned()
+            }
         )?;
         for (i, c) in chunks.iter().enumerate() {
             let first = c.first().map(String::as_str).unwrap_or("");
@@ -165,7 +166,10 @@ pub async fn run(g: &Global, a: ResetBulkArgs) -> Result<Outcome> {
         return Ok(Outcome::Done);
     }
 
-    let client = client(g, !a.no_throttle)?;
+    let client = match api {
+        Some(c) => c,
+        None => client(g, !a.no_throttle)?,
+    };
     let bar = if std::io::stderr().is_terminal() && !g.quiet {
         let bar = ProgressBar::new(ids.len() as u64);
         if let Ok(style) =

@@ -11,7 +11,7 @@ use crate::cli::{Format, Global, ListArgs};
 use crate::output::SessionWriter;
 
 pub async fn run(g: &Global, a: ListArgs) -> Result<Outcome> {
-    let req = ListRequest {
+    let mut req = ListRequest {
         team_id: a.team,
         user_id: a.user,
         limit: a.limit,
@@ -19,6 +19,7 @@ pub async fn run(g: &Global, a: ListArgs) -> Result<Outcome> {
     };
     check(&req)?;
     let client = client(g, false)?;
+    req.user_id = super::resolve::optional_user(|| Ok(client.clone()), req.user_id).await?;
     if a.all {
         // Pages are fetched by a task one page ahead of the writer (a channel of one), so the
         // next request is in flight while this page is written; memory stays at two pages.

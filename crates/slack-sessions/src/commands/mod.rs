@@ -4,9 +4,11 @@ mod audit;
 mod bridge;
 mod bulk;
 mod list;
+pub(crate) mod resolve;
 mod revoke;
 mod serve;
 mod settings;
+mod users;
 
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -44,6 +46,7 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Revoke(a) => revoke::run(g, a).await,
         Command::Settings(c) => settings::run(g, c).await,
         Command::Audit(a) => audit::run(g, a).await,
+        Command::Users(c) => users::run(g, c).await,
         Command::Completions(a) => completions(a),
         Command::Serve(a) => serve::run(a).await,
         Command::Bridge(a) => bridge::run(g, a).await,
@@ -127,15 +130,15 @@ async fn whoami(g: &Global, a: WhoamiArgs) -> Result<Outcome> {
 }
 
 async fn invalidate(g: &Global, a: InvalidateArgs) -> Result<Outcome> {
-    let req = InvalidateRequest {
+    let mut req = InvalidateRequest {
         session_id: Some(SessionId(a.session_id)),
         user_id: a.user,
         team_id: a.team,
     };
     check(&req)?;
-    client(g, false)?
-        .admin_users_session_invalidate(req)
-        .await?;
+    let client = client(g, false)?;
+    req.user_id = resolve::optional_user(|| Ok(client.clone()), req.user_id).await?;
+    client.admin_users_session_invalidate(req).await?;
     say(g, format_args!("Invalidated session {}.", a.session_id))?;
     Ok(Outcome::Done)
 }
@@ -155,20 +158,23 @@ pub(crate) fn scope_words(mobile_only: bool, web_only: bool) -> &'static str {
 
 async fn reset(g: &Global, a: ResetArgs) -> Result<Outcome> {
     let (mobile_only, web_only) = scope_flags(a.mobile_only, a.web_only);
-    let req = ResetRequest {
+    let mut req = ResetRequest {
         user_id: a.user.clone(),
         mobile_only,
         web_only,
     };
     check(&req)?;
-    client(g, false)?.admin_users_session_reset(req).await?;
+    let client = client(g, false)?;
+    req.user_id = resolve::user(&client, &a.user).await?;
+    let who = if req.user_id == a.user {
+        a.user.clone()
+    } else {
+        format!("{} ({})", req.user_id, a.user)
+    };
+    client.admin_users_session_reset(req).await?;
     say(
         g,
-        format_args!(
-            "Reset {} of {}.",
-            scope_words(a.mobile_only, a.web_only),
-            a.user
-        ),
+        format_args!("Reset {} of {who}.", scope_words(a.mobile_only, a.web_only)),
     )?;
     Ok(Outcome::Done)
 }

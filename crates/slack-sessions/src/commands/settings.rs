@@ -5,18 +5,33 @@ use std::io::Write;
 use anyhow::Result;
 use sessions_wire::{ClearSettingsRequest, GetSettingsRequest, SetSettingsRequest};
 
-use super::{check, client, say, stdout, Outcome};
+use sessions_client::Client;
+
+use super::{check, client, resolve, say, stdout, Outcome};
 use crate::cli::{Global, SettingsCommand, SmallFormat};
 use crate::output;
 use crate::parse::{dedupe, human_seconds, split_ids};
 
-/// Users from arguments that may themselves be comma-separated lists.
-fn users(args: &[String]) -> Vec<String> {
-    let mut ids = Vec::new();
+/// Users from arguments that may themselves be comma-separated lists of ids or emails, checked
+/// before anything is sent.
+fn entries(args: &[String]) -> Result<Vec<String>> {
+    let mut entries = Vec::new();
     for a in args {
-        split_ids(a, &mut ids);
+        split_ids(a, &mut entries);
     }
-    dedupe(ids)
+    resolve::check_entries(&entries)?;
+    Ok(dedupe(entries))
+}
+
+/// [`entries`] with emails resolved to ids.
+async fn users(
+    client: impl FnOnce() -> Result<Client>,
+    args: &[String],
+) -> Result<(Client, Vec<String>)> {
+    let entries = entries(args)?;
+    let client = client()?;
+    let ids = resolve::users(&client, &entries).await?;
+    Ok((client, ids))
 }
 
 fn plural(n: usize) -> &'static str {
@@ -30,13 +45,10 @@ fn plural(n: usize) -> &'static str {
 pub async fn run(g: &Global, c: SettingsCommand) -> Result<Outcome> {
     match c {
         SettingsCommand::Get(a) => {
-            let req = GetSettingsRequest {
-                user_ids: users(&a.users),
-            };
+            let (client, user_ids) = users(|| client(g, false), &a.users).await?;
+            let req = GetSettingsRequest { user_ids };
             check(&req)?;
-            let got = client(g, false)?
-                .admin_users_session_get_settings(req)
-                .await?;
+            let got = client.admin_users_session_get_settings(req).await?;
             let mut out = stdout();
             match a.format {
                 SmallFormat::Table => output::write_settings_table(&mut out, &got)?,
@@ -48,16 +60,15 @@ pub async fn run(g: &Global, c: SettingsCommand) -> Result<Outcome> {
             out.flush()?;
         }
         SettingsCommand::Set(a) => {
+            let (client, user_ids) = users(|| client(g, false), &a.users).await?;
             let req = SetSettingsRequest {
-                user_ids: users(&a.users),
+                user_ids,
                 duration: a.duration,
                 desktop_app_browser_quit: a.quit_on_close,
             };
             check(&req)?;
             let n = req.user_ids.len();
-            client(g, false)?
-                .admin_users_session_set_settings(req)
-                .await?;
+            client.admin_users_session_set_settings(req).await?;
             let mut what = Vec::new();
             if let Some(d) = a.duration {
                 what.push(format!("duration {} ({d} s)", human_seconds(d)));
@@ -75,14 +86,11 @@ pub async fn run(g: &Global, c: SettingsCommand) -> Result<Outcome> {
             )?;
         }
         SettingsCommand::Clear(a) => {
-            let req = ClearSettingsRequest {
-                user_ids: users(&a.users),
-            };
+            let (client, user_ids) = users(|| client(g, false), &a.users).await?;
+            let req = ClearSettingsRequest { user_ids };
             check(&req)?;
             let n = req.user_ids.len();
-            client(g, false)?
-                .admin_users_session_clear_settings(req)
-                .await?;
+            client.admin_users_session_clear_settings(req).await?;
             say(
                 g,
                 format_args!("Cleared settings of {n} user{}.", plural(n)),

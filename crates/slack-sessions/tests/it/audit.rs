@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::harness::{fixture, Run, Server, ADMIN_TOKEN, MEMBER_TOKEN, READONLY_TOKEN};
 
 /// The standard fixture, with the admin token also allowed to read the audit log.
-fn server() -> Server {
+pub fn server() -> Server {
     let mut f = fixture(0);
     for t in f["orgs"][0]["tokens"].as_array_mut().unwrap() {
         if t["token"] == ADMIN_TOKEN {

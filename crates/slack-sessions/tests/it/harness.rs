@@ -24,12 +24,19 @@ pub const SECRETS: [&str; 4] = [ADMIN_TOKEN, READONLY_TOKEN, MEMBER_TOKEN, UNKNO
 /// Number of generated members `W1000..` (for bulk tests).
 pub fn fixture(generated_users: usize) -> Value {
     let mut users = vec![
-        json!({"id": "W0OWNER", "name": "olivia", "role": "primary_owner", "teams": ["T0ENG", "T0OPS"]}),
-        json!({"id": "W0ADMIN", "name": "adam", "role": "admin", "teams": ["T0ENG"]}),
-        json!({"id": "W0DEV", "name": "dana", "role": "member", "teams": ["T0ENG"]}),
-        json!({"id": "W0OPS", "name": "omar", "role": "member", "teams": ["T0OPS"]}),
-        json!({"id": "W0MEMBER", "name": "mia", "role": "member", "teams": ["T0ENG"]}),
+        json!({"id": "W0OWNER", "name": "olivia", "role": "primary_owner", "teams": ["T0ENG", "T0OPS"],
+               "email": "olivia@acme.example"}),
+        json!({"id": "W0ADMIN", "name": "adam", "role": "admin", "teams": ["T0ENG"],
+               "email": "adam@acme.example"}),
+        json!({"id": "W0DEV", "name": "dana", "role": "member", "teams": ["T0ENG"],
+               "email": "Dana@Acme.example", "real_name": "Dana Scully"}),
+        json!({"id": "W0OPS", "name": "omar", "role": "member", "teams": ["T0OPS"],
+               "email": "omar@acme.example"}),
+        json!({"id": "W0MEMBER", "name": "mia", "role": "member", "teams": ["T0ENG"],
+               "email": "mia@acme.example"}),
         json!({"id": "W0BOT", "name": "deploybot", "role": "member", "is_bot": true, "teams": ["T0ENG"]}),
+        json!({"id": "W0GONE", "name": "gone", "role": "member", "teams": ["T0OPS"],
+               "email": "gone@acme.example", "deleted": true}),
     ];
     let mut sessions = vec![
         json!({"session_id": 1001, "user": "W0DEV", "team": "T0ENG", "client": "desktop",
@@ -74,7 +81,7 @@ pub fn fixture(generated_users: usize) -> Value {
         "users": users,
         "tokens": [
             {"token": ADMIN_TOKEN, "user": "W0ADMIN", "type": "user",
-             "scopes": ["admin.users:read", "admin.users:write"]},
+             "scopes": ["admin.users:read", "admin.users:write", "users:read", "users:read.email"]},
             {"token": READONLY_TOKEN, "user": "W0ADMIN", "type": "user", "scopes": ["admin.users:read"]},
             {"token": MEMBER_TOKEN, "user": "W0MEMBER", "type": "user",
              "scopes": ["admin.users:read", "admin.users:write"]}

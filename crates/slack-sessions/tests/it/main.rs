@@ -14,3 +14,4 @@ mod observe;
 mod procs;
 mod revoke;
 mod settings;
+mod users;

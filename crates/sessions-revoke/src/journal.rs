@@ -341,19 +341,22 @@ impl Journal {
                     .into(),
             ));
         }
-        let header: Header<serde_json::Value> = serde_json::from_slice(&line)
+        // Kind and version first (the plan skipped unparsed), then the plan straight into its
+        // compact form: no intermediate JSON tree of a million entries.
+        let probe: Header<serde::de::IgnoredAny> = serde_json::from_slice(&line)
             .map_err(|e| bad(format!("not a revocation journal: {e}")))?;
-        if header.journal != JOURNAL_KIND {
+        if probe.journal != JOURNAL_KIND {
             return Err(bad("not a revocation journal".into()));
         }
-        if header.version != JOURNAL_VERSION {
+        if probe.version != JOURNAL_VERSION {
             return Err(bad(format!(
                 "format version {} (this build reads {JOURNAL_VERSION})",
-                header.version
+                probe.version
             )));
         }
-        let plan: Plan = serde_json::from_value(header.plan)
-            .map_err(|e| bad(format!("its plan cannot be read: {e}")))?;
+        let plan = serde_json::from_slice::<Header<Plan>>(&line)
+            .map_err(|e| bad(format!("its plan cannot be read: {e}")))?
+            .plan;
         let mut state = JournalState::new(plan.action_count());
         let mut good_len = n as u64;
         let mut line_no = 1;
@@ -482,6 +485,7 @@ mod tests {
                 })
                 .collect(),
             stats: PlanStats::default(),
+            sample: vec![],
         }
     }
 

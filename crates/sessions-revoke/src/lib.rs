@@ -84,7 +84,9 @@ pub use journal::{
     default_journal_dir, default_journal_path, ActionStatus, Counts, Failure, Journal, JournalState,
 };
 pub use pace::{parse_rate, Clock, Pacer, Pacing, SystemClock};
-pub use plan::{Action, Actor, Invalidation, Plan, PlanStats, PlannedUser, Unresolved};
+pub use plan::{
+    Action, Actor, Invalidation, Plan, PlanStats, PlannedUser, Unresolved, SAMPLE_SIZE,
+};
 pub use planner::{build_plan, PlanProgress};
 pub use report::{report_rows, write_report, ReportFormat, ReportRow, RowResult};
 pub use run::{run, Progress, RunStatus, RunSummary};

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use sessions_wire::{ResetBulkRequest, ResetScope, SessionId, USER_IDS_MAX};
+use sessions_wire::{ActiveSession, ResetBulkRequest, ResetScope, SessionId, USER_IDS_MAX};
 
 use crate::api::Call;
 use crate::pace::Pacing;
@@ -130,7 +130,14 @@ pub struct Plan {
     pub invalidations: Vec<Invalidation>,
     /// Counts taken while planning.
     pub stats: PlanStats,
+    /// The first [`SAMPLE_SIZE`] matched sessions as listed (devices, ips, versions), for
+    /// people to check the selection; the only session details a plan keeps.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sample: Vec<ActiveSession>,
 }
+
+/// Most matched sessions kept whole in [`Plan::sample`].
+pub const SAMPLE_SIZE: usize = 20;
 
 impl Plan {
     /// Number of actions (calls) the run makes.
@@ -213,12 +220,60 @@ impl Plan {
     }
 }
 
+/// Interns strings into a `Vec` by index, looking them up through a map of their 64-bit hash
+/// (16 bytes an entry) instead of a second copy of each string: the plan's users are the only
+/// copy. Two different strings with the same hash (never seen in practice, but possible) are
+/// told apart by comparing with the stored string and kept in a small exact map.
+#[derive(Debug)]
+struct Interner {
+    by_hash: HashMap<u64, u32>,
+    collided: HashMap<String, u32>,
+    hash: fn(&str) -> u64,
+}
+
+impl Default for Interner {
+    fn default() -> Self {
+        Interner {
+            by_hash: HashMap::new(),
+            collided: HashMap::new(),
+            hash: |s| {
+                use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+                BuildHasherDefault::<DefaultHasher>::default().hash_one(s)
+            },
+        }
+    }
+}
+
+impl Interner {
+    /// The index of `s` among `stored`, if interned.
+    fn find(&self, s: &str, stored: impl Fn(u32) -> bool) -> Option<u32> {
+        match self.by_hash.get(&(self.hash)(s)) {
+            Some(&ix) if stored(ix) => Some(ix),
+            Some(_) => self.collided.get(s).copied(),
+            None => None,
+        }
+    }
+
+    /// Records that `s` is at `ix` (after `find` said it was not interned).
+    fn insert(&mut self, s: &str, ix: u32) {
+        match self.by_hash.entry((self.hash)(s)) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(ix);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.collided.insert(s.to_owned(), ix);
+            }
+        }
+    }
+}
+
 /// Collects users, teams and actions while planning; interning as it goes.
 #[derive(Debug, Default)]
 pub(crate) struct PlanBuilder {
-    users: HashMap<String, u32>,
-    emails: Vec<Option<String>>,
-    teams: HashMap<String, u32>,
+    users: Vec<PlannedUser>,
+    user_ix: Interner,
+    teams: Vec<String>,
+    team_ix: Interner,
     /// Users to reset, in the order found.
     resets: Vec<u32>,
     /// Per user index: already in `resets`.
@@ -228,25 +283,32 @@ pub(crate) struct PlanBuilder {
 
 impl PlanBuilder {
     pub(crate) fn user(&mut self, id: &str, email: Option<&str>) -> u32 {
-        if let Some(&ix) = self.users.get(id) {
-            if let (Some(e), None) = (email, &self.emails[ix as usize]) {
-                self.emails[ix as usize] = Some(e.to_owned());
+        let users = &self.users;
+        if let Some(ix) = self.user_ix.find(id, |ix| users[ix as usize].id == id) {
+            let u = &mut self.users[ix as usize];
+            if let (Some(e), None) = (email, &u.email) {
+                u.email = Some(e.to_owned());
             }
             return ix;
         }
-        let ix = self.emails.len() as u32;
-        self.users.insert(id.to_owned(), ix);
-        self.emails.push(email.map(str::to_owned));
+        let ix = self.users.len() as u32;
+        self.user_ix.insert(id, ix);
+        self.users.push(PlannedUser {
+            id: id.to_owned(),
+            email: email.map(str::to_owned),
+        });
         self.in_resets.push(false);
         ix
     }
 
     fn team(&mut self, id: &str) -> u32 {
-        if let Some(&ix) = self.teams.get(id) {
+        let teams = &self.teams;
+        if let Some(ix) = self.team_ix.find(id, |ix| teams[ix as usize] == id) {
             return ix;
         }
         let ix = self.teams.len() as u32;
-        self.teams.insert(id.to_owned(), ix);
+        self.team_ix.insert(id, ix);
+        self.teams.push(id.to_owned());
         ix
     }
 
@@ -285,34 +347,21 @@ impl PlanBuilder {
         Vec<Invalidation>,
     ) {
         let PlanBuilder {
-            users,
-            emails,
+            mut users,
+            user_ix,
             teams,
+            team_ix,
             resets,
-            in_resets: _,
+            in_resets,
             mut invalidations,
         } = self;
-        let mut ids: Vec<Option<String>> = vec![None; emails.len()];
-        for (id, ix) in users {
-            ids[ix as usize] = Some(id);
-        }
-        let users = ids
-            .into_iter()
-            .zip(emails)
-            .map(|(id, email)| PlannedUser {
-                id: id.unwrap_or_default(),
-                email,
-            })
-            .collect();
-        let mut team_ids = vec![String::new(); teams.len()];
-        for (id, ix) in teams {
-            team_ids[ix as usize] = id;
-        }
+        drop((user_ix, team_ix, in_resets));
         invalidations.sort_unstable_by_key(|i| (i.session, i.user, i.team));
         invalidations.dedup_by_key(|i| i.session);
         invalidations.shrink_to_fit();
+        users.shrink_to_fit();
         let resets = resets.chunks(USER_IDS_MAX).map(<[u32]>::to_vec).collect();
-        (users, team_ids, resets, invalidations)
+        (users, teams, resets, invalidations)
     }
 }
 
@@ -338,6 +387,7 @@ mod tests {
             resets,
             invalidations,
             stats: PlanStats::default(),
+            sample: vec![],
         }
     }
 
@@ -420,5 +470,25 @@ mod tests {
     #[test]
     fn a_million_invalidations_take_16_bytes_each() {
         assert_eq!(std::mem::size_of::<Invalidation>(), 16);
+    }
+
+    #[test]
+    fn hash_collisions_keep_strings_apart() {
+        // Every string collides.
+        let mut i = Interner {
+            hash: |_| 42,
+            ..Interner::default()
+        };
+        let mut stored: Vec<String> = Vec::new();
+        for s in ["a", "b", "c", "b", "a"] {
+            let found = i.find(s, |ix| stored[ix as usize] == s);
+            if found.is_none() {
+                i.insert(s, stored.len() as u32);
+                stored.push(s.to_owned());
+            }
+        }
+        assert_eq!(stored, ["a", "b", "c"]);
+        assert_eq!(i.find("c", |ix| stored[ix as usize] == "c"), Some(2));
+        assert_eq!(i.find("d", |ix| stored[ix as usize] == "d"), None);
     }
 }

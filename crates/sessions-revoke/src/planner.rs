@@ -3,13 +3,15 @@
 //! team, or one streaming scan of the org at `limit=1000`), and which calls end them. Every
 //! call is paced like the run's; nothing is changed.
 
+use std::collections::{HashMap, HashSet};
+
 use futures::StreamExt;
 use sessions_client::Error as ClientError;
 use sessions_wire::{ActiveSession, ErrorCode, ListRequest, LIST_LIMIT_MAX};
 
 use crate::api::{is_fatal, Api, Call, Person};
 use crate::context::{Context, Gate};
-use crate::plan::{Actor, Plan, PlanBuilder, PlanStats, Unresolved};
+use crate::plan::{Actor, Plan, PlanBuilder, PlanStats, Unresolved, SAMPLE_SIZE};
 use crate::select::{Selection, UserRef};
 use crate::Error;
 
@@ -39,6 +41,7 @@ struct Planner<'a> {
     builder: PlanBuilder,
     stats: PlanStats,
     actor: Actor,
+    sample: Vec<ActiveSession>,
 }
 
 /// Builds the plan for `selection` against `api` (whose root is `api_url`, recorded for
@@ -63,6 +66,7 @@ pub async fn build_plan(
         builder: PlanBuilder::default(),
         stats: PlanStats::default(),
         actor: Actor::default(),
+        sample: Vec::new(),
     };
     p.admit(Call::AuthTest).await?;
     let who = api
@@ -94,6 +98,7 @@ pub async fn build_plan(
         mut stats,
         actor,
         calls,
+        sample,
         ..
     } = p;
     stats.calls = calls;
@@ -111,6 +116,7 @@ pub async fn build_plan(
         resets,
         invalidations,
         stats,
+        sample,
     })
 }
 
@@ -160,18 +166,22 @@ impl Planner<'_> {
         if self.sel.users.is_empty() {
             return Ok(None);
         }
-        let mut entries: Vec<&UserRef> = Vec::new();
-        for e in &self.sel.users {
-            let dup = entries.iter().any(|x| match (x, e) {
-                (UserRef::Email(a), UserRef::Email(b)) => a.eq_ignore_ascii_case(b),
-                (a, b) => *a == b,
-            });
-            if !dup {
-                entries.push(e);
-            }
-        }
+        // Each entry once (emails compare case-insensitively, as Slack matches them).
+        let mut seen = HashSet::new();
+        let entries: Vec<&UserRef> = self
+            .sel
+            .users
+            .iter()
+            .filter(|e| {
+                seen.insert(match e {
+                    UserRef::Email(m) => UserRef::Email(m.to_lowercase()),
+                    id => (*id).clone(),
+                })
+            })
+            .collect();
         self.progress.users_total = entries.len() as u64;
         let mut people: Vec<Person> = Vec::new();
+        let mut by_id: HashMap<String, usize> = HashMap::new();
         for entry in entries {
             let found = match entry {
                 UserRef::Email(email) => {
@@ -195,15 +205,17 @@ impl Planner<'_> {
                 Ok(person) if person.id == self.actor.user_id && !self.sel.include_self => {
                     self.stats.own_user_skipped = true;
                 }
-                Ok(person) => {
-                    if let Some(same) = people.iter_mut().find(|p| p.id == person.id) {
-                        if same.email.is_none() {
-                            same.email = person.email;
+                Ok(person) => match by_id.get(&person.id) {
+                    Some(&i) => {
+                        if people[i].email.is_none() {
+                            people[i].email = person.email;
                         }
-                    } else {
+                    }
+                    None => {
+                        by_id.insert(person.id.clone(), people.len());
                         people.push(person);
                     }
-                }
+                },
                 Err(e) => unresolved.push(unresolved_or_stop(entry, e)?),
             }
         }
@@ -228,6 +240,9 @@ impl Planner<'_> {
             self.builder
                 .invalidate(&s.user_id, &s.team_id, s.session_id);
             self.progress.sessions_matched = self.builder.matched() as u64;
+            if self.sample.len() < SAMPLE_SIZE {
+                self.sample.push(s.clone());
+            }
         }
     }
 

@@ -258,6 +258,7 @@ mod tests {
                 session: 1001,
             }],
             stats: PlanStats::default(),
+            sample: vec![],
         }
     }
 

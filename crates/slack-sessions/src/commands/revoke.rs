@@ -2,6 +2,7 @@
 //! flags, the plan printed, confirmation, a journal, a progress bar on a terminal, a summary
 //! and a report. The logic is the engine's; this file only talks to people.
 
+use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,6 +36,15 @@ pub async fn run(g: &Global, a: RevokeArgs) -> Result<Outcome> {
         return resume(g, &a, path, pacing, report).await;
     }
     let selection = selection(&a)?;
+    if let Some(j) = &a.journal {
+        if j.exists() {
+            return Err(
+                UsageError::new(format!("--journal {} already exists", j.display()))
+                    .hint("continue it with --resume FILE --yes, or name a new file")
+                    .into(),
+            );
+        }
+    }
     let waits = Arc::new(AtomicU64::new(0));
     let client = engine_client(g, &g.api_url, &waits)?;
     let cx = Context::new(pacing);
@@ -492,26 +502,45 @@ pub(crate) fn write_plan(
             st.sessions_scanned
         )?;
     }
-    for inv in plan.invalidations.iter().take(SHOWN) {
-        let u = plan.user(inv.user);
-        let email = u
-            .email
-            .as_deref()
+    let mut emails: HashMap<&str, &str> = HashMap::new();
+    for u in &plan.users {
+        if let Some(e) = &u.email {
+            emails.insert(&u.id, e);
+        }
+    }
+    for s in &plan.sample {
+        let email = emails
+            .get(s.user_id.as_str())
             .map(|e| format!(" ({e})"))
             .unwrap_or_default();
+        let d = s.recent.as_ref().unwrap_or(&s.created);
+        let mut parts: Vec<String> = Vec::new();
+        let machine: Vec<&str> = [&d.device_hardware, &d.os]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        if !machine.is_empty() {
+            parts.push(machine.join(" "));
+        }
+        if let Some(v) = &d.slack_client_version {
+            parts.push(format!("app {v}"));
+        }
+        if let Some(ip) = &d.ip {
+            parts.push(format!("ip {ip}"));
+        }
+        let dev = parts.join(", ");
         writeln!(
             out,
-            "    session {} of {}{email} on {}",
-            inv.session,
-            u.id,
-            plan.team(inv.team)
+            "    session {} of {}{email} on {}: {dev}",
+            s.session_id, s.user_id, s.team_id
         )?;
     }
-    if plan.invalidations.len() > SHOWN {
+    if plan.invalidations.len() > plan.sample.len() {
         writeln!(
             out,
-            "    ... and {} more sessions",
-            plan.invalidations.len() - SHOWN
+            "    ... and {} more sessions (--report FILE lists them all)",
+            plan.invalidations.len() - plan.sample.len()
         )?;
     }
     if !plan.resets.is_empty() {

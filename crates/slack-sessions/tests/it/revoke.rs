@@ -15,19 +15,29 @@ use sessions_client::{Client, ListRequest, RetryPolicy};
 use crate::harness::{fixture, Run, Server, ADMIN_TOKEN};
 use crate::procs::ServeProcess;
 
-/// The standard fixture plus sessions chosen so each selector has matches and near misses,
-/// and an admin token that may read the audit log.
-fn org() -> Value {
-    let mut f = fixture(0);
+/// `fixture(n)` with emails (`<name>@acme.example`) and an admin token that may also read the
+/// audit log and the directory.
+fn with_emails(generated_users: usize) -> Value {
+    let mut f = fixture(generated_users);
     let org = &mut f["orgs"][0];
+    for u in org["users"].as_array_mut().unwrap() {
+        u["email"] = format!("{}@acme.example", u["name"].as_str().unwrap()).into();
+    }
     for t in org["tokens"].as_array_mut().unwrap() {
         if t["token"] == ADMIN_TOKEN {
-            t["scopes"]
-                .as_array_mut()
-                .unwrap()
-                .push("auditlogs:read".into());
+            let scopes = t["scopes"].as_array_mut().unwrap();
+            for s in ["auditlogs:read", "users:read", "users:read.email"] {
+                scopes.push(s.into());
+            }
         }
     }
+    f
+}
+
+/// The standard fixture plus sessions chosen so each selector has matches and near misses.
+fn org() -> Value {
+    let mut f = with_emails(0);
+    let org = &mut f["orgs"][0];
     let extra = [
         // (id, user, team, created ip, recent ip, version)
         (
@@ -168,6 +178,88 @@ fn a_cidr_selection_ends_exactly_the_sessions_in_range_and_names_the_refused_one
     );
 }
 
+/// Active session ids through `list` only (for polling while resetBulk jobs finish).
+fn listed(api_url: &str) -> BTreeSet<u64> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(
+        client(api_url, ADMIN_TOKEN)
+            .admin_users_session_list_all(ListRequest::org())
+            .map_ok(|s| s.session_id.0)
+            .try_collect(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_leavers_csv_by_email_resets_exactly_those_users_and_names_the_unknown_one() {
+    let f = org();
+    let s = Server::with_fixture(&f);
+    let file = s.dir.path().join("leavers.csv");
+    std::fs::write(
+        &file,
+        "Name,Email,Department\n\"Scully, Dana\",DANA@acme.example,Eng\n\
+         Omar,omar@acme.example,Ops\nGhost,ghost@acme.example,Ops\n",
+    )
+    .unwrap();
+    let run = revoke(&s, &["--users-file", file.to_str().unwrap(), "--yes"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("ghost@acme.example (not resolved): users_not_found"),
+        "{run:?}"
+    );
+    assert!(run.stdout.contains("1 of 1 calls done"), "{run:?}");
+    // resetBulk jobs finish in the background: wait for them, then check both doors.
+    let want = without(&all_ids(&f), &[1001, 1002, 1003, 1004, 2002, 2003]);
+    s.wait_for("the resetBulk job", || listed(&s.api_url) == want);
+    assert_eq!(live_sessions(&s.api_url, &f), want);
+}
+
+#[test]
+fn an_email_file_with_a_range_ends_only_those_users_sessions_in_range() {
+    let f = org();
+    let s = Server::with_fixture(&f);
+    let file = s.dir.path().join("people.txt");
+    std::fs::write(
+        &file,
+        "# laptop stolen in the office\ndana@acme.example\nW0MEMBER  # by id\n",
+    )
+    .unwrap();
+    let run = revoke(
+        &s,
+        &[
+            "--users-file",
+            file.to_str().unwrap(),
+            "--ip",
+            "203.0.113.0/24",
+            "--yes",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    // Dana's 1001 and Mia's 2001 are in range; Omar's 2002 is too but he is not named.
+    assert_eq!(
+        live_sessions(&s.api_url, &f),
+        without(&all_ids(&f), &[1001, 2001])
+    );
+}
+
+#[test]
+fn mobile_only_resets_only_a_users_mobile_sessions() {
+    let f = org();
+    let s = Server::with_fixture(&f);
+    let run = revoke(
+        &s,
+        &["--user", "dana@acme.example", "--mobile-only", "--yes"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let want = without(&all_ids(&f), &[1002]);
+    s.wait_for("the resetBulk job", || listed(&s.api_url) == want);
+    assert_eq!(live_sessions(&s.api_url, &f), want);
+}
+
 #[test]
 fn a_version_selection_uses_the_most_recent_version() {
     let f = org();
@@ -272,6 +364,19 @@ fn usage_errors_send_nothing() {
     assert!(err.contains("--everyone"), "{err}");
     let err = revoke(&s, &["--team", "T0OPS", "--mobile-only", "--yes"]).fails(2);
     assert!(err.contains("whole-user"), "{err}");
+    let existing = s.dir.path().join("fixture.json");
+    let err = revoke(
+        &s,
+        &[
+            "--team",
+            "T0OPS",
+            "--yes",
+            "--journal",
+            existing.to_str().unwrap(),
+        ],
+    )
+    .fails(2);
+    assert!(err.contains("already exists"), "{err}");
     assert_eq!(live_sessions(&s.api_url, &f), all_ids(&f));
 }
 
@@ -308,16 +413,8 @@ fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
 
 #[test]
 fn a_run_killed_mid_way_and_resumed_ends_each_session_exactly_once() {
-    // 60 generated users each with one session on 192.0.2.99, plus the org above.
-    let mut f = fixture(600);
-    for t in f["orgs"][0]["tokens"].as_array_mut().unwrap() {
-        if t["token"] == ADMIN_TOKEN {
-            t["scopes"]
-                .as_array_mut()
-                .unwrap()
-                .push("auditlogs:read".into());
-        }
-    }
+    // 60 generated users each with one session on 192.0.2.99, plus the standard org.
+    let f = with_emails(600);
     let s = Server::with_fixture(&f);
     let j = journal_in(&s);
     let jp = j.to_str().unwrap();
@@ -417,18 +514,17 @@ async fn rate_limited_runs_wait_out_every_429_and_fail_nothing() {
     let api = p.api.clone();
     // Far faster than the server allows: the server answers 429s, the run waits them out.
     let out = tokio::task::spawn_blocking(move || {
-        spawn_revoke(&api, &["--team", "T0ENG", "--yes", "--max-rate", "100/s"])
+        spawn_revoke(&api, &["--team", "T0OPS", "--yes", "--max-rate", "100/s"])
             .wait_with_output()
             .unwrap()
     })
     .await
     .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    // T0ENG: 1001-1003, 2001, 2006 end; 2005 is the owner's (refused, exit 3); mine stay.
-    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("Rate limited"), "{stdout}");
     assert!(
-        stdout.contains("5 of 6 calls done, 0 already done, 1 failed"),
+        stdout.contains("3 of 3 calls done, 0 already done, 0 failed"),
         "{stdout}"
     );
     let api = p.api.clone();
@@ -436,7 +532,7 @@ async fn rate_limited_runs_wait_out_every_429_and_fail_nothing() {
     let live = tokio::task::spawn_blocking(move || live_sessions(&api, &f2))
         .await
         .unwrap();
-    assert_eq!(live, without(&all_ids(&f), &[1001, 1002, 1003, 2001, 2006]));
+    assert_eq!(live, without(&all_ids(&f), &[1004, 2002, 2003]));
     // The server did refuse calls with 429: the request log has them.
     let log = p
         .control_get("/emulator/requests?method=admin.users.session.invalidate")
@@ -448,4 +544,48 @@ async fn rate_limited_runs_wait_out_every_429_and_fail_nothing() {
         .filter_map(|r| r["answer"].as_str())
         .collect();
     assert!(codes.contains(&"ratelimited"), "{log}");
+}
+
+#[test]
+fn ctrl_c_stops_after_the_call_in_flight_and_prints_the_resume_command() {
+    let f = with_emails(600);
+    let s = Server::with_fixture(&f);
+    let j = journal_in(&s);
+    let jp = j.to_str().unwrap();
+    let child = spawn_revoke(
+        &s.api_url,
+        &[
+            "--ip",
+            "192.0.2.99",
+            "--yes",
+            "--journal",
+            jp,
+            "--max-rate",
+            "300/min",
+        ],
+    );
+    wait_until("5 settled calls", || settled_in(&j) >= 5);
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "resume with: slack-sessions revoke --resume {jp} --yes"
+        )),
+        "{stderr}"
+    );
+    // Piped: no progress bar.
+    assert!(!stderr.contains("eta"), "{stderr}");
+    let stopped_at = settled_in(&j);
+    assert!(stopped_at < 60, "finished before the interrupt");
+    // Every settled call is in the journal and in effect; the rest are not.
+    assert_eq!(listed(&s.api_url).len(), all_ids(&f).len() - stopped_at);
+    let last = s.run(&["revoke", "--resume", jp, "--yes", "--max-rate", "6000/min"]);
+    assert_eq!(last.code, 0, "{last:?}");
+    assert!(last.stdout.contains("60 of 60 calls done"), "{last:?}");
 }

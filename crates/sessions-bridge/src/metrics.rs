@@ -28,12 +28,10 @@ pub struct ActionLabels {
     pub result: String,
 }
 
-/// Labels of `bridge_slack_calls_total`.
+/// Labels of `bridge_engine_rounds_total`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct CallLabels {
-    /// `users.lookupByEmail`, `admin.users.session.reset` or `admin.users.session.resetBulk`.
-    pub method: String,
-    /// `ok`, `not_found`, `transient` or `refused`.
+pub struct RoundLabels {
+    /// `completed`, `nothing_to_run`, `plan_failed`, `journal_failed` or `run_stopped`.
     pub result: String,
 }
 
@@ -43,7 +41,7 @@ pub struct Metrics {
     registry: Arc<Registry>,
     events: Family<EventLabels, Counter>,
     actions: Family<ActionLabels, Counter>,
-    calls: Family<CallLabels, Counter>,
+    rounds: Family<RoundLabels, Counter>,
     lag: Histogram,
 }
 
@@ -69,11 +67,11 @@ impl Metrics {
             "Sign-out actions finished (or retried), by result",
             actions.clone(),
         );
-        let calls = Family::<CallLabels, Counter>::default();
+        let rounds = Family::<RoundLabels, Counter>::default();
         registry.register(
-            "slack_calls",
-            "Calls to the Slack API, by method and result",
-            calls.clone(),
+            "engine_rounds",
+            "Worker rounds run through the revocation engine (plan, journal, run), by result",
+            rounds.clone(),
         );
         let lag = Histogram::new(exponential_buckets(0.25, 2.0, 14));
         registry.register(
@@ -85,7 +83,7 @@ impl Metrics {
             registry: Arc::new(registry),
             events,
             actions,
-            calls,
+            rounds,
             lag,
         }
     }
@@ -109,11 +107,10 @@ impl Metrics {
             .inc();
     }
 
-    /// Counts a Slack call.
-    pub fn call(&self, method: &str, result: &str) {
-        self.calls
-            .get_or_create(&CallLabels {
-                method: method.to_owned(),
+    /// Counts a worker round.
+    pub fn round(&self, result: &str) {
+        self.rounds
+            .get_or_create(&RoundLabels {
                 result: result.to_owned(),
             })
             .inc();

@@ -123,6 +123,7 @@ impl Worker {
             Ok(plan) => plan,
             Err(e) => {
                 let f = engine_failure(&e);
+                self.metrics.round("plan_failed");
                 tracing::warn!(error = %e, "planning the sign-outs failed");
                 for a in &due {
                     self.failed(a, f.clone()).await?;
@@ -130,8 +131,8 @@ impl Worker {
                 return Ok(());
             }
         };
-        self.metrics.call("plan", "ok");
         let journal = if plan.action_count() == 0 {
+            self.metrics.round("nothing_to_run");
             None
         } else {
             let path =
@@ -142,7 +143,12 @@ impl Worker {
                 Ok(mut journal) => {
                     let summary = run(api, &mut journal, &cx, &mut |_| {}).await;
                     let stop = match summary.status {
+                        RunStatus::Completed => {
+                            self.metrics.round("completed");
+                            None
+                        }
                         RunStatus::Stopped(e) => {
+                            self.metrics.round("run_stopped");
                             tracing::warn!(error = %e, journal = %path.display(), "the revocation run stopped");
                             Some(engine_failure(&e))
                         }
@@ -153,6 +159,8 @@ impl Worker {
                 }
                 Err(e) => {
                     let f = engine_failure(&e);
+                    self.metrics.round("journal_failed");
+                    tracing::error!(error = %e, journal = %path.display(), "cannot write the round's journal");
                     for a in &due {
                         self.failed(a, f.clone()).await?;
                     }

@@ -25,9 +25,7 @@ fn email(e: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn global_token_revocation_answers_204_404_401_400_and_422() {
-    let dir = tempfile::tempdir().unwrap();
-    let serve = server(dir.path()).await;
-    let tx = Transmitter::start().await;
+    let Setup { dir, serve, tx } = setup().await;
     let map = dir.path().join("subjects.csv");
     std::fs::write(&map, "00u-omar,W0OPS\n00u-adam,W0ADMIN\n").unwrap();
     let map = map.display().to_string();
@@ -134,13 +132,7 @@ async fn global_token_revocation_answers_204_404_401_400_and_422() {
     assert_eq!(status, 404);
 
     // 422: Slack refuses the sign-out.
-    serve
-        .control_send(
-            reqwest::Method::POST,
-            "/emulator/faults",
-            &json!({"method": "admin.users.session.resetBulk", "action": "error", "error": "not_allowed", "times": 1}),
-        )
-        .await;
+    fault(&serve, json!({"method": "admin.users.session.resetBulk", "action": "error", "error": "not_allowed", "times": 1})).await;
     let (status, body) = revoke(
         &bridge,
         Some(&tx.assertion(&jti())),

@@ -55,6 +55,27 @@ pub async fn server(dir: &Path) -> ServeProcess {
     ServeProcess::start(&url, Some(&bridge_fixture()), &[]).await
 }
 
+/// What every bridge test starts with: a temporary dir, a server on it, a transmitter.
+pub struct Setup {
+    pub dir: tempfile::TempDir,
+    pub serve: ServeProcess,
+    pub tx: Transmitter,
+}
+
+pub async fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = server(dir.path()).await;
+    let tx = Transmitter::start().await;
+    Setup { dir, serve, tx }
+}
+
+/// Adds an emulator fault rule (`POST /control/emulator/faults`).
+pub async fn fault(serve: &ServeProcess, rule: Value) {
+    serve
+        .control_send(reqwest::Method::POST, "/emulator/faults", &rule)
+        .await;
+}
+
 /// Unix seconds now.
 pub fn now() -> i64 {
     SystemTime::now()

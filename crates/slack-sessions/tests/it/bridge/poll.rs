@@ -70,9 +70,7 @@ async fn poll_endpoint(sets: BTreeMap<String, String>) -> PollEndpoint {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn polled_sets_are_acted_on_acknowledged_and_refusals_reported() {
-    let dir = tempfile::tempdir().unwrap();
-    let serve = server(dir.path()).await;
-    let tx = Transmitter::start().await;
+    let Setup { dir, serve, tx } = setup().await;
     let good = tx.rsa.sign(
         &Transmitter::set_claims(
             "poll-good",

@@ -8,9 +8,7 @@ use super::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_pushed_session_revoked_signs_out_that_person_only_and_a_replay_acts_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let serve = server(dir.path()).await;
-    let tx = Transmitter::start().await;
+    let Setup { dir, serve, tx } = setup().await;
     let bridge = BridgeProcess::start(&serve, &tx, &dir.path().join("bridge"), &[]).await;
     for t in DANA_TOKENS.iter().chain(&OTHER_TOKENS) {
         assert!(token_works(&serve, t).await, "{t} works before");
@@ -77,9 +75,7 @@ async fn a_pushed_session_revoked_signs_out_that_person_only_and_a_replay_acts_o
 
 #[tokio::test(flavor = "multi_thread")]
 async fn refused_sets_get_400_with_the_rfc_8935_code_and_change_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let serve = server(dir.path()).await;
-    let tx = Transmitter::start().await;
+    let Setup { dir, serve, tx } = setup().await;
     let bridge = BridgeProcess::start(&serve, &tx, &dir.path().join("bridge"), &[]).await;
     let claims = |f: &dyn Fn(&mut Value)| {
         let mut c = Transmitter::set_claims(
@@ -177,9 +173,7 @@ async fn refused_sets_get_400_with_the_rfc_8935_code_and_change_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn other_events_and_subjects_are_recorded_and_ignored_verification_is_acknowledged() {
-    let dir = tempfile::tempdir().unwrap();
-    let serve = server(dir.path()).await;
-    let tx = Transmitter::start().await;
+    let Setup { dir, serve, tx } = setup().await;
     let bridge = BridgeProcess::start(&serve, &tx, &dir.path().join("bridge"), &[]).await;
     let verification = tx.ec.sign(
         &json!({"iss": ISSUER, "aud": AUDIENCE, "iat": now(), "jti": "verify-1",
@@ -230,9 +224,7 @@ async fn other_events_and_subjects_are_recorded_and_ignored_verification_is_ackn
 
 #[tokio::test(flavor = "multi_thread")]
 async fn several_signals_together_become_one_reset_bulk() {
-    let dir = tempfile::tempdir().unwrap();
-    let serve = server(dir.path()).await;
-    let tx = Transmitter::start().await;
+    let Setup { dir, serve, tx } = setup().await;
     let bridge = BridgeProcess::start(&serve, &tx, &dir.path().join("bridge"), &[]).await;
     let a = tx.session_revoked(&jti(), "dana@acme.example");
     let b = tx.rsa.sign(
@@ -268,17 +260,9 @@ async fn several_signals_together_become_one_reset_bulk() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bridge_killed_after_202_signs_out_when_it_starts_again() {
-    let dir = tempfile::tempdir().unwrap();
-    let serve = server(dir.path()).await;
-    let tx = Transmitter::start().await;
+    let Setup { dir, serve, tx } = setup().await;
     // Slack fails every sign-out for now: the bridge has answered 202 but cannot act yet.
-    serve
-        .control_send(
-            reqwest::Method::POST,
-            "/emulator/faults",
-            &json!({"method": "admin.users.session.resetBulk", "action": "status", "status": 503, "times": 1000}),
-        )
-        .await;
+    fault(&serve, json!({"method": "admin.users.session.resetBulk", "action": "status", "status": 503, "times": 1000})).await;
     let data = dir.path().join("bridge");
     let mut bridge = BridgeProcess::start(&serve, &tx, &data, &[]).await;
     let (status, _) = bridge
@@ -316,17 +300,9 @@ async fn a_bridge_killed_after_202_signs_out_when_it_starts_again() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sigterm_finishes_the_sign_out_in_flight_then_exits() {
-    let dir = tempfile::tempdir().unwrap();
-    let serve = server(dir.path()).await;
-    let tx = Transmitter::start().await;
+    let Setup { dir, serve, tx } = setup().await;
     // Slack takes two seconds over the sign-out: SIGTERM lands while it is in flight.
-    serve
-        .control_send(
-            reqwest::Method::POST,
-            "/emulator/faults",
-            &json!({"method": "admin.users.session.resetBulk", "action": "delay", "ms": 2000, "times": 1}),
-        )
-        .await;
+    fault(&serve, json!({"method": "admin.users.session.resetBulk", "action": "delay", "ms": 2000, "times": 1})).await;
     let data = dir.path().join("bridge");
     let mut bridge = BridgeProcess::start(&serve, &tx, &data, &[]).await;
     let (status, _) = bridge

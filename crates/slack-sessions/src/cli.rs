@@ -111,6 +111,10 @@ pub enum Command {
     /// Start the web console (on loopback) over the API, with this token; prints its one-time
     /// login URL.
     Console(ConsoleArgs),
+    /// Sign people out when their identity provider says so: a Shared Signals receiver
+    /// (push and poll) and a Global Token Revocation endpoint. `bridge status` lists what
+    /// it received and did.
+    Bridge(BridgeArgs),
 }
 
 /// Output formats.
@@ -553,4 +557,80 @@ pub enum RateLimits {
     Off,
     /// Each method's Slack tier, per token and method.
     Slack,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    group = clap::ArgGroup::new("keys").required(true).args(["jwks_uri", "jwks_file"])
+)]
+pub struct BridgeArgs {
+    #[command(subcommand)]
+    pub command: Option<BridgeCommand>,
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:8091")]
+    pub listen: SocketAddr,
+    /// The transmitter's issuer: the `iss` its SETs and client assertions must carry.
+    #[arg(long, value_name = "ISS", required = true)]
+    pub issuer: Option<String>,
+    /// The transmitter's JWK Set URL (fetched at start, and again when an unknown `kid`
+    /// arrives).
+    #[arg(long, value_name = "URL")]
+    pub jwks_uri: Option<String>,
+    /// The transmitter's JWK Set as a file (read again when an unknown `kid` arrives).
+    #[arg(long, value_name = "FILE")]
+    pub jwks_file: Option<PathBuf>,
+    /// What `aud` must be (this receiver's name at the transmitter, often its URL).
+    #[arg(long, value_name = "AUD", required = true)]
+    pub audience: Option<String>,
+    /// Directory of the bridge's SQLite inbox (`bridge.db`: received SETs, seen jtis, the
+    /// sign-outs and their outcome; created if absent).
+    #[arg(long, value_name = "DIR", default_value = ".slack-sessions-bridge")]
+    pub data_dir: PathBuf,
+    /// Poll delivery (RFC 8936): the transmitter's poll endpoint.
+    #[arg(long, value_name = "URL", requires = "poll_token")]
+    pub poll_url: Option<String>,
+    /// Bearer token for the poll endpoint (prefer the environment variable: flags are
+    /// visible in `ps`).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "SLACK_SESSIONS_POLL_TOKEN",
+        hide_env_values = true,
+        requires = "poll_url"
+    )]
+    pub poll_token: Option<String>,
+    /// Pause after a poll answer without SETs: `2s`, `500ms`, `1m`.
+    #[arg(long, value_name = "DURATION", value_parser = parse::timeout, default_value = "2s")]
+    pub poll_interval: Duration,
+    /// CSV of `sub,email_or_user_id` lines mapping `iss_sub` subjects to Slack people.
+    #[arg(long, value_name = "FILE")]
+    pub subject_map: Option<PathBuf>,
+    /// How far in the future a SET's `iat` may be (clock skew): `60s`, `2m`.
+    #[arg(long, value_name = "DURATION", value_parser = parse::timeout, default_value = "60s")]
+    pub iat_skew: Duration,
+    /// Pace every call to Slack at this rate instead of each method's Slack tier: `20/min`,
+    /// `2/s` (as `revoke --max-rate`).
+    #[arg(long, value_name = "RATE", value_parser = parse::rate)]
+    pub max_rate: Option<f64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BridgeCommand {
+    /// List the most recent signals the bridge received and what became of them.
+    Status(BridgeStatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BridgeStatusArgs {
+    /// The bridge's data dir.
+    #[arg(long, value_name = "DIR", default_value = ".slack-sessions-bridge")]
+    pub data_dir: PathBuf,
+    /// How many signals to list, newest first.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub limit: u32,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = SmallFormat::Table)]
+    pub format: SmallFormat,
 }

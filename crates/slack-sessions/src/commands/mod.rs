@@ -1,6 +1,7 @@
 //! One function per command. Each returns what happened; `main` turns that into an exit code.
 
 mod audit;
+mod bridge;
 mod bulk;
 mod console;
 mod list;
@@ -50,6 +51,7 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Completions(a) => completions(a),
         Command::Serve(a) => serve::run(a).await,
         Command::Console(a) => console::run(g, a).await,
+        Command::Bridge(a) => bridge::run(g, a).await,
     }
 }
 

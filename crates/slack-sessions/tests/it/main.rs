@@ -1,6 +1,7 @@
 //! End-to-end tests: the built `slack-sessions` binary against a real server.
 
 mod audit;
+mod bridge;
 mod bulk;
 mod console;
 mod crash;

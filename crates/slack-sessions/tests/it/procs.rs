@@ -75,6 +75,30 @@ impl Drop for PgDb {
     }
 }
 
+/// Spawns `cmd` (its stdout must be piped) and reads its stdout until a line starting, once
+/// trimmed, with `prefix`; returns the child and the rest of that line (trimmed), or `None` if
+/// stdout ended first. The rest of stdout is drained so the child never blocks on a full pipe.
+pub async fn spawn_until_line(mut cmd: Command, prefix: &'static str) -> (Child, Option<String>) {
+    let mut child = cmd.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let found = tokio::task::spawn_blocking(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        let mut found = None;
+        for line in lines.by_ref() {
+            let Ok(line) = line else { break };
+            if let Some(rest) = line.trim().strip_prefix(prefix) {
+                found = Some(rest.trim().to_owned());
+                break;
+            }
+        }
+        std::thread::spawn(move || lines.for_each(drop));
+        found
+    })
+    .await
+    .unwrap();
+    (child, found)
+}
+
 /// A running `slack-sessions serve`; SIGKILLed when dropped.
 pub struct ServeProcess {
     child: Child,
@@ -104,25 +128,8 @@ impl ServeProcess {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(dir.path().join("stderr.log")).unwrap());
-        let mut child = cmd.spawn().unwrap();
         // The banner names the bound address: "  API URL:       http://127.0.0.1:PORT/api/".
-        let stdout = child.stdout.take().unwrap();
-        let api = tokio::task::spawn_blocking(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            let mut api = None;
-            for line in lines.by_ref() {
-                let Ok(line) = line else { break };
-                if let Some(rest) = line.trim().strip_prefix("API URL:") {
-                    api = Some(rest.trim().to_owned());
-                    break;
-                }
-            }
-            // Keep draining so the child never blocks on a full pipe.
-            std::thread::spawn(move || lines.for_each(drop));
-            api
-        })
-        .await
-        .unwrap();
+        let (mut child, api) = spawn_until_line(cmd, "API URL:").await;
         let Some(api) = api else {
             let status = child.wait().unwrap();
             let log = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap_or_default();
@@ -190,6 +197,24 @@ impl ServeProcess {
             r.status()
         );
         serde_json::from_slice(&r.bytes().await.unwrap()).unwrap()
+    }
+
+    /// `{method} /control{path}` with a JSON body; the answer must be a success.
+    pub async fn control_send(&self, method: reqwest::Method, path: &str, body: &Value) {
+        let r = reqwest::Client::new()
+            .request(method.clone(), format!("{}{path}", self.control))
+            .bearer_auth(CONTROL)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        assert!(
+            status.is_success(),
+            "{method} /control{path}: {status} {}",
+            r.text().await.unwrap_or_default()
+        );
     }
 
     /// SIGKILL: no shutdown code runs, leases are left as they are.

@@ -12,8 +12,8 @@ use proptest::test_runner::{Config, TestRunner};
 use sessions_store::*;
 
 pub use crate::audit_conformance::*;
-pub use crate::finality_conformance::*;
 pub use crate::directory_conformance::*;
+pub use crate::finality_conformance::*;
 
 /// The time every test runs at (the store never reads a clock for these semantics).
 pub const NOW: UnixTime = 1_700_000_000;

@@ -62,6 +62,7 @@ mod decode;
 mod error;
 mod paging;
 mod retry;
+mod scan;
 pub mod throttle;
 
 pub use client::{
@@ -70,4 +71,5 @@ pub use client::{
 };
 pub use error::{Error, HTTP_BODY_KEEP};
 pub use retry::{decide, parse_retry_after, Decision, Outcome, RetryPolicy, Sleeper, TokioSleeper};
+pub use scan::{DeviceRef, SessionPage, SessionRef};
 pub use sessions_wire::*;

@@ -148,5 +148,31 @@ await check('a rate-limited call is retried (default retry policy waits Retry-Af
   }
 });
 
+await check('users.list: paginate() to the end, every user once', async () => {
+  const ids = [];
+  for await (const page of client().paginate('users.list', { limit: 2 })) {
+    assert.equal(typeof page.cache_ts, 'number');
+    ids.push(...page.members.map((u) => u.id));
+  }
+  assert.deepEqual(ids, ['W0ADMIN', 'W0BOT', 'W0DEV', 'W0GONE', 'W0OPS', 'W0OWNER']);
+  const r = await client().users.list({ team_id: 'T0OPS' });
+  assert.deepEqual(r.members.map((u) => u.id), ['W0GONE', 'W0OPS', 'W0OWNER']);
+});
+
+await check('users.lookupByEmail and users.info', async () => {
+  const { user } = await client().users.lookupByEmail({ email: 'DANA@acme.example' });
+  assert.equal(user.id, 'W0DEV');
+  assert.equal(user.profile.email, 'Dana@Acme.example');
+  assert.equal(user.enterprise_user.enterprise_id, 'E0ACME');
+  assert.deepEqual(user.enterprise_user.teams, ['T0ENG']);
+  const info = await client().users.info({ user: 'W0OWNER' });
+  assert.equal(info.user.is_primary_owner, true);
+  assert.equal((await client().users.info({ user: 'W0GONE' })).user.deleted, true);
+  await expectError(client().users.lookupByEmail({ email: 'gone@acme.example' }), 'users_not_found');
+  await expectError(client().users.info({ user: 'W0NOBODY' }), 'user_not_found');
+  const d = await expectError(client('xoxp-acme-reader').users.lookupByEmail({ email: 'x@y.example' }), 'missing_scope');
+  assert.equal(d.needed, 'users:read.email');
+});
+
 console.log(`node @slack/web-api: ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

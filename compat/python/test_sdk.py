@@ -267,5 +267,66 @@ def _():
         assert e.response["error"] == "session_not_found"
 
 
+@check("sync users.list: the SDK's pagination to the end, every user once, emails shown")
+def _():
+    ids, emails = [], {}
+    for page in sync_client().users_list(limit=2):
+        assert isinstance(page["cache_ts"], int), page.data
+        for u in page["members"]:
+            ids.append(u["id"])
+            emails[u["id"]] = u["profile"].get("email")
+    assert ids == ["W0ADMIN", "W0BOT", "W0DEV", "W0GONE", "W0OPS", "W0OWNER"], ids
+    assert emails["W0DEV"] == "Dana@Acme.example" and emails["W0BOT"] is None, emails
+    r = sync_client().users_list(team_id="T0OPS")
+    assert [u["id"] for u in r["members"]] == ["W0GONE", "W0OPS", "W0OWNER"], r.data
+
+
+@check("sync users.lookupByEmail and users.info: Slack's user object")
+def _():
+    c = sync_client()
+    u = c.users_lookupByEmail(email="dana@ACME.example")["user"]
+    assert u["id"] == "W0DEV" and u["team_id"] == "T0ENG" and u["name"] == "dana", u
+    assert u["real_name"] == "Dana Scully" and u["profile"]["real_name"] == "Dana Scully", u
+    assert u["deleted"] is False and u["is_admin"] is False and u["is_bot"] is False, u
+    assert u["enterprise_user"]["enterprise_id"] == "E0ACME", u
+    assert u["enterprise_user"]["teams"] == ["T0ENG"], u
+    owner = c.users_info(user="W0OWNER")["user"]
+    assert owner["is_primary_owner"] and owner["is_owner"] and owner["is_admin"], owner
+    assert c.users_info(user="W0GONE")["user"]["deleted"] is True
+
+
+@check("sync users errors: users_not_found, user_not_found, missing_scope")
+def _():
+    c = sync_client()
+    for email in ("nobody@acme.example", "gone@acme.example"):
+        try:
+            c.users_lookupByEmail(email=email)
+            raise AssertionError("expected users_not_found")
+        except SlackApiError as e:
+            assert e.response["error"] == "users_not_found", e.response.data
+    try:
+        c.users_info(user="W9ADMIN")
+        raise AssertionError("expected user_not_found")
+    except SlackApiError as e:
+        assert e.response["error"] == "user_not_found", e.response.data
+    try:
+        sync_client("xoxp-acme-reader").users_list()
+        raise AssertionError("expected missing_scope")
+    except SlackApiError as e:
+        assert e.response["error"] == "missing_scope" and e.response["needed"] == "users:read"
+
+
+@check("async users: lookupByEmail, info, list pages")
+async def _():
+    c = async_client()
+    u = (await c.users_lookupByEmail(email="omar@acme.example"))["user"]
+    assert u["id"] == "W0OPS" and u["profile"]["email"] == "omar@acme.example", u
+    assert (await c.users_info(user="W0OPS"))["user"]["real_name"] == "Omar Ops"
+    ids = []
+    async for page in await c.users_list(limit=4):
+        ids.extend(m["id"] for m in page["members"])
+    assert len(ids) == 6, ids
+
+
 print(f"python slack_sdk: {results['passed']} passed, {results['failed']} failed")
 sys.exit(1 if results["failed"] else 0)

@@ -20,12 +20,14 @@ use tracing::Instrument;
 use crate::decode::decode_body;
 use crate::error::{truncate_body, Error};
 use crate::retry::{
-    decide, parse_retry_after, Decision, Outcome, RetryPolicy, Sleeper, TokioSleeper,
+    counts_toward_budget, decide, parse_retry_after, Decision, Outcome, RetryHook, RetryPolicy,
+    Sleeper, TokioSleeper,
 };
 use crate::scan::SessionPage;
 use crate::throttle::{token_key, Throttle};
 
 mod audit;
+mod users;
 pub use audit::audit_url_for;
 
 /// Slack's production Web API.
@@ -87,6 +89,8 @@ struct Inner {
     throttle: Option<Throttle>,
     /// `GET` endpoint of the audit log (see [`ClientBuilder::audit_url`]).
     audit: String,
+    /// Told of every retry before its wait (see [`ClientBuilder::on_retry`]).
+    on_retry: Option<RetryHook>,
 }
 
 /// A typed async client for `admin.users.session.*` and `auth.test`.
@@ -121,6 +125,7 @@ pub struct ClientBuilder {
     throttle: bool,
     sleeper: Arc<dyn Sleeper>,
     audit_url: Option<String>,
+    on_retry: Option<RetryHook>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -135,6 +140,7 @@ impl fmt::Debug for ClientBuilder {
             .field("throttle", &self.throttle)
             .field("sleeper", &self.sleeper)
             .field("audit_url", &self.audit_url)
+            .field("on_retry", &self.on_retry.is_some())
             .finish()
     }
 }
@@ -151,7 +157,17 @@ impl ClientBuilder {
             throttle: false,
             sleeper: Arc::new(TokioSleeper),
             audit_url: None,
+            on_retry: None,
         }
+    }
+
+    /// Calls `hook(method, outcome, wait)` before each retry's wait: a 429 with its
+    /// `Retry-After`, or a 5xx/timeout/transport failure with its backoff. For accounting and
+    /// progress displays (the revocation engine counts the 429s it waited out); it cannot
+    /// change the decision.
+    pub fn on_retry(mut self, hook: RetryHook) -> Self {
+        self.on_retry = Some(hook);
+        self
     }
 
     /// The audit log endpoint (`GET`), when it is not where [`audit_url_for`] puts it.
@@ -231,6 +247,7 @@ impl ClientBuilder {
                 sleeper: self.sleeper,
                 throttle: self.throttle.then(Throttle::default),
                 audit,
+                on_retry: self.on_retry,
             }),
             auth,
         })
@@ -373,9 +390,12 @@ impl Client {
         let url = format!("{}{}", inner.base, M::NAME);
         let mut waited = Duration::ZERO;
         let mut attempt: u32 = 0;
+        let mut tries: u32 = 0;
         loop {
+            // `attempt` counts attempts within the policy's budget; `tries` every request sent.
             attempt += 1;
-            tracing::Span::current().record("attempt", attempt);
+            tries += 1;
+            tracing::Span::current().record("attempt", tries);
             if let Some(t) = &inner.throttle {
                 let wait = t.reserve(self.auth.key, M::NAME, M::TIER.per_minute());
                 if !wait.is_zero() {
@@ -393,7 +413,14 @@ impl Client {
             match decide(&inner.retry, M::RETRY_SAFE, attempt, waited, &outcome) {
                 Decision::Retry { after } => {
                     tracing::debug!(?outcome, wait_ms = after.as_millis() as u64, "retrying");
-                    waited += after;
+                    if counts_toward_budget(&inner.retry, &outcome) {
+                        waited += after;
+                    } else {
+                        attempt -= 1;
+                    }
+                    if let Some(hook) = &inner.on_retry {
+                        hook(M::NAME, &outcome, after);
+                    }
                     inner.sleeper.sleep(after).await;
                 }
                 Decision::GiveUp => return Err(failure.error),

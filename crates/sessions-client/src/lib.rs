@@ -1,4 +1,6 @@
-//! Typed async client for Slack's `admin.users.session.*` Web API methods and `auth.test`.
+//! Typed async client for Slack's `admin.users.session.*` Web API methods, `auth.test` and the
+//! `users.*` look-ups (`users_lookup_by_email`, `users_info`, `users_list_pages` /
+//! `users_list_all`).
 //!
 //! Arguments are validated before anything is sent; requests go out as Slack expects them
 //! (`POST <base>/<method>`, form-encoded, bearer token in the header only); 429s are waited
@@ -70,6 +72,9 @@ pub use client::{
     DEFAULT_TIMEOUT,
 };
 pub use error::{Error, HTTP_BODY_KEEP};
-pub use retry::{decide, parse_retry_after, Decision, Outcome, RetryPolicy, Sleeper, TokioSleeper};
+pub use retry::{
+    counts_toward_budget, decide, parse_retry_after, Decision, Outcome, RetryHook, RetryPolicy,
+    Sleeper, TokioSleeper,
+};
 pub use scan::{DeviceRef, SessionPage, SessionRef};
 pub use sessions_wire::*;

@@ -13,7 +13,8 @@ use http::StatusCode;
 ///   marked `RETRY_SAFE` (list, getSettings, auth.test), or for every method when
 ///   `retry_unsafe` is set: a revocation whose answer was lost may or may not have happened.
 /// * No more than `max_attempts` attempts in all, and no retry whose wait would push the sum
-///   of waits past `max_total_wait`.
+///   of waits past `max_total_wait`; with `wait_out_rate_limits`, 429s are outside both budgets
+///   (a long job that paces itself waits out every 429 and never fails on one).
 ///
 /// Backoff has no jitter, so [`decide`] stays a pure function; callers that fan out many
 /// clients can add jitter through their own [`Sleeper`].
@@ -31,6 +32,10 @@ pub struct RetryPolicy {
     pub max_backoff: Duration,
     /// Wait used when a 429 has no usable `Retry-After` header.
     pub default_retry_after: Duration,
+    /// Wait out every 429, however many and however long: rate-limited attempts count toward
+    /// neither `max_attempts` nor `max_total_wait` (whose budgets are left to 5xx, timeouts
+    /// and transport errors). Off by default; long paced jobs (the revocation engine) turn it on.
+    pub wait_out_rate_limits: bool,
 }
 
 impl Default for RetryPolicy {
@@ -42,6 +47,7 @@ impl Default for RetryPolicy {
             backoff_base: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
             default_retry_after: Duration::from_secs(1),
+            wait_out_rate_limits: false,
         }
     }
 }
@@ -92,6 +98,9 @@ pub enum Decision {
 
 /// Decides whether attempt number `attempt` (1-based, the one that just failed) is followed by
 /// another, given the time `waited` so far. Pure: no clock, no randomness.
+///
+/// With [`RetryPolicy::wait_out_rate_limits`] a 429 is always retried after its wait, and the
+/// caller counts neither that attempt nor that wait (see [`counts_toward_budget`]).
 pub fn decide(
     policy: &RetryPolicy,
     method_retry_safe: bool,
@@ -99,6 +108,11 @@ pub fn decide(
     waited: Duration,
     outcome: &Outcome,
 ) -> Decision {
+    if let (true, Outcome::RateLimited { retry_after }) = (policy.wait_out_rate_limits, outcome) {
+        return Decision::Retry {
+            after: *retry_after,
+        };
+    }
     if attempt >= policy.max_attempts {
         return Decision::GiveUp;
     }
@@ -124,6 +138,12 @@ pub fn decide(
     }
 }
 
+/// Whether a failed attempt with this outcome uses up the policy's attempt and wait budgets:
+/// always, except a 429 under [`RetryPolicy::wait_out_rate_limits`].
+pub fn counts_toward_budget(policy: &RetryPolicy, outcome: &Outcome) -> bool {
+    !(policy.wait_out_rate_limits && matches!(outcome, Outcome::RateLimited { .. }))
+}
+
 /// `backoff_base * 2^(attempt-1)`, capped at `max_backoff`.
 fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
     let exp = attempt.saturating_sub(1).min(31);
@@ -140,6 +160,9 @@ pub fn parse_retry_after(value: Option<&http::HeaderValue>) -> Option<Duration> 
     let text = value?.to_str().ok()?.trim();
     text.parse::<u64>().ok().map(Duration::from_secs)
 }
+
+/// Told of each retry before its wait: `(method name, what failed, how long it waits)`.
+pub type RetryHook = std::sync::Arc<dyn Fn(&'static str, &Outcome, Duration) + Send + Sync>;
 
 /// Waits. Injected so tests can record waits instead of sleeping.
 pub trait Sleeper: Send + Sync + Debug {
@@ -255,6 +278,29 @@ mod tests {
             ),
             Decision::GiveUp
         );
+    }
+
+    #[test]
+    fn waiting_out_rate_limits_ignores_both_budgets_for_429_only() {
+        let pol = RetryPolicy {
+            wait_out_rate_limits: true,
+            ..RetryPolicy::disabled()
+        };
+        let long = Outcome::RateLimited {
+            retry_after: 600 * S,
+        };
+        assert_eq!(
+            decide(&pol, false, 99, 10_000 * S, &long),
+            Decision::Retry { after: 600 * S }
+        );
+        assert!(!counts_toward_budget(&pol, &long));
+        assert!(counts_toward_budget(&p(), &long));
+        // Other failures keep their budgets.
+        assert_eq!(
+            decide(&pol, true, 1, Duration::ZERO, &Outcome::Timeout),
+            Decision::GiveUp
+        );
+        assert!(counts_toward_budget(&pol, &Outcome::Timeout));
     }
 
     #[test]

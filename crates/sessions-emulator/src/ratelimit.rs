@@ -16,7 +16,8 @@ use http::{header, HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
 use sessions_wire::{
     AuthTest, Method, RateTier, SessionClearSettings, SessionGetSettings, SessionInvalidate,
-    SessionList, SessionReset, SessionResetBulk, SessionSetSettings, METHOD_NAMES,
+    SessionList, SessionReset, SessionResetBulk, SessionSetSettings, UsersInfo, UsersList,
+    UsersLookupByEmail, METHOD_NAMES,
 };
 
 use crate::EmulatorError;
@@ -174,7 +175,10 @@ pub fn tier_of(method: &str) -> Option<RateTier> {
         SessionGetSettings,
         SessionSetSettings,
         SessionClearSettings,
-        AuthTest
+        AuthTest,
+        UsersLookupByEmail,
+        UsersInfo,
+        UsersList
     )
 }
 
@@ -473,6 +477,9 @@ mod tests {
             Some(RateTier::Tier4)
         );
         assert_eq!(tier_of("auth.test"), Some(RateTier::AuthTest));
+        assert_eq!(tier_of("users.lookupByEmail"), Some(RateTier::Tier3));
+        assert_eq!(tier_of("users.info"), Some(RateTier::Tier4));
+        assert_eq!(tier_of("users.list"), Some(RateTier::Tier2));
         assert_eq!(tier_of("nope"), None);
         assert!(METHOD_NAMES.iter().all(|m| tier_of(m).is_some()));
     }

@@ -10,7 +10,8 @@ use http::{HeaderValue, StatusCode};
 use serde::Serialize;
 use sessions_wire::{
     AuthTest, Envelope, ErrorCode, Method, Request as _, SessionClearSettings, SessionGetSettings,
-    SessionInvalidate, SessionList, SessionReset, SessionResetBulk, SessionSetSettings,
+    SessionInvalidate, SessionList, SessionReset, SessionResetBulk, SessionSetSettings, UsersInfo,
+    UsersList, UsersLookupByEmail,
 };
 
 use crate::audit::{self, Audited, Origin};
@@ -207,6 +208,21 @@ async fn dispatch(state: &AppState, name: &str, input: CallInput, origin: &Origi
         }
         AuthTest::NAME => {
             exec::<AuthTest, _, _>(state, input, origin, plain!(service::auth_test)).await
+        }
+        UsersLookupByEmail::NAME => {
+            exec::<UsersLookupByEmail, _, _>(
+                state,
+                input,
+                origin,
+                plain!(service::users_lookup_by_email),
+            )
+            .await
+        }
+        UsersInfo::NAME => {
+            exec::<UsersInfo, _, _>(state, input, origin, plain!(service::users_info)).await
+        }
+        UsersList::NAME => {
+            exec::<UsersList, _, _>(state, input, origin, plain!(service::users_list)).await
         }
         _ => Reply::error(ApiError::new(ErrorCode::UnknownMethod)),
     }

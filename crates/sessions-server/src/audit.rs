@@ -49,7 +49,7 @@ use sessions_wire::audit::{
 use sessions_wire::{
     Args, AuthTest, Envelope, ErrorCode, Method, Request as _, ResetScope, ResponseMetadata,
     SessionClearSettings, SessionGetSettings, SessionId, SessionInvalidate, SessionList,
-    SessionReset, SessionResetBulk, SessionSetSettings,
+    SessionReset, SessionResetBulk, SessionSetSettings, UsersInfo, UsersList, UsersLookupByEmail,
 };
 
 use crate::service::ApiError;
@@ -142,7 +142,14 @@ macro_rules! not_audited {
         }
     )*};
 }
-not_audited!(SessionList, SessionGetSettings, AuthTest);
+not_audited!(
+    SessionList,
+    SessionGetSettings,
+    AuthTest,
+    UsersLookupByEmail,
+    UsersInfo,
+    UsersList
+);
 
 fn scope_name(scope: Result<ResetScope, sessions_wire::ArgError>) -> &'static str {
     match scope {

@@ -1,10 +1,11 @@
-//! Opaque, signed `list` cursors.
+//! Opaque, signed cursors of `admin.users.session.list` and `users.list`.
 //!
-//! A cursor is URL-safe base64 (no padding) of `version | org_id | team_id | user_id | last
-//! session_id`, followed by an HMAC-SHA256 tag keyed with the store's server secret, so every
-//! node sharing the store verifies every other node's cursors. Paging is keyset-based (the
-//! cursor carries the last session id returned), so sessions added or removed between pages are
-//! never skipped or repeated.
+//! A session cursor is URL-safe base64 (no padding) of `version | org_id | team_id | user_id |
+//! last session_id`, a `users.list` cursor of `USERS | org_id | team_id | last user_id`; each is
+//! followed by an HMAC-SHA256 tag keyed with the store's server secret, so every node sharing
+//! the store verifies every other node's cursors. The leading byte tells the two apart, so one
+//! method's cursor is refused by the other. Paging is keyset-based (the cursor carries the last
+//! id returned), so rows added or removed between pages are never skipped or repeated.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -14,6 +15,8 @@ use sha2::Sha256;
 type HmacSha256 = Hmac<Sha256>;
 
 const VERSION: u8 = 1;
+/// Leading byte of `users.list` cursors.
+const USERS: u8 = 2;
 const TAG_LEN: usize = 32;
 
 /// What a cursor pins down.
@@ -43,6 +46,9 @@ pub enum CursorError {
     /// Issued for another `team_id`/`user_id` filter.
     #[error("cursor was issued for a different team_id/user_id filter")]
     OtherFilter,
+    /// Issued by another method (a session cursor given to `users.list`, or the reverse).
+    #[error("cursor was issued by another method")]
+    OtherMethod,
 }
 
 fn mac(key: &[u8], payload: &[u8]) -> [u8; TAG_LEN] {
@@ -70,9 +76,70 @@ pub fn encode(key: &[u8], state: &CursorState) -> String {
     push_field(&mut buf, team);
     push_field(&mut buf, user);
     buf.extend_from_slice(&state.last.to_be_bytes());
+    seal(key, buf)
+}
+
+/// Appends the tag and encodes.
+fn seal(key: &[u8], mut buf: Vec<u8>) -> String {
     let tag = mac(key, &buf);
     buf.extend_from_slice(&tag);
     URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// The payload of a genuine cursor whose first byte is `kind`.
+fn open(key: &[u8], cursor: &str, kind: u8) -> Result<Vec<u8>, CursorError> {
+    let mut raw = URL_SAFE_NO_PAD
+        .decode(cursor.trim().trim_end_matches('='))
+        .map_err(|_| CursorError::Malformed)?;
+    if raw.len() <= TAG_LEN + 1 {
+        return Err(CursorError::Malformed);
+    }
+    let (payload, tag) = raw.split_at(raw.len() - TAG_LEN);
+    let mut m = HmacSha256::new_from_slice(key).expect("HMAC takes keys of any length");
+    m.update(payload);
+    // Constant-time comparison inside verify_slice.
+    m.verify_slice(tag).map_err(|_| CursorError::BadSignature)?;
+    match payload[0] {
+        k if k == kind => {}
+        VERSION | USERS => return Err(CursorError::OtherMethod),
+        _ => return Err(CursorError::Malformed),
+    }
+    raw.truncate(raw.len() - TAG_LEN);
+    raw.remove(0);
+    Ok(raw)
+}
+
+/// Encodes and signs a `users.list` cursor: the org, the `team_id` filter (if any) and the last
+/// user id of the page it follows.
+pub fn encode_users(key: &[u8], org_id: &str, team_id: Option<&str>, last: &str) -> String {
+    let mut buf = vec![USERS];
+    push_field(&mut buf, org_id);
+    buf.push(u8::from(team_id.is_some()));
+    push_field(&mut buf, team_id.unwrap_or(""));
+    push_field(&mut buf, last);
+    seal(key, buf)
+}
+
+/// Verifies a `users.list` cursor for this org and `team_id` filter; returns the last user id.
+pub fn decode_users(
+    key: &[u8],
+    cursor: &str,
+    org_id: &str,
+    team_id: Option<&str>,
+) -> Result<String, CursorError> {
+    let payload = open(key, cursor, USERS)?;
+    let mut r = Reader(&payload);
+    let org = r.field()?;
+    let has_team = r.take(1)?[0] == 1;
+    let team = r.field()?;
+    let last = r.field()?;
+    if org != org_id {
+        return Err(CursorError::ForeignOrg);
+    }
+    if has_team.then_some(team.as_str()) != team_id {
+        return Err(CursorError::OtherFilter);
+    }
+    Ok(last)
 }
 
 struct Reader<'a>(&'a [u8]);
@@ -100,21 +167,8 @@ pub fn decode(
     org_id: &str,
     filter: Option<&(String, String)>,
 ) -> Result<u64, CursorError> {
-    let raw = URL_SAFE_NO_PAD
-        .decode(cursor.trim().trim_end_matches('='))
-        .map_err(|_| CursorError::Malformed)?;
-    if raw.len() <= TAG_LEN + 1 {
-        return Err(CursorError::Malformed);
-    }
-    let (payload, tag) = raw.split_at(raw.len() - TAG_LEN);
-    let mut m = HmacSha256::new_from_slice(key).expect("HMAC takes keys of any length");
-    m.update(payload);
-    // Constant-time comparison inside verify_slice.
-    m.verify_slice(tag).map_err(|_| CursorError::BadSignature)?;
-    let mut r = Reader(payload);
-    if r.take(1)? != [VERSION] {
-        return Err(CursorError::Malformed);
-    }
+    let payload = open(key, cursor, VERSION)?;
+    let mut r = Reader(&payload);
     let org = r.field()?;
     let has_filter = r.take(1)?[0] == 1;
     let team = r.field()?;
@@ -161,8 +215,48 @@ mod tests {
         assert_eq!(decode(b"k", "!!!", "E1", None), Err(CursorError::Malformed));
     }
 
+    #[test]
+    fn users_cursors_are_bound_to_org_team_and_method() {
+        let c = encode_users(b"k", "E1", None, "W0DEV");
+        assert_eq!(decode_users(b"k", &c, "E1", None).as_deref(), Ok("W0DEV"));
+        assert_eq!(
+            decode_users(b"k", &c, "E2", None),
+            Err(CursorError::ForeignOrg)
+        );
+        assert_eq!(
+            decode_users(b"k", &c, "E1", Some("T1")),
+            Err(CursorError::OtherFilter)
+        );
+        let t = encode_users(b"k", "E1", Some("T1"), "W1");
+        assert_eq!(
+            decode_users(b"k", &t, "E1", Some("T1")).as_deref(),
+            Ok("W1")
+        );
+        assert_eq!(
+            decode_users(b"k", &t, "E1", Some("T2")),
+            Err(CursorError::OtherFilter)
+        );
+        assert_eq!(
+            decode_users(b"other", &c, "E1", None),
+            Err(CursorError::BadSignature)
+        );
+        // A session cursor is not a users cursor, nor the reverse.
+        let s = encode(b"k", &st(42));
+        assert_eq!(
+            decode_users(b"k", &s, "E1", None),
+            Err(CursorError::OtherMethod)
+        );
+        assert_eq!(decode(b"k", &c, "E1", None), Err(CursorError::OtherMethod));
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn users_cursor_decoding_is_total(text in ".{0,80}") {
+            let _ = decode_users(b"key", &text, "E1", None);
+        }
+
         #[test]
         fn any_single_byte_change_is_refused(last in any::<u64>(), pos in 0usize..60, bit in 0u8..8) {
             let c = encode(b"key", &st(last));

@@ -10,12 +10,15 @@ use sessions_store::{
 /// What the demo org contains, for printing at start-up.
 #[derive(Clone, PartialEq, Eq)]
 pub struct DemoInfo {
-    /// `xoxp-demo-admin`: an admin with `admin.users:read` and `admin.users:write`.
+    /// `xoxp-demo-admin`: an admin with `admin.users:read`, `admin.users:write`,
+    /// `auditlogs:read`, `users:read` and `users:read.email`.
     pub admin_token: String,
     /// `E0DEMO`.
     pub org_id: String,
     /// Every user id (members, admin, primary owner, bot).
     pub users: Vec<String>,
+    /// Every email address (`dana@demo.example`, ...), for `users.lookupByEmail`.
+    pub emails: Vec<String>,
     /// Every session id.
     pub session_ids: Vec<u64>,
     /// Session tokens (`xoxc-...`), in `session_ids` order.
@@ -28,6 +31,7 @@ impl std::fmt::Debug for DemoInfo {
             .field("admin_token", &"<redacted>")
             .field("org_id", &self.org_id)
             .field("users", &self.users)
+            .field("emails", &self.emails)
             .field("session_ids", &self.session_ids)
             .field(
                 "session_tokens",
@@ -77,6 +81,7 @@ pub fn demo_fixture() -> (Fixture, DemoInfo) {
         role: role.into(),
         is_bot: bot,
         teams: teams.iter().map(|t| t.to_string()).collect(),
+        ..Default::default()
     };
     let users = vec![
         user(
@@ -104,14 +109,37 @@ pub fn demo_fixture() -> (Fixture, DemoInfo) {
         ),
         user("W0DEMOBOT", "deploybot", "member", true, &["T0DEMOENG"]),
     ];
+    // People have an address `<name>@demo.example` and a full name; the bot has neither.
+    let users: Vec<FixtureUser> = users
+        .into_iter()
+        .map(|mut u| {
+            let full = match u.name.as_str() {
+                "olivia" => "Olivia Owens",
+                "adam" => "Adam Admin",
+                "dana" => "Dana Scully",
+                "sam" => "Sam Carter",
+                "lee" => "Lee Adama",
+                _ => return u,
+            };
+            u.email = Some(format!("{}@demo.example", u.name));
+            u.real_name = Some(full.into());
+            u
+        })
+        .collect();
     let token = |t: &str, u: &str, kind: &str, scopes: &[&str]| FixtureToken {
         token: t.into(),
         user: u.into(),
         kind: kind.into(),
         scopes: scopes.iter().map(|s| s.to_string()).collect(),
     };
-    // The admins may also read the audit log.
-    let rw = ["admin.users:read", "admin.users:write", "auditlogs:read"];
+    // The admins may also read the audit log and the directory (users.*, emails included).
+    let rw = [
+        "admin.users:read",
+        "admin.users:write",
+        "auditlogs:read",
+        "users:read",
+        "users:read.email",
+    ];
     let tokens = vec![
         token(DEMO_ADMIN_TOKEN, "W0DEMOADMIN", "user", &rw),
         token(
@@ -269,6 +297,7 @@ pub fn demo_fixture() -> (Fixture, DemoInfo) {
         admin_token: DEMO_ADMIN_TOKEN.into(),
         org_id: DEMO_ORG.into(),
         users: users.iter().map(|u| u.id.clone()).collect(),
+        emails: users.iter().filter_map(|u| u.email.clone()).collect(),
         session_ids: sessions.iter().map(|s| s.session_id).collect(),
         session_tokens: sessions.iter().filter_map(|s| s.token.clone()).collect(),
     };
@@ -314,5 +343,16 @@ mod tests {
             .collect();
         assert_eq!(clients.len(), 4);
         assert!(!format!("{info:?}").contains("xoxp-demo-admin"));
+        assert_eq!(
+            info.emails.len(),
+            5,
+            "every person has an email, the bot none"
+        );
+        assert!(info.emails.contains(&"dana@demo.example".to_owned()));
+        let admin = &f.orgs[0].tokens[0];
+        assert_eq!(admin.token, DEMO_ADMIN_TOKEN);
+        for scope in ["users:read", "users:read.email"] {
+            assert!(admin.scopes.iter().any(|s| s == scope), "{scope}");
+        }
     }
 }

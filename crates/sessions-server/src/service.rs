@@ -15,6 +15,9 @@
 //!   recorded), then records a durable job; per-user outcomes of the job are visible through
 //!   the control API (`GET /control/jobs/{org}/{id}`) and in the logs.
 //! - Write scope does not imply read scope: each method needs exactly its own scope.
+//! - Non-admin methods (`auth.test`, `users.*`) take any token type. API tokens (user or bot)
+//!   need the method's scope; a session token (`xoxc`), the signed-in user's own client, needs
+//!   none, as Slack's own client calls these methods with its session (see `users`).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -32,6 +35,9 @@ use sessions_wire::{
 
 use crate::cursor::{self, CursorState};
 use crate::state::AppState;
+
+mod users;
+pub use users::{users_info, users_list, users_lookup_by_email};
 
 /// An `ok:false` answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,18 +167,22 @@ pub async fn authorize<M: Method>(
                 ))
             }
         }
-        let needed = M::SCOPE.as_str();
-        if !needed.is_empty() && !principal.scopes.iter().any(|s| s == needed) {
-            return Err(ApiError {
-                code: ErrorCode::MissingScope,
-                messages: Vec::new(),
-                needed: Some(needed.to_owned()),
-                provided: Some(principal.scopes.join(",")),
-            });
-        }
-        if !principal.user.role.is_admin() {
-            return Err(ApiError::new(ErrorCode::NotAnAdmin));
-        }
+    }
+    // A session token is the signed-in user's own client: it carries no scopes and may call
+    // the non-admin methods (`auth.test`, `users.*`) as that user, as Slack's client does.
+    // API tokens need the method's scope, admin or not.
+    let needed = M::SCOPE.as_str();
+    let session = matches!(principal.kind, PrincipalKind::Session(_));
+    if !needed.is_empty() && !session && !principal.scopes.iter().any(|s| s == needed) {
+        return Err(ApiError {
+            code: ErrorCode::MissingScope,
+            messages: Vec::new(),
+            needed: Some(needed.to_owned()),
+            provided: Some(principal.scopes.join(",")),
+        });
+    }
+    if M::ADMIN_ONLY && !principal.user.role.is_admin() {
+        return Err(ApiError::new(ErrorCode::NotAnAdmin));
     }
     Ok(principal)
 }

@@ -6,7 +6,7 @@ use std::time::Instant;
 use sessions_store::{
     AuditEntry, AuditFilter, AuditPage, BulkJob, DynStore, Fixture, JobClaim, NewSession,
     ResetFilter, Result, SessionFilter, SessionRow, SettingsChange, SettingsRow, Store,
-    TokenCacheStats, TokenHash, TokenLookup, UnixTime, UserRow,
+    TokenCacheStats, TokenHash, TokenLookup, UnixTime, UserRecord, UserRow,
 };
 
 use crate::metrics::Metrics;
@@ -60,6 +60,27 @@ impl Store for TimedStore {
     async fn revoke_token(&self, token: &TokenHash) -> Result<bool> {
         self.timed("revoke_token", self.inner.revoke_token(token))
             .await
+    }
+    async fn user_record(&self, org_id: &str, user_id: &str) -> Result<Option<UserRecord>> {
+        self.timed("user_record", self.inner.user_record(org_id, user_id))
+            .await
+    }
+    async fn user_by_email(&self, org_id: &str, email: &str) -> Result<Option<UserRecord>> {
+        self.timed("user_by_email", self.inner.user_by_email(org_id, email))
+            .await
+    }
+    async fn list_users(
+        &self,
+        org_id: &str,
+        team_id: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<UserRecord>> {
+        self.timed(
+            "list_users",
+            self.inner.list_users(org_id, team_id, after, limit),
+        )
+        .await
     }
     async fn list_sessions(
         &self,

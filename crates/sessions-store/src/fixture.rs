@@ -50,7 +50,7 @@ pub struct FixtureTeam {
 }
 
 /// A user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FixtureUser {
     /// `W...` id.
     pub id: String,
@@ -65,6 +65,24 @@ pub struct FixtureUser {
     /// Workspaces the user belongs to.
     #[serde(default)]
     pub teams: Vec<String>,
+    /// Email address: unique within the org, compared case-insensitively; found by
+    /// `users.lookupByEmail`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Full name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub real_name: Option<String>,
+    /// Deactivated (`users.info` and `users.list` report it; `users.lookupByEmail` does not
+    /// find deactivated users, as on Slack).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+}
+
+impl FixtureUser {
+    /// Whether any profile field (`email`, `real_name`, `deleted`) is set.
+    pub fn has_profile(&self) -> bool {
+        self.email.is_some() || self.real_name.is_some() || self.deleted
+    }
 }
 
 /// An API token (stored hashed).
@@ -178,6 +196,7 @@ impl Fixture {
                 }
             }
             let mut users = std::collections::HashMap::new();
+            let mut emails = std::collections::HashMap::new();
             let mut primary = 0;
             for (ui, u) in org.users.iter().enumerate() {
                 let e = format!("{o}.users[{ui}] ({})", u.id);
@@ -206,6 +225,24 @@ impl Fixture {
                 }
                 if users.insert(u.id.as_str(), u).is_some() {
                     return err(e, "duplicate user id".into());
+                }
+                if let Some(email) = &u.email {
+                    let key = crate::model::email_key(email);
+                    if key.is_empty() || !key.contains('@') || key.len() > 254 {
+                        return err(
+                            e,
+                            format!("email {email:?} is not an email address (user@domain)"),
+                        );
+                    }
+                    if let Some(other) = emails.insert(key, u.id.as_str()) {
+                        return err(
+                            e,
+                            format!(
+                                "email {email:?} is already used by user {other} \
+                                 (emails are compared case-insensitively)"
+                            ),
+                        );
+                    }
                 }
             }
             for (ki, k) in org.tokens.iter().enumerate() {
@@ -285,6 +322,26 @@ mod tests {
       "tokens":[{"token":"xoxp-1","user":"W1","type":"user","scopes":["admin.users:read"]}],
       "sessions":[{"session_id":5,"user":"W1","team":"T1","client":"web","token":"xoxc-1"}],
       "settings":[{"user":"W1","duration":86400}]}]}"#;
+
+    #[test]
+    fn emails_are_unique_per_org_whatever_their_case() {
+        let two = |a: &str, b: &str| {
+            format!(
+                r#"{{"orgs":[{{"id":"E1","users":[
+                  {{"id":"W1","role":"member","email":"{a}"}},
+                  {{"id":"W2","role":"member","email":"{b}","real_name":"Two","deleted":true}}]}},
+                  {{"id":"E2","users":[{{"id":"W1","role":"member","email":"{a}"}}]}}]}}"#
+            )
+        };
+        let f = Fixture::from_json(&two("dana@acme.example", "lee@acme.example")).unwrap();
+        assert_eq!(f.orgs[0].users[1].real_name.as_deref(), Some("Two"));
+        assert!(f.orgs[0].users[1].deleted && !f.orgs[0].users[0].deleted);
+        let e = Fixture::from_json(&two("dana@acme.example", " DANA@Acme.Example")).unwrap_err();
+        assert_eq!(e.entry, "orgs[0] (E1).users[1] (W2)");
+        assert!(e.message.contains("already used by user W1"), "{e}");
+        let e = Fixture::from_json(&two("dana@acme.example", "")).unwrap_err();
+        assert!(e.message.contains("not an email address"), "{e}");
+    }
 
     #[test]
     fn the_sample_loads() {

@@ -93,6 +93,22 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Marks an API token revoked.
     async fn revoke_token(&self, token: &TokenHash) -> Result<bool>;
 
+    // ----- directory (users.*) ------------------------------------------------------------
+    /// One user of an org with its profile (email, real name, deactivation).
+    async fn user_record(&self, org_id: &str, user_id: &str) -> Result<Option<UserRecord>>;
+    /// The user of an org whose email matches `email` by [`email_key`] (deactivated users
+    /// included; the caller decides what to show).
+    async fn user_by_email(&self, org_id: &str, email: &str) -> Result<Option<UserRecord>>;
+    /// Users of an org, or only the members of `team_id`, with `user_id > after`, in ascending
+    /// `user_id` order, at most `limit`. Must cost O(log n + limit).
+    async fn list_users(
+        &self,
+        org_id: &str,
+        team_id: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<UserRecord>>;
+
     // ----- sessions -------------------------------------------------------------------
     /// Active sessions (not revoked, not expired at `now`, not of bots) of an org, in ascending
     /// `session_id` order, with `session_id > after`, at most `limit`. Must cost O(log n + limit).

@@ -198,6 +198,25 @@ pub struct UserRow {
     pub teams: Vec<String>,
 }
 
+/// A user with the profile fields the `users.*` methods report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// The user.
+    pub user: UserRow,
+    /// Email address as given (unique within the org, compared by [`email_key`]).
+    pub email: Option<String>,
+    /// Full name.
+    pub real_name: Option<String>,
+    /// Deactivated.
+    pub deleted: bool,
+}
+
+/// The form emails are compared in: surrounding spaces dropped, lower-cased (Unicode-aware, the
+/// same in every backend since it is computed here, not by the database).
+pub fn email_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
 /// Who a token authenticates as.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {

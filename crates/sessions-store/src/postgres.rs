@@ -71,6 +71,7 @@ use tokio_postgres::{NoTls, Row};
 use crate::*;
 
 mod audit;
+mod directory;
 
 /// Advisory lock key serializing migrations across nodes ("SESSMIGR").
 const MIGRATION_LOCK: i64 = 0x5345_5353_4d49_4752;
@@ -182,6 +183,9 @@ CREATE INDEX bulk_jobs_by_org ON bulk_jobs (org_id, job_id);
     ),
     (2, audit::MIGRATION_V2),
     (3, audit::MIGRATION_V3),
+    // The user directory (`users.*`); self-contained, and skips 4, which a concurrent change
+    // takes.
+    (5, directory::MIGRATION),
 ];
 
 /// Columns of a session row, in the order [`session_from_row`] reads them by name.
@@ -903,6 +907,74 @@ impl Store for PgStore {
         })
     }
 
+    async fn user_record(&self, org_id: &str, user_id: &str) -> Result<Option<UserRecord>> {
+        with_retry!(self, "reading a user profile", |c| {
+            let sql = format!(
+                "{} FROM users u {} WHERE u.org_id = $1 AND u.user_id = $2",
+                directory::select(),
+                directory::JOIN
+            );
+            let stmt = c.prepare_cached(&sql).await?;
+            c.query_opt(&stmt, &[&org_id, &user_id])
+                .await?
+                .as_ref()
+                .map(directory::record_from_row)
+                .transpose()
+        })
+    }
+
+    async fn user_by_email(&self, org_id: &str, email: &str) -> Result<Option<UserRecord>> {
+        let key = email_key(email);
+        with_retry!(self, "looking up an email", |c| {
+            let sql = format!(
+                "{} FROM user_profiles q JOIN users u ON u.org_id = q.org_id AND u.user_id = q.user_id                  {} WHERE q.org_id = $1 AND q.email_key = $2",
+                directory::select(),
+                directory::JOIN
+            );
+            let stmt = c.prepare_cached(&sql).await?;
+            c.query_opt(&stmt, &[&org_id, &key])
+                .await?
+                .as_ref()
+                .map(directory::record_from_row)
+                .transpose()
+        })
+    }
+
+    async fn list_users(
+        &self,
+        org_id: &str,
+        team_id: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<UserRecord>> {
+        // Every stored id is non-empty, so "after the empty string" is the first page.
+        let after = after.unwrap_or("");
+        let limit = i64::from(limit);
+        with_retry!(self, "listing users", |c| {
+            let rows = match team_id {
+                None => {
+                    let sql = format!(
+                        "{} FROM users u {} WHERE u.org_id = $1 AND u.user_id > $2                          ORDER BY u.user_id LIMIT $3",
+                        directory::select(),
+                        directory::JOIN
+                    );
+                    let stmt = c.prepare_cached(&sql).await?;
+                    c.query(&stmt, &[&org_id, &after, &limit]).await?
+                }
+                Some(team) => {
+                    let sql = format!(
+                        "{} FROM user_teams m JOIN users u ON u.org_id = m.org_id                          AND u.user_id = m.user_id {}                          WHERE m.org_id = $1 AND m.team_id = $4 AND m.user_id > $2                          ORDER BY m.user_id LIMIT $3",
+                        directory::select(),
+                        directory::JOIN
+                    );
+                    let stmt = c.prepare_cached(&sql).await?;
+                    c.query(&stmt, &[&org_id, &after, &limit, &team]).await?
+                }
+            };
+            rows.iter().map(directory::record_from_row).collect()
+        })
+    }
+
     async fn team_exists(&self, org_id: &str, team_id: &str) -> Result<bool> {
         with_retry!(self, "checking a team", |c| {
             let row = c
@@ -1438,6 +1510,7 @@ impl Store for PgStore {
                 }
                 other => other,
             })?;
+            directory::insert(&tx, fixture).await?;
             tx.commit().await?;
             Ok(())
         })
@@ -1463,7 +1536,7 @@ impl Store for PgStore {
             // Sequences are kept: ids are never reused, not even after a reset.
             c.batch_execute(
                 "TRUNCATE orgs, teams, users, user_teams, tokens, sessions, settings, bulk_jobs, \
-                 audit_log",
+                 audit_log, user_profiles",
             )
             .await?;
             Ok(())
@@ -1872,6 +1945,7 @@ async fn dump_in(
                 role: u.role.as_str().to_owned(),
                 is_bot: u.is_bot,
                 teams: u.teams,
+                ..Default::default()
             });
         }
     }
@@ -1926,6 +2000,7 @@ async fn dump_in(
             });
         }
     }
+    directory::fill(tx, org_id, &mut fixture).await?;
     Ok(fixture)
 }
 

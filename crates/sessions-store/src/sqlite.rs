@@ -48,6 +48,7 @@
 //! ```
 
 mod audit;
+mod directory;
 mod engine;
 mod queries;
 mod schema;
@@ -233,6 +234,38 @@ impl Store for SqliteStore {
         let now = wall_clock();
         self.engine
             .write(move |c| queries::revoke_token(c, &token, now))
+            .await
+    }
+
+    async fn user_record(&self, org_id: &str, user_id: &str) -> Result<Option<UserRecord>> {
+        let (org, user) = (org_id.to_owned(), user_id.to_owned());
+        self.engine
+            .read_quick(move |c| snapshot(c, |c| directory::by_id(c, &org, &user)))
+            .await
+    }
+
+    async fn user_by_email(&self, org_id: &str, email: &str) -> Result<Option<UserRecord>> {
+        let (org, email) = (org_id.to_owned(), email.to_owned());
+        self.engine
+            .read_quick(move |c| snapshot(c, |c| directory::by_email(c, &org, &email)))
+            .await
+    }
+
+    async fn list_users(
+        &self,
+        org_id: &str,
+        team_id: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<UserRecord>> {
+        let org = org_id.to_owned();
+        let (team, after) = (team_id.map(str::to_owned), after.map(str::to_owned));
+        self.engine
+            .read(move |c| {
+                snapshot(c, |c| {
+                    directory::list(c, &org, team.as_deref(), after.as_deref(), limit)
+                })
+            })
             .await
     }
 

@@ -209,6 +209,14 @@ pub enum ArgError {
     AtLeastOneSetting,
     /// Two options that cannot be combined (reset: `mobile_only` and `web_only`).
     Conflict { a: &'static str, b: &'static str },
+    /// A text argument longer than allowed.
+    TooLong {
+        name: &'static str,
+        max: usize,
+        got: usize,
+    },
+    /// A single id argument that is not an id.
+    NotAnId { name: &'static str },
 }
 
 impl ArgError {
@@ -232,7 +240,9 @@ impl ArgError {
             | ArgError::BadListEntry { name, .. }
             | ArgError::BadList { name }
             | ArgError::NotBoolean { name }
-            | ArgError::NotInteger { name } => name,
+            | ArgError::NotInteger { name }
+            | ArgError::TooLong { name, .. }
+            | ArgError::NotAnId { name } => name,
             ArgError::MissingOneOf { names } => names.first().copied().unwrap_or("?"),
             ArgError::MissingTeam => "team_id",
             ArgError::MissingUser => "user_id",
@@ -297,6 +307,10 @@ impl fmt::Display for ArgError {
                 f.write_str("at least one of duration or desktop_app_browser_quit is required")
             }
             ArgError::Conflict { a, b } => write!(f, "{a} and {b} cannot both be true"),
+            ArgError::TooLong { name, max, got } => {
+                write!(f, "{name} must be at most {max} characters (got {got})")
+            }
+            ArgError::NotAnId { name } => write!(f, "{name} is not a valid id"),
         }
     }
 }

@@ -76,6 +76,12 @@ error_codes! {
     MissingUser => "missing_user", "A user_id must be provided with a team_id.";
     TeamNotFound => "team_not_found", "The requested workspace wasn't found.";
     UserNotFound => "user_not_found", "The requested user wasn't found.";
+    UsersNotFound => "users_not_found", "No user has that email address.";
+    UserNotVisible => "user_not_visible", "The requested user is not visible to the calling user.";
+    TooManyUsers => "too_many_users", "Too many users.";
+    LimitRequired => "limit_required", "For large teams a limit is required.";
+    MissingArgument => "missing_argument", "A required argument is missing.";
+    EnterpriseIsRestricted => "enterprise_is_restricted", "This method cannot be called with an enterprise-level token.";
     NoActiveSessions => "no_active_sessions", "No active sessions were found.";
     BotsNotAllowed => "bots_not_allowed", "Bot users are not allowed for this method.";
     SessionNotFound => "session_not_found", "The requested session wasn't found.";

@@ -1,4 +1,5 @@
-//! Wire types for Slack's `admin.users.session.*` Web API methods. No I/O lives here.
+//! Wire types for Slack's `admin.users.session.*` Web API methods, `auth.test` and the
+//! `users.*` look-ups (`lookupByEmail`, `info`, `list`). No I/O lives here.
 //!
 //! Each method is a marker type implementing [`Method`], which ties its name to its request
 //! and response types, its rate tier and whether it is safe to retry. Requests encode to Slack's
@@ -33,9 +34,15 @@ mod envelope;
 mod error_code;
 mod methods;
 mod types;
+mod users;
 
 pub use args::{ArgError, Args};
 pub use envelope::{Envelope, ResponseMetadata};
 pub use error_code::ErrorCode;
 pub use methods::*;
 pub use types::{ActiveSession, DeviceInfo, ResetScope, SessionId, SessionSetting};
+pub use users::{
+    EnterpriseUser, User, UserProfile, UserResponse, UsersInfoRequest, UsersListRequest,
+    UsersListResponse, UsersLookupByEmailRequest, EMAIL_MAX_LEN, USERS_LIST_LIMIT_DEFAULT,
+    USERS_LIST_LIMIT_MAX,
+};

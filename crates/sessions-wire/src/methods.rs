@@ -1,5 +1,6 @@
-//! The seven `admin.users.session.*` methods plus `auth.test`: one marker type each, tying the
-//! method's name to its request and response types through [`Method`].
+//! The seven `admin.users.session.*` methods, `auth.test` and the three `users.*` look-ups: one
+//! marker type each, tying the method's name to its request and response types through
+//! [`Method`].
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -7,6 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::args::{check_ids, ArgError, Args};
 use crate::envelope::ResponseMetadata;
 use crate::types::{ActiveSession, ResetScope, SessionId, SessionSetting};
+use crate::users::{
+    UserResponse, UsersInfoRequest, UsersListRequest, UsersListResponse, UsersLookupByEmailRequest,
+};
 
 /// Slack's rate-limit tiers for the methods here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -14,6 +18,8 @@ use crate::types::{ActiveSession, ResetScope, SessionId, SessionSetting};
 pub enum RateTier {
     /// About 20 requests per minute.
     Tier2,
+    /// About 50 requests per minute.
+    Tier3,
     /// About 100 requests per minute.
     Tier4,
     /// `auth.test`'s own tier (far more generous).
@@ -25,6 +31,7 @@ impl RateTier {
     pub fn per_minute(self) -> u32 {
         match self {
             RateTier::Tier2 => 20,
+            RateTier::Tier3 => 50,
             RateTier::Tier4 => 100,
             RateTier::AuthTest => 600,
         }
@@ -41,6 +48,10 @@ pub enum Scope {
     AdminUsersRead,
     /// `admin.users:write`.
     AdminUsersWrite,
+    /// `users:read`.
+    UsersRead,
+    /// `users:read.email`.
+    UsersReadEmail,
 }
 
 impl Scope {
@@ -50,6 +61,8 @@ impl Scope {
             Scope::None => "",
             Scope::AdminUsersRead => "admin.users:read",
             Scope::AdminUsersWrite => "admin.users:write",
+            Scope::UsersRead => "users:read",
+            Scope::UsersReadEmail => "users:read.email",
         }
     }
 }
@@ -135,6 +148,9 @@ method!(SessionGetSettings, "admin.users.session.getSettings", Tier4, AdminUsers
 method!(SessionSetSettings, "admin.users.session.setSettings", Tier4, AdminUsersWrite, retry = false, admin = true, SetSettingsRequest => Empty);
 method!(SessionClearSettings, "admin.users.session.clearSettings", Tier4, AdminUsersWrite, retry = false, admin = true, ClearSettingsRequest => Empty);
 method!(AuthTest, "auth.test", AuthTest, None, retry = true, admin = false, AuthTestRequest => AuthTestResponse);
+method!(UsersLookupByEmail, "users.lookupByEmail", Tier3, UsersReadEmail, retry = true, admin = false, UsersLookupByEmailRequest => UserResponse);
+method!(UsersInfo, "users.info", Tier4, UsersRead, retry = true, admin = false, UsersInfoRequest => UserResponse);
+method!(UsersList, "users.list", Tier2, UsersRead, retry = true, admin = false, UsersListRequest => UsersListResponse);
 
 /// Names of every method the server implements.
 pub const METHOD_NAMES: &[&str] = &[
@@ -146,6 +162,9 @@ pub const METHOD_NAMES: &[&str] = &[
     SessionSetSettings::NAME,
     SessionClearSettings::NAME,
     AuthTest::NAME,
+    UsersLookupByEmail::NAME,
+    UsersInfo::NAME,
+    UsersList::NAME,
 ];
 
 /// A response with no payload beyond the envelope.

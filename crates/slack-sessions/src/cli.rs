@@ -14,6 +14,7 @@ Exit codes:
   1  API error (Slack answered ok:false, or an HTTP/transport failure)
   2  usage error (bad flags or arguments caught before anything was sent)
   3  partial failure in bulk work (some users failed; see the summary)
+  130 revoke interrupted by Ctrl-C (resumable)
 
 Environment:
   SLACK_TOKEN    token to use when neither --token nor --token-file is given
@@ -90,6 +91,10 @@ pub enum Command {
     Reset(ResetArgs),
     /// Wipe sessions of many users, in chunks of 1000.
     ResetBulk(ResetBulkArgs),
+    /// Find users by email or id, select sessions by network, OS, device or app version, and
+    /// end them: planned, paced, journaled and resumable.
+    #[command(after_help = REVOKE_AFTER_HELP)]
+    Revoke(RevokeArgs),
     /// Read, change or clear users' session settings.
     #[command(subcommand)]
     Settings(SettingsCommand),
@@ -198,6 +203,85 @@ pub struct ResetBulkArgs {
     /// Do not pace requests to Slack's rate tier (for a local emulator).
     #[arg(long)]
     pub no_throttle: bool,
+}
+
+const REVOKE_AFTER_HELP: &str = "\
+Selectors combine with AND; repeats of one selector with OR. Users or --everyone alone reset
+whole users (resetBulk, 1000 users a call); any session filter (--team, --ip, --os, --device,
+--client-version-below) ends only the matching sessions (one invalidate each). Your own
+sessions are left alone unless --include-self.
+
+Examples:
+  slack-sessions revoke --user dana@acme.example --device MacBook --plan
+  slack-sessions revoke --users-file leavers.csv --yes --report leavers-report.csv
+  slack-sessions revoke --ip 203.0.113.0/24 --ip 2001:db8::/32 --yes
+  slack-sessions revoke --client-version-below 4.36 --os macOS --yes
+  slack-sessions revoke --resume ~/.local/state/slack-sessions/journals/revoke-1733212345-4242.jsonl --yes
+
+Exit codes: 0 everything planned is done; 1 stopped on an API or transport failure (resume
+with --resume FILE --yes); 2 usage error, or a run refused (no --yes off a terminal, journal
+in use); 3 some entries did not resolve or some actions failed (each named); 130 interrupted
+(Ctrl-C; resumable).";
+
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// A user id or email address (repeatable).
+    #[arg(long = "user", value_name = "ID_OR_EMAIL")]
+    pub users: Vec<String>,
+    /// Users from a file: one id or email per line (`#` comments), or a CSV whose header has
+    /// an `email` or `user_id` column. `-` is stdin.
+    #[arg(long, value_name = "FILE")]
+    pub users_file: Option<PathBuf>,
+    /// Only sessions on this workspace (repeatable).
+    #[arg(long = "team", value_name = "TEAM_ID")]
+    pub teams: Vec<String>,
+    /// Only sessions whose created or recent IP is in this range: `203.0.113.0/24`,
+    /// `2001:db8::/32` or one address (repeatable).
+    #[arg(long = "ip", value_name = "CIDR", value_parser = parse::cidr)]
+    pub ips: Vec<sessions_revoke::IpNet>,
+    /// Only sessions on this OS, e.g. macOS, Windows, iOS, Android (case-insensitive;
+    /// repeatable).
+    #[arg(long = "os", value_name = "NAME")]
+    pub os: Vec<String>,
+    /// Only sessions whose device hardware contains this text, e.g. MacBook (repeatable).
+    #[arg(long = "device", value_name = "TEXT")]
+    pub devices: Vec<String>,
+    /// Only sessions whose Slack app version is below this one (dotted numbers: 4.36.140).
+    #[arg(long, value_name = "VERSION", value_parser = parse::version)]
+    pub client_version_below: Vec<sessions_revoke::Version>,
+    /// The whole org (needed when no other selector is given).
+    #[arg(long)]
+    pub everyone: bool,
+    /// Also your own sessions (left alone by default).
+    #[arg(long)]
+    pub include_self: bool,
+    /// Whole-user selections: only mobile (iOS, Android) sessions.
+    #[arg(long, conflicts_with = "web_only")]
+    pub mobile_only: bool,
+    /// Whole-user selections: only web sessions.
+    #[arg(long)]
+    pub web_only: bool,
+    /// Print the plan (users, sessions, calls, estimated duration) and change nothing.
+    #[arg(long, conflicts_with_all = ["yes", "resume", "journal"])]
+    pub plan: bool,
+    /// Run without asking (required when not on a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Journal file to create (default: a new file under ~/.local/state/slack-sessions/journals).
+    #[arg(long, value_name = "FILE", conflicts_with = "resume")]
+    pub journal: Option<PathBuf>,
+    /// Continue the run recorded in this journal.
+    #[arg(long, value_name = "FILE", conflicts_with_all = [
+        "users", "users_file", "teams", "ips", "os", "devices", "client_version_below",
+        "everyone", "include_self", "mobile_only", "web_only"
+    ])]
+    pub resume: Option<PathBuf>,
+    /// Pace every call at this rate instead of each method's Slack tier: `20/min`, `2/s`.
+    #[arg(long, value_name = "RATE", value_parser = parse::rate)]
+    pub max_rate: Option<f64>,
+    /// Write each action and its result to this file: CSV or JSON by its extension.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

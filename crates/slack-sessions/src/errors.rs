@@ -15,6 +15,8 @@ pub const EXIT_API: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// Exit code when bulk work partly failed.
 pub const EXIT_PARTIAL: u8 = 3;
+/// Exit code of a `revoke` run stopped by Ctrl-C (128 + SIGINT, as shells report it).
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// A mistake in how the command was called, found before anything was sent.
 #[derive(Debug)]
@@ -66,22 +68,7 @@ pub fn redact(text: &str) -> String {
 }
 
 /// Codes after which nothing else this token does can succeed: bulk work stops at once.
-pub fn is_fatal(code: &ErrorCode) -> bool {
-    matches!(
-        code,
-        ErrorCode::NotAuthed
-            | ErrorCode::InvalidAuth
-            | ErrorCode::TokenRevoked
-            | ErrorCode::TokenExpired
-            | ErrorCode::AccountInactive
-            | ErrorCode::NotAllowedTokenType
-            | ErrorCode::MissingScope
-            | ErrorCode::NoPermission
-            | ErrorCode::NotAnAdmin
-            | ErrorCode::AdminUnauthorized
-            | ErrorCode::FeatureNotEnabled
-    )
-}
+pub use sessions_revoke::is_fatal;
 
 /// The exit code for an error that ended the command.
 pub fn exit_code(err: &anyhow::Error) -> u8 {

@@ -9,7 +9,8 @@
 //!
 //! Exit codes: 0 success; 1 API error (Slack answered `ok:false`, or HTTP/transport failed);
 //! 2 usage error (bad flags, or arguments refused before anything was sent); 3 partial failure
-//! in bulk work (some users failed; the summary says which and why).
+//! in bulk work (some users failed; the summary says which and why); 130 `revoke` interrupted
+//! by Ctrl-C (resumable from its journal).
 //!
 //! Tokens come from `--token`, `--token-file` or `SLACK_TOKEN` and are never printed, logged or
 //! echoed in errors.
@@ -72,6 +73,7 @@ fn main() -> ExitCode {
     match runtime.block_on(commands::run(cli)) {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Partial) => ExitCode::from(errors::EXIT_PARTIAL),
+        Ok(Outcome::Interrupted) => ExitCode::from(errors::EXIT_INTERRUPTED),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             let _ = std::io::stderr()

@@ -5,6 +5,22 @@ use std::time::Duration;
 
 use sessions_wire::{DURATION_MAX, DURATION_MIN};
 
+/// `revoke --ip`: a CIDR range or one address.
+pub fn cidr(text: &str) -> Result<sessions_revoke::IpNet, String> {
+    sessions_revoke::parse_cidr(text).map_err(|e| e.to_string())
+}
+
+/// `revoke --client-version-below`: a dotted numeric version.
+pub fn version(text: &str) -> Result<sessions_revoke::Version, String> {
+    sessions_revoke::Version::parse(text)
+        .ok_or_else(|| format!("{text:?} is not a dotted numeric version like 4.36.140"))
+}
+
+/// `revoke --max-rate`: calls per minute.
+pub fn rate(text: &str) -> Result<f64, String> {
+    sessions_revoke::parse_rate(text).map_err(|e| e.to_string())
+}
+
 /// Parses `90`, `90s`, `15m`, `8h`, `7d`, `2w`, `1h30m`, `500ms` into milliseconds.
 /// A bare number means seconds, as Slack's `duration` argument does.
 fn millis(text: &str) -> Result<u128, String> {

@@ -9,5 +9,6 @@ mod redaction;
 mod retries;
 mod support;
 mod throttle;
+mod users;
 mod validation;
 mod wire;

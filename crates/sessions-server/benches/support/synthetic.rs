@@ -18,6 +18,7 @@ pub fn org(
         role: role.into(),
         is_bot: false,
         teams: vec![team.clone()],
+        ..Default::default()
     };
     let mut o = FixtureOrg {
         id: id.into(),

@@ -17,4 +17,5 @@ mod restart;
 mod run;
 mod snapshots;
 mod support;
+mod users;
 mod wire;

@@ -68,7 +68,7 @@ fn session_row(r: &Row<'_>) -> rusqlite::Result<SessionRow> {
 }
 
 /// The role stored in column `col`.
-fn role(r: &Row<'_>, col: usize) -> rusqlite::Result<Role> {
+pub(super) fn role(r: &Row<'_>, col: usize) -> rusqlite::Result<Role> {
     let role: String = r.get(col)?;
     Role::parse(&role).ok_or_else(|| bad(col, format!("unknown role {role:?}")))
 }
@@ -99,7 +99,11 @@ pub(super) fn user(conn: &Connection, org: &str, user: &str) -> Result<Option<Us
 /// A user's teams in fixture order, each with its name (`None` if the team row is missing).
 /// Sorted here rather than by `ORDER BY pos`, which would make SQLite run a sorter for a
 /// handful of rows on every authenticated call.
-fn user_teams(conn: &Connection, org: &str, user: &str) -> Result<Vec<(String, Option<String>)>> {
+pub(super) fn user_teams(
+    conn: &Connection,
+    org: &str,
+    user: &str,
+) -> Result<Vec<(String, Option<String>)>> {
     let mut teams = conn
         .prepare_cached(
             "SELECT ut.pos, ut.team_id, t.name FROM user_teams ut \
@@ -713,6 +717,7 @@ fn delete_org(conn: &Connection, org: &str) -> Result<()> {
         "sessions",
         "tokens",
         "settings",
+        "user_profiles",
         "user_teams",
         "users",
         "teams",
@@ -731,6 +736,7 @@ pub(super) fn reset_all(conn: &Connection) -> Result<()> {
     // sqlite_sequence is kept on purpose: session ids are never handed out twice.
     conn.execute_batch(
         "DELETE FROM sessions; DELETE FROM tokens; DELETE FROM settings; DELETE FROM user_teams;
+         DELETE FROM user_profiles;
          DELETE FROM users; DELETE FROM teams; DELETE FROM bulk_jobs; DELETE FROM orgs;
          DELETE FROM audit_targets; DELETE FROM audit_log;",
     )
@@ -824,6 +830,7 @@ fn insert_org(conn: &Connection, org: &FixtureOrg, now: UnixTime) -> Result<()> 
             .ctx("inserting membership")?;
         }
     }
+    super::directory::insert(conn, org)?;
     for (i, k) in org.tokens.iter().enumerate() {
         conn.prepare_cached(
             "INSERT INTO tokens (token_hash, org_id, user_id, kind, scopes, pos) \
@@ -925,9 +932,11 @@ pub(super) fn dump(conn: &Connection, only: Option<&str>) -> Result<Fixture> {
                     role: u.role.as_str().to_owned(),
                     is_bot: u.is_bot,
                     teams: u.teams,
+                    ..Default::default()
                 });
             }
         }
+        super::directory::fill(conn, &id, &mut users)?;
         let tokens = conn
             .prepare_cached(
                 "SELECT user_id, kind, scopes FROM tokens WHERE org_id = ?1 ORDER BY pos",

@@ -143,8 +143,10 @@ CREATE INDEX audit_log_at ON audit_log(at, id);
 CREATE INDEX audit_targets_entry ON audit_targets(entry_id);
 "#;
 
-/// Ordered migrations: (version, SQL). Append only; never edit a released entry.
-const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3)];
+/// Ordered migrations: (version, SQL). Append only; never edit a released entry. Version 5 is
+/// the user directory (`users.*`: emails, real names, deactivation); it is self-contained
+/// and skips 4, which a concurrent change takes.
+const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (5, super::directory::MIGRATION)];
 
 /// The schema version this build writes.
 pub(super) fn latest() -> i64 {

@@ -12,6 +12,7 @@ use proptest::test_runner::{Config, TestRunner};
 use sessions_store::*;
 
 pub use crate::audit_conformance::*;
+pub use crate::directory_conformance::*;
 
 /// The time every test runs at (the store never reads a clock for these semantics).
 pub const NOW: UnixTime = 1_700_000_000;
@@ -592,6 +593,7 @@ pub async fn list_is_stable_while_sessions_change(s: DynStore) {
                         role: "member".into(),
                         is_bot: false,
                         teams: vec!["T1".into()],
+                        ..Default::default()
                     });
                     // Reload keeps E1's shape; earlier cases' sessions disappear with it.
                     s.load_fixture(&f, NOW).await.unwrap();
@@ -1415,6 +1417,7 @@ pub async fn concurrent_writes_are_all_applied(s: DynStore) {
             role: "member".into(),
             is_bot: false,
             teams: vec!["T1".into()],
+            ..Default::default()
         });
         for k in 0..2 {
             f.orgs[0].sessions.push(FixtureSession {
@@ -1528,6 +1531,11 @@ macro_rules! conformance_tests {
             audit_bulk_jobs_record_their_entries_atomically,
             audit_writes_record_their_entry_iff_applied,
             audit_prune_deletes_old_entries_oldest_first,
+            directory_reads_profiles,
+            directory_email_lookup_folds_case_and_isolates_orgs,
+            directory_lists_in_id_order_by_page_and_team,
+            directory_survives_dump_and_reload,
+            directory_duplicate_email_is_refused_and_changes_nothing,
         );
     };
     (@each $make:expr; $($name:ident),* $(,)?) => {

@@ -2,5 +2,6 @@
 
 mod audit_conformance;
 mod conformance;
+mod directory_conformance;
 mod postgres;
 mod sqlite;

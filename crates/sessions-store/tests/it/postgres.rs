@@ -147,6 +147,21 @@ impl Store for OwnedDb {
     async fn revoke_token(&self, token: &TokenHash) -> Result<bool> {
         self.inner.revoke_token(token).await
     }
+    async fn user_record(&self, org_id: &str, user_id: &str) -> Result<Option<UserRecord>> {
+        self.inner.user_record(org_id, user_id).await
+    }
+    async fn user_by_email(&self, org_id: &str, email: &str) -> Result<Option<UserRecord>> {
+        self.inner.user_by_email(org_id, email).await
+    }
+    async fn list_users(
+        &self,
+        org_id: &str,
+        team_id: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<UserRecord>> {
+        self.inner.list_users(org_id, team_id, after, limit).await
+    }
     async fn list_sessions(
         &self,
         org_id: &str,
@@ -345,6 +360,7 @@ fn fixture(users: usize) -> Fixture {
             role: if u == 0 { "admin" } else { "member" }.into(),
             is_bot: false,
             teams: vec!["T1".into()],
+            ..Default::default()
         });
         org.tokens.push(FixtureToken {
             token: format!("xoxp-{u}"),
@@ -895,10 +911,10 @@ async fn migrations_run_concurrently_from_several_nodes() {
         assert!(r.is_ok(), "{:?}", r.as_ref().err());
     }
     let store = opened.into_iter().next().unwrap().unwrap();
-    assert_eq!(store.schema_versions().await.unwrap(), vec![1, 2, 3]);
+    assert_eq!(store.schema_versions().await.unwrap(), vec![1, 2, 3, 5]);
     // And again on an existing schema.
     let again = PgStore::connect(&url).await.unwrap();
-    assert_eq!(again.schema_versions().await.unwrap(), vec![1, 2, 3]);
+    assert_eq!(again.schema_versions().await.unwrap(), vec![1, 2, 3, 5]);
 }
 
 #[tokio::test]

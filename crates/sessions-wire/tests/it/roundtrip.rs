@@ -164,3 +164,19 @@ fn wire_form_uses_slack_conventions() {
         "user_ids=W1%2CW2&mobile_only=true"
     );
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn users_requests_round_trip(email in "[a-z0-9.+]{1,20}@[a-z]{1,10}\\.example", user in id(),
+                                 team in proptest::option::of(id()), limit in proptest::option::of(any::<u32>()),
+                                 cursor in proptest::option::of("[A-Za-z0-9_=-]{1,40}")) {
+        let req = UsersLookupByEmailRequest::new(email);
+        prop_assert_eq!(via_urlencoded(&req), req);
+        let req = UsersInfoRequest::new(user);
+        prop_assert_eq!(via_urlencoded(&req), req);
+        let req = UsersListRequest { cursor, limit, team_id: team };
+        prop_assert_eq!(via_urlencoded(&req), req);
+    }
+}

@@ -121,3 +121,83 @@ fn session_ids_decode_from_numbers_and_strings() {
         assert!(serde_json::from_str::<SessionId>(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn users_spec_examples_decode() {
+    for (m, key) in [
+        ("users.info", "user"),
+        ("users.lookupByEmail", "user"),
+        ("users.list", "members"),
+    ] {
+        let example = read(&format!("{m}.json"))["examples"]["success"]["example"].clone();
+        let user: User = if key == "user" {
+            serde_json::from_value::<UserResponse>(example)
+                .unwrap_or_else(|e| panic!("{m}: {e}"))
+                .user
+        } else {
+            let page: UsersListResponse = serde_json::from_value(example).unwrap();
+            assert_eq!(page.cache_ts, Some(1_498_777_272));
+            assert_eq!(page.next_cursor(), Some("dXNlcjpVMEc5V0ZYTlo="));
+            page.members.into_iter().next().unwrap()
+        };
+        assert_eq!(user.id, "W012A3CDE", "{m}");
+        assert_eq!(user.team_id, "T012AB3C4");
+        assert_eq!(user.real_name, "Egon Spengler");
+        assert!(user.is_admin && !user.is_owner && !user.deleted && !user.is_bot);
+        assert_eq!(user.email(), Some("spengler@ghostbusters.example.com"));
+        assert_eq!(user.profile.display_name, "spengler");
+        assert_eq!(user.enterprise_user, None);
+    }
+}
+
+#[test]
+fn users_methods_match_their_specs() {
+    // Tier, scope and admin-only as Slack's method reference states them.
+    let check = |name: &str, tier: RateTier, scope: Scope, admin: bool| {
+        let spec = read(&format!("{name}.json"));
+        let want_tier = match spec["rate_limits"].as_str().unwrap() {
+            "t2" => RateTier::Tier2,
+            "t3" => RateTier::Tier3,
+            "t4" => RateTier::Tier4,
+            other => panic!("{name}: tier {other}"),
+        };
+        assert_eq!(tier, want_tier, "{name}");
+        assert_eq!(scope.as_str(), spec["scope"].as_str().unwrap(), "{name}");
+        assert!(!admin, "{name} is not admin-only");
+    };
+    check(
+        UsersLookupByEmail::NAME,
+        UsersLookupByEmail::TIER,
+        UsersLookupByEmail::SCOPE,
+        UsersLookupByEmail::ADMIN_ONLY,
+    );
+    check(
+        UsersInfo::NAME,
+        UsersInfo::TIER,
+        UsersInfo::SCOPE,
+        UsersInfo::ADMIN_ONLY,
+    );
+    check(
+        UsersList::NAME,
+        UsersList::TIER,
+        UsersList::SCOPE,
+        UsersList::ADMIN_ONLY,
+    );
+    assert_eq!(RateTier::Tier3.per_minute(), 50);
+}
+
+#[test]
+fn enterprise_user_decodes() {
+    let v = serde_json::json!({
+        "id": "W1", "team_id": "T1", "name": "dana", "deleted": true,
+        "profile": {"real_name": "Dana", "email": "d@x.example", "unknown": 1},
+        "enterprise_user": {"id": "W1", "enterprise_id": "E1", "enterprise_name": "Acme",
+                            "is_admin": false, "is_owner": false, "teams": ["T1", "T2"]},
+        "tz": "Europe/Paris"
+    });
+    let u: User = serde_json::from_value(v).unwrap();
+    assert!(u.deleted);
+    let e = u.enterprise_user.unwrap();
+    assert_eq!(e.enterprise_id, "E1");
+    assert_eq!(e.teams, vec!["T1", "T2"]);
+}

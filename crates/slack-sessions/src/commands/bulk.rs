@@ -19,6 +19,7 @@ use super::{client, scope_flags, scope_words, stdout, Outcome};
 use crate::cli::{Global, ResetBulkArgs};
 use crate::errors::{is_fatal, UsageError};
 use crate::parse;
+use sessions_revoke::offenders;
 
 /// Reads the user ids from the arguments, a file or stdin; deduplicated, order kept.
 fn gather(a: &ResetBulkArgs) -> Result<Vec<String>> {
@@ -78,24 +79,6 @@ fn gather(a: &ResetBulkArgs) -> Result<Vec<String>> {
         .into());
     }
     Ok(ids)
-}
-
-/// Users Slack named as the cause of a refusal: `[ERROR] <code>: <user_id>` lines, kept only
-/// when the user is one we sent (so an unrelated message never drops anyone).
-fn offenders(messages: &[String], sent: &[String]) -> Vec<(String, ErrorCode)> {
-    let mut out = Vec::new();
-    for line in messages {
-        let rest = line.trim().strip_prefix("[ERROR]").unwrap_or(line).trim();
-        let Some((code, user)) = rest.split_once(':') else {
-            continue;
-        };
-        let (code, user) = (code.trim(), user.trim());
-        let code_ok = !code.is_empty() && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
-        if code_ok && sent.iter().any(|u| u == user) && !out.iter().any(|(u, _)| u == user) {
-            out.push((user.to_owned(), ErrorCode::parse(code)));
-        }
-    }
-    out
 }
 
 /// What happened to each user.
@@ -260,26 +243,6 @@ pub async fn run(g: &Global, a: ResetBulkArgs) -> Result<Outcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn offenders_are_read_from_error_lines_for_sent_users_only() {
-        let sent = vec!["W1".to_owned(), "W2".to_owned(), "W3".to_owned()];
-        let messages = vec![
-            "[ERROR] user_not_found: W2".to_owned(),
-            "[ERROR] cannot_reset_bot: W3".to_owned(),
-            "[ERROR] user_not_found: W9".to_owned(),
-            "[ERROR] something went wrong".to_owned(),
-            "[ERROR] user_not_found: W2".to_owned(),
-        ];
-        assert_eq!(
-            offenders(&messages, &sent),
-            vec![
-                ("W2".to_owned(), ErrorCode::UserNotFound),
-                ("W3".to_owned(), ErrorCode::CannotResetBot)
-            ]
-        );
-        assert!(offenders(&["[ERROR] missing required field: user_ids".into()], &sent).is_empty());
-    }
 
     #[test]
     fn tally_counts_and_groups_failures() {

@@ -3,6 +3,7 @@
 mod audit;
 mod bulk;
 mod list;
+mod revoke;
 mod serve;
 mod settings;
 
@@ -26,6 +27,8 @@ pub enum Outcome {
     Done,
     /// Bulk work where some items failed (exit 3).
     Partial,
+    /// Stopped by Ctrl-C, resumable (exit 130).
+    Interrupted,
 }
 
 /// Runs the parsed command.
@@ -37,6 +40,7 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Invalidate(a) => invalidate(g, a).await,
         Command::Reset(a) => reset(g, a).await,
         Command::ResetBulk(a) => bulk::run(g, a).await,
+        Command::Revoke(a) => revoke::run(g, a).await,
         Command::Settings(c) => settings::run(g, c).await,
         Command::Audit(a) => audit::run(g, a).await,
         Command::Completions(a) => completions(a),

@@ -34,6 +34,9 @@ fn banner(started: &Started, print_control_token: bool) -> String {
         if !demo.users.is_empty() {
             s.push_str(&format!("  Users:         {}\n", demo.users.join(", ")));
         }
+        if !demo.emails.is_empty() {
+            s.push_str(&format!("  Emails:        {}\n", demo.emails.join(", ")));
+        }
         let ids: Vec<String> = demo
             .session_ids
             .iter()

@@ -11,4 +11,5 @@ mod misc;
 mod multinode;
 mod observe;
 mod procs;
+mod revoke;
 mod settings;

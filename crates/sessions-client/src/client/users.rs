@@ -1,0 +1,69 @@
+//! `users.lookupByEmail`, `users.info` and `users.list`: finding the people whose sessions an
+//! admin means to end. Same validation, retry (all three are reads, so 5xx and timeouts are
+//! retried too) and error story as every other method; `users.list` pages are a lazy stream.
+
+use futures::stream::Stream;
+use sessions_wire::{
+    User, UsersInfo, UsersInfoRequest, UsersList, UsersListRequest, UsersListResponse,
+    UsersLookupByEmail, UsersLookupByEmailRequest,
+};
+
+use super::{Client, WithHttpInfo};
+use crate::error::Error;
+
+impl Client {
+    /// `users.lookupByEmail`: the user with this email address (needs `users:read.email`).
+    /// An address nobody has is `Error::Api` with `ErrorCode::UsersNotFound`.
+    pub async fn users_lookup_by_email(&self, email: &str) -> Result<User, Error> {
+        self.call::<UsersLookupByEmail>(&UsersLookupByEmailRequest::new(email))
+            .await
+            .map(|r| r.user)
+    }
+
+    /// `users.info`: one user by id (needs `users:read`). An unknown id is `Error::Api` with
+    /// `ErrorCode::UserNotFound`.
+    pub async fn users_info(&self, user: &str) -> Result<User, Error> {
+        self.call::<UsersInfo>(&UsersInfoRequest::new(user))
+            .await
+            .map(|r| r.user)
+    }
+
+    /// `users.list`: one page.
+    pub async fn users_list(&self, req: UsersListRequest) -> Result<UsersListResponse, Error> {
+        self.call::<UsersList>(&req).await
+    }
+
+    /// `users.list` with HTTP details.
+    pub async fn users_list_with_http_info(
+        &self,
+        req: UsersListRequest,
+    ) -> Result<WithHttpInfo<UsersListResponse>, Error> {
+        self.call_with_http_info::<UsersList>(&req).await
+    }
+
+    /// Every page of `users.list`, lazily, following `next_cursor` (same rules as
+    /// [`Client::admin_users_session_list_pages`]).
+    pub fn users_list_pages(
+        &self,
+        req: UsersListRequest,
+    ) -> impl Stream<Item = Result<UsersListResponse, Error>> + Send + 'static {
+        let client = self.clone();
+        crate::paging::pages(
+            req,
+            |r: &mut UsersListRequest| &mut r.cursor,
+            UsersListResponse::next_cursor,
+            move |r| {
+                let client = client.clone();
+                async move { client.users_list(r).await }
+            },
+        )
+    }
+
+    /// Every user on every page (see [`Client::users_list_pages`]).
+    pub fn users_list_all(
+        &self,
+        req: UsersListRequest,
+    ) -> impl Stream<Item = Result<User, Error>> + Send + 'static {
+        crate::paging::items(self.users_list_pages(req), |p| p.members)
+    }
+}

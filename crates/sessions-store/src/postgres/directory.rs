@@ -1,0 +1,117 @@
+//! The user directory behind `users.info`, `users.lookupByEmail` and `users.list`: the profile
+//! fields fixtures may give users (`email`, `real_name`, `deleted`), kept in their own table
+//! so the identity path (authentication, admin methods) never reads them.
+
+use std::collections::HashMap;
+
+use tokio_postgres::Row;
+
+use super::{user_from_row, TxError, USER_COLS};
+use crate::*;
+
+/// Migration: the profile table (dropped with its user by cascade). `email_key` is
+/// [`email_key`] of the address, computed in Rust so both backends fold case alike; the
+/// partial unique index makes an email unique within an org and a look-up one index probe.
+/// `user_teams_by_team` lets `users.list` with `team_id` walk one team's members in id order.
+pub(super) const MIGRATION: &str = r#"
+CREATE TABLE user_profiles (
+    org_id    TEXT NOT NULL,
+    user_id   TEXT NOT NULL,
+    email     TEXT,
+    email_key TEXT,
+    real_name TEXT,
+    deleted   BOOLEAN NOT NULL DEFAULT FALSE,
+    PRIMARY KEY (org_id, user_id),
+    FOREIGN KEY (org_id, user_id) REFERENCES users ON DELETE CASCADE
+);
+CREATE UNIQUE INDEX user_profiles_email ON user_profiles (org_id, email_key)
+    WHERE email_key IS NOT NULL;
+CREATE INDEX user_teams_by_team ON user_teams (org_id, team_id, user_id);
+"#;
+
+/// `SELECT` list of a record: the user columns plus the profile (`users u LEFT JOIN p`).
+pub(super) fn select() -> String {
+    format!(
+        "SELECT {USER_COLS}, p.email AS p_email, p.real_name AS p_real_name, \
+         COALESCE(p.deleted, FALSE) AS p_deleted"
+    )
+}
+
+/// Joins the profile onto `users u`.
+pub(super) const JOIN: &str =
+    "LEFT JOIN user_profiles p ON p.org_id = u.org_id AND p.user_id = u.user_id";
+
+pub(super) fn record_from_row(row: &Row) -> Result<UserRecord, TxError> {
+    Ok(UserRecord {
+        user: user_from_row(row)?,
+        email: row.try_get("p_email")?,
+        real_name: row.try_get("p_real_name")?,
+        deleted: row.try_get("p_deleted")?,
+    })
+}
+
+/// Stores the profile of every fixture user that has one (inside the load's transaction,
+/// after the users are written).
+pub(super) async fn insert(
+    tx: &tokio_postgres::Transaction<'_>,
+    fixture: &Fixture,
+) -> Result<(), TxError> {
+    let mut cols: (Vec<&str>, Vec<&str>, Vec<Option<&str>>, Vec<Option<String>>) =
+        Default::default();
+    let (mut real_names, mut deleted): (Vec<Option<&str>>, Vec<bool>) = Default::default();
+    for org in &fixture.orgs {
+        for u in org.users.iter().filter(|u| u.has_profile()) {
+            cols.0.push(&org.id);
+            cols.1.push(&u.id);
+            cols.2.push(u.email.as_deref());
+            cols.3.push(u.email.as_deref().map(email_key));
+            real_names.push(u.real_name.as_deref());
+            deleted.push(u.deleted);
+        }
+    }
+    if cols.0.is_empty() {
+        return Ok(());
+    }
+    tx.execute(
+        "INSERT INTO user_profiles (org_id, user_id, email, email_key, real_name, deleted)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                              $6::bool[])",
+        &[&cols.0, &cols.1, &cols.2, &cols.3, &real_names, &deleted],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Adds the stored profiles to the users of a dump taken in the same snapshot.
+pub(super) async fn fill(
+    tx: &tokio_postgres::Transaction<'_>,
+    org_id: Option<&str>,
+    fixture: &mut Fixture,
+) -> Result<(), TxError> {
+    let mut profiles = HashMap::new();
+    for r in tx
+        .query(
+            "SELECT org_id, user_id, email, real_name, deleted FROM user_profiles
+             WHERE $1::text IS NULL OR org_id = $1",
+            &[&org_id],
+        )
+        .await?
+    {
+        let key: (String, String) = (r.try_get(0)?, r.try_get(1)?);
+        let value: (Option<String>, Option<String>, bool) =
+            (r.try_get(2)?, r.try_get(3)?, r.try_get(4)?);
+        profiles.insert(key, value);
+    }
+    for org in &mut fixture.orgs {
+        for u in &mut org.users {
+            if let Some((email, real_name, deleted)) =
+                profiles.remove(&(org.id.clone(), u.id.clone()))
+            {
+                u.email = email;
+                u.real_name = real_name;
+                u.deleted = deleted;
+            }
+        }
+    }
+    Ok(())
+}

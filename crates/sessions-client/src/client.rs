@@ -570,7 +570,7 @@ impl Client {
                 Ok(page) => Ok(page),
                 // Not the usual success: the ordinary decoder says what it is.
                 Err(bytes) => Self::finish::<SessionList>(status, headers, bytes)
-                    .map(|r| SessionPage::from_list(r.data)),
+                    .map(|r| SessionPage::from(r.data)),
             }
         })
         .await
@@ -578,12 +578,31 @@ impl Client {
 
     /// Every page of `admin.users.session.list` as compact [`SessionPage`]s: the org scan.
     ///
-    /// Pages end as in [`Client::admin_users_session_list_pages`]; unlike it, the next page is
-    /// requested and decoded on a task of its own while the caller works on the current one
-    /// (one request ahead at most, aborted when the stream is dropped), so a scan overlaps the
-    /// network, the server and its own work. Use `limit=1000` to scan an org in the fewest
-    /// calls.
+    /// Lazy, one call per page polled, ending as [`Client::admin_users_session_list_pages`]
+    /// does; a caller that paces its calls paces this by polling. Use `limit=1000` to scan an
+    /// org in the fewest calls.
     pub fn admin_users_session_scan(
+        &self,
+        req: ListRequest,
+    ) -> impl Stream<Item = Result<SessionPage, Error>> + Send + 'static {
+        let client = self.clone();
+        crate::paging::pages(
+            req,
+            |r: &mut ListRequest| &mut r.cursor,
+            SessionPage::next_cursor,
+            move |r| {
+                let client = client.clone();
+                async move { client.admin_users_session_list_page(r).await }
+            },
+        )
+    }
+
+    /// [`Client::admin_users_session_scan`], with the next page requested (and decoded) on a
+    /// task of its own as soon as the previous one has arrived, while the caller works on
+    /// that one: the scan then waits for the network only when it outruns the server. One
+    /// request ahead at most, aborted when the stream is dropped; so one call may be made
+    /// before the caller polls for it (not for callers that pace calls by polling).
+    pub fn admin_users_session_scan_ahead(
         &self,
         req: ListRequest,
     ) -> impl Stream<Item = Result<SessionPage, Error>> + Send + 'static {

@@ -122,6 +122,30 @@ impl DeviceRef<'_> {
     }
 }
 
+impl<'a> From<&'a ActiveSession> for SessionRef<'a> {
+    fn from(s: &'a ActiveSession) -> SessionRef<'a> {
+        SessionRef {
+            user_id: &s.user_id,
+            team_id: &s.team_id,
+            session_id: s.session_id,
+            created: DeviceRef::from(&s.created),
+            recent: s.recent.as_ref().map(DeviceRef::from),
+        }
+    }
+}
+
+impl<'a> From<&'a DeviceInfo> for DeviceRef<'a> {
+    fn from(d: &'a DeviceInfo) -> DeviceRef<'a> {
+        DeviceRef {
+            device_hardware: d.device_hardware.as_deref(),
+            os: d.os.as_deref(),
+            os_version: d.os_version.as_deref(),
+            slack_client_version: d.slack_client_version.as_deref(),
+            ip: d.ip.as_deref(),
+        }
+    }
+}
+
 impl SessionRef<'_> {
     /// An owned copy, as [`Client::admin_users_session_list`](crate::Client) returns it.
     pub fn to_active_session(&self) -> ActiveSession {
@@ -253,9 +277,12 @@ impl SessionPage {
             next_cursor,
         })
     }
+}
 
-    /// A page built from an ordinarily decoded answer (the fallback path).
-    pub(crate) fn from_list(list: ListResponse) -> SessionPage {
+impl From<ListResponse> for SessionPage {
+    /// The same page, compact (the client's fallback path; also for tests and other
+    /// implementations of a scan).
+    fn from(list: ListResponse) -> SessionPage {
         let mut page = SessionPage {
             next_cursor: list.next_cursor().map(str::to_owned),
             ..SessionPage::default()
@@ -471,7 +498,7 @@ mod tests {
             "session_id":1,"created":{"os":"iOS"},"recent":{"ip":"::1"}}],
             "response_metadata":{"next_cursor":"n"}}"#;
         let list = ordinary(body);
-        let page = SessionPage::from_list(list.clone());
+        let page = SessionPage::from(list.clone());
         assert_eq!(page.to_active_sessions(), list.active_sessions);
         assert_eq!(page.next_cursor(), Some("n"));
         assert_eq!(

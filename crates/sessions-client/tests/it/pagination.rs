@@ -165,9 +165,9 @@ fn owned(pages: &[SessionPage]) -> Vec<ActiveSession> {
 #[tokio::test]
 async fn scan_yields_the_same_sessions_as_list_all() {
     let server = MockServer::start().await;
-    page_n(&server, "limit=2", page_json(0..2, "p2"), 2).await;
-    page_n(&server, "limit=2&cursor=p2", page_json(2..4, "p3"), 2).await;
-    page_n(&server, "limit=2&cursor=p3", page_json(4..5, ""), 2).await;
+    page_n(&server, "limit=2", page_json(0..2, "p2"), 3).await;
+    page_n(&server, "limit=2&cursor=p2", page_json(2..4, "p3"), 3).await;
+    page_n(&server, "limit=2&cursor=p3", page_json(4..5, ""), 3).await;
     let c = client(&server);
     let stream = c.admin_users_session_scan(ListRequest::org().limit(2));
     tokio::task::yield_now().await;
@@ -189,6 +189,12 @@ async fn scan_yields_the_same_sessions_as_list_all() {
         .await
         .unwrap();
     assert_eq!(owned(&pages), all);
+    let ahead: Vec<SessionPage> = c
+        .admin_users_session_scan_ahead(ListRequest::org().limit(2))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(owned(&ahead), all);
     let s = pages[1].get(1).unwrap();
     assert_eq!((s.user_id, s.session_id.0), ("W0003", 3));
     assert_eq!(s.created.os, Some("iOS"));
@@ -197,32 +203,37 @@ async fn scan_yields_the_same_sessions_as_list_all() {
 }
 
 #[tokio::test]
-async fn scan_requests_one_page_ahead_and_no_more() {
+async fn scan_ahead_requests_one_page_ahead_and_no_more_while_scan_waits_to_be_polled() {
     let server = MockServer::start().await;
-    page(&server, "", page_json(0..1, "p2")).await;
-    page(&server, "cursor=p2", page_json(1..2, "p3")).await;
+    page_n(&server, "", page_json(0..1, "p2"), 2).await;
+    page_n(&server, "cursor=p2", page_json(1..2, "p3"), 1).await;
     page_n(&server, "cursor=p3", page_json(2..3, "p4"), 0).await;
     let c = client(&server);
-    let mut s = Box::pin(c.admin_users_session_scan(ListRequest::org()));
+    let requests = || async { server.received_requests().await.unwrap().len() };
+
+    // The lazy scan: one call per page polled, nothing ahead.
+    let mut lazy = Box::pin(c.admin_users_session_scan(ListRequest::org()));
+    assert_eq!(lazy.next().await.unwrap().unwrap().len(), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(requests().await, 1);
+    drop(lazy);
+
+    let mut s = Box::pin(c.admin_users_session_scan_ahead(ListRequest::org()));
     assert_eq!(s.next().await.unwrap().unwrap().len(), 1);
     // While the caller holds page 1, page 2 is fetched without being polled for.
     let mut waited = 0;
-    while server.received_requests().await.unwrap().len() < 2 {
+    while requests().await < 3 {
         assert!(waited < 500, "the next page was not requested ahead");
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         waited += 1;
     }
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    assert_eq!(
-        server.received_requests().await.unwrap().len(),
-        2,
-        "only one page ahead"
-    );
+    assert_eq!(requests().await, 3, "only one page ahead");
     // Dropping the stream (page 2 arrived, page 3 not yet asked for) asks for nothing more;
     // the mock's `expect(0)` on page 3 is checked when the server drops.
     drop(s);
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+    assert_eq!(requests().await, 3);
 }
 
 #[tokio::test]

@@ -7,11 +7,14 @@
 //! - the CLI: `list --all --format ndjson` writing every session to a pipe we count lines from,
 //!   with its peak RSS (VmHWM, sampled from /proc while it runs).
 //!
-//! - the org scan: the client paging path the revocation engine scans an org with
-//!   (`limit=1000`, following cursors), in a child process of its own, in sessions/s and CPU
-//!   seconds per session;
+//! - the revocation engine's org scan: `revoke --ip <a range no session is in> --plan`, one
+//!   paged scan of the org at `limit=1000` with every session matched against the selection,
+//!   in sessions/s and CPU seconds per session of the CLI process;
+//! - the client's part of it alone: `admin_users_session_scan_ahead` in a child process;
 //! - Python `slack_sdk` paging the same org with `admin_users_session_list(limit=1000)`
-//!   (`benches/slack_sdk_scan.py`, in a child process), its CPU per session, and the ratio.
+//!   (`benches/slack_sdk_scan.py`, in a child process), its CPU per session, and the ratios;
+//! - the plan of every session (`revoke --ip <the range all are in> --plan`: N invalidations),
+//!   its peak RSS.
 //!
 //! CPU is user + system time of the scanning process alone (`getrusage(RUSAGE_CHILDREN)` around
 //! its run); the server's CPU over the same interval is shown beside it.
@@ -27,6 +30,10 @@ use futures::StreamExt;
 use sessions_wire::ListRequest;
 
 const TOKEN: &str = "xoxp-bench-admin";
+/// Every generated session's ip is in this range ...
+const EVERY_SESSION_CIDR: &str = "203.0.113.0/24";
+/// ... and none is in this one.
+const NO_SESSION_CIDR: &str = "198.51.100.0/24";
 
 fn write_fixture(path: &Path, sessions: usize) -> std::io::Result<()> {
     let users = (sessions / 100).max(1);
@@ -161,6 +168,8 @@ fn proc_status_kb(pid: u32, field: &str) -> Option<u64> {
 struct Run {
     /// Lines it wrote to stdout.
     lines: u64,
+    /// The start of its output (a plan's counts).
+    head: String,
     /// Its last line (the scanners print their session count).
     last: String,
     elapsed: Duration,
@@ -204,12 +213,16 @@ fn measure(mut cmd: Command, server: u32) -> Run {
     let counter = std::thread::spawn(move || {
         let mut buf = vec![0u8; 1 << 16];
         let mut lines = 0u64;
+        let mut head = Vec::new();
         let mut tail = Vec::new();
         loop {
             match stdout.read(&mut buf) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
                     lines += buf[..n].iter().filter(|b| **b == b'\n').count() as u64;
+                    if head.len() < 8192 {
+                        head.extend_from_slice(&buf[..n.min(8192 - head.len())]);
+                    }
                     tail.extend_from_slice(&buf[..n]);
                     if tail.len() > 256 {
                         tail.drain(..tail.len() - 256);
@@ -219,7 +232,7 @@ fn measure(mut cmd: Command, server: u32) -> Run {
         }
         let tail = String::from_utf8_lossy(&tail).trim_end().to_owned();
         let last = tail.rsplit('\n').next().unwrap_or("").to_owned();
-        (lines, last)
+        (lines, String::from_utf8_lossy(&head).into_owned(), last)
     });
     // Until it exits, sample its peak RSS; once it is a zombie (exited, not yet reaped), its
     // stat still holds the CPU of all its threads.
@@ -240,9 +253,10 @@ fn measure(mut cmd: Command, server: u32) -> Run {
     let server_cpu = process_cpu(server).saturating_sub(server_before);
     let status = child.wait().unwrap();
     assert!(status.success(), "{cmd:?} failed: {status}");
-    let (lines, last) = counter.join().unwrap();
+    let (lines, head, last) = counter.join().unwrap();
     Run {
         lines,
+        head,
         last,
         elapsed,
         cpu,
@@ -251,8 +265,9 @@ fn measure(mut cmd: Command, server: u32) -> Run {
     }
 }
 
-/// The `--scan URL` mode: this program re-executed as the scanning process, so its CPU is
-/// measured alone. Pages the org the way the revocation engine does and prints the count.
+/// The `--scan URL` mode: this program re-executed as a scanning process, so its CPU is
+/// measured alone. Pages the org with the client's prefetching compact scan and prints the
+/// count: the client's share of the engine's scan.
 fn scan_child(url: &str) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let n = rt.block_on(async {
@@ -261,7 +276,7 @@ fn scan_child(url: &str) {
             .build()
             .unwrap();
         let mut pages =
-            std::pin::pin!(client.admin_users_session_scan(ListRequest::org().limit(1000)));
+            std::pin::pin!(client.admin_users_session_scan_ahead(ListRequest::org().limit(1000)));
         let mut n = 0u64;
         while let Some(page) = pages.next().await {
             n += page.unwrap().len() as u64;
@@ -384,17 +399,38 @@ fn main() {
         }
     );
 
-    // The org scan against Python slack_sdk paging the same org, each in a process of its own.
+    // The engine's org scan (`revoke --plan`, a selection no session matches, so the run is
+    // the scan and the matching), the client's scan alone, and Python slack_sdk paging the same
+    // org, each in a process of its own.
+    let revoke = |cidr: &str| {
+        let mut cmd = Command::new(&bin);
+        cmd.args(["revoke", "--ip", cidr, "--plan", "--max-rate", "100000/s"])
+            .env("SLACK_API_URL", &url)
+            .env("SLACK_TOKEN", TOKEN);
+        cmd
+    };
+    let engine = measure(revoke(NO_SESSION_CIDR), server.id());
+    let listed = format!("Sessions listed: {n}, matched: 0");
+    assert!(engine.head.contains(&listed), "{}", engine.head);
+    report(
+        "engine org scan (revoke --plan, nothing matched)",
+        n,
+        &engine,
+    );
     let mut scan = Command::new(&exe);
     scan.args(["--scan", &url]);
     let scan = measure(scan, server.id());
     assert_eq!(
         scan.last,
         n.to_string(),
-        "the org scan saw {} sessions",
+        "the client scan saw {} sessions",
         scan.last
     );
-    report("org scan (sessions_client pages, limit=1000)", n, &scan);
+    report(
+        "client scan alone (admin_users_session_scan_ahead)",
+        n,
+        &scan,
+    );
     let python = std::env::var("BENCH_PYTHON").unwrap_or_else(|_| "python3".to_owned());
     let mut py = Command::new(&python);
     py.arg(concat!(
@@ -409,14 +445,44 @@ fn main() {
         n,
         &py,
     );
-    let scan_rate = n as f64 / scan.elapsed.as_secs_f64();
-    let cpu_ratio = py.cpu.as_secs_f64() / scan.cpu.as_secs_f64();
-    let cli_ratio = py.cpu.as_secs_f64() / run.cpu.as_secs_f64();
+    let engine_rate = n as f64 / engine.elapsed.as_secs_f64();
+    let ratio = |r: &Run| py.cpu.as_secs_f64() / r.cpu.as_secs_f64();
     println!(
-        "org scan: {scan_rate:.0} sessions/s (target >= 300000: {}); CPU per session {cpu_ratio:.1}x \
-         less than slack_sdk (target >= 10x: {}); cli list --all: {cli_ratio:.1}x less",
-        if scan_rate >= 300_000.0 { "met" } else { "MISSED" },
-        if cpu_ratio >= 10.0 { "met" } else { "MISSED" },
+        "engine org scan: {engine_rate:.0} sessions/s (target >= 300000: {}); CPU per session \
+         {:.1}x less than slack_sdk (target >= 10x: {}); client scan alone {:.1}x less; \
+         cli list --all {:.1}x less",
+        if engine_rate >= 300_000.0 {
+            "met"
+        } else {
+            "MISSED"
+        },
+        ratio(&engine),
+        if ratio(&engine) >= 10.0 {
+            "met"
+        } else {
+            "MISSED"
+        },
+        ratio(&scan),
+        ratio(&run),
+    );
+
+    // The plan of every session (each one matched: N invalidations).
+    let plan = measure(revoke(EVERY_SESSION_CIDR), server.id());
+    let listed = format!("Sessions listed: {n}, matched: {n}");
+    assert!(plan.head.contains(&listed), "{}", plan.head);
+    report(
+        "plan of every session (revoke --plan, all matched)",
+        n,
+        &plan,
+    );
+    println!(
+        "plan of {n} matched sessions: peak RSS {:.1} MiB (target < 200 MB: {})",
+        plan.peak_kb as f64 / 1024.0,
+        if plan.peak_kb * 1024 < 200_000_000 {
+            "met"
+        } else {
+            "MISSED"
+        }
     );
     // The server's own memory with N sessions stored, after serving every page twice.
     let rss = proc_status_kb(server.id(), "VmRSS:").unwrap_or(0);

@@ -23,6 +23,7 @@ use crate::retry::{
     counts_toward_budget, decide, parse_retry_after, Decision, Outcome, RetryHook, RetryPolicy,
     Sleeper, TokioSleeper,
 };
+use crate::scan::SessionPage;
 use crate::throttle::{token_key, Throttle};
 
 mod audit;
@@ -355,6 +356,16 @@ impl Client {
         &self,
         req: &M::Request,
     ) -> Result<WithHttpInfo<M::Response>, Error> {
+        self.call_decoded::<M, _>(req, Self::finish::<M>).await
+    }
+
+    /// Like [`Client::call_with_http_info`], decoding a successful (2xx) body with `decode`
+    /// instead of the method's response type.
+    async fn call_decoded<M: Method, T>(
+        &self,
+        req: &M::Request,
+        decode: fn(StatusCode, HeaderMap, Bytes) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         req.validate()?;
         let auth = self.auth.header.clone().map_err(Error::Config)?;
         let body = Bytes::from(
@@ -366,14 +377,15 @@ impl Client {
             method = M::NAME,
             attempt = tracing::field::Empty
         );
-        self.run::<M>(auth, body).instrument(span).await
+        self.run::<M, T>(auth, body, decode).instrument(span).await
     }
 
-    async fn run<M: Method>(
+    async fn run<M: Method, T>(
         &self,
         auth: HeaderValue,
         body: Bytes,
-    ) -> Result<WithHttpInfo<M::Response>, Error> {
+        decode: fn(StatusCode, HeaderMap, Bytes) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let inner = &*self.inner;
         let url = format!("{}{}", inner.base, M::NAME);
         let mut waited = Duration::ZERO;
@@ -391,7 +403,7 @@ impl Client {
                     inner.sleeper.sleep(wait).await;
                 }
             }
-            let failure = match self.attempt::<M>(&url, &auth, body.clone()).await {
+            let failure = match self.attempt::<T>(&url, &auth, body.clone(), decode).await {
                 Ok(done) => return done,
                 Err(f) => f,
             };
@@ -417,12 +429,13 @@ impl Client {
     }
 
     /// One HTTP exchange. `Ok` is final (success, or an error no retry can fix).
-    async fn attempt<M: Method>(
+    async fn attempt<T>(
         &self,
         url: &str,
         auth: &HeaderValue,
         body: Bytes,
-    ) -> Result<Result<WithHttpInfo<M::Response>, Error>, Failure> {
+        decode: fn(StatusCode, HeaderMap, Bytes) -> Result<T, Error>,
+    ) -> Result<Result<T, Error>, Failure> {
         let resp = self
             .inner
             .http
@@ -467,15 +480,16 @@ impl Client {
             }
             .into());
         }
-        Ok(Self::finish::<M>(status, headers, &bytes))
+        Ok(decode(status, headers, bytes))
     }
 
+    /// The ordinary decode of a 2xx body: the method's payload, or its `ok:false` as an error.
     fn finish<M: Method>(
         status: StatusCode,
         headers: HeaderMap,
-        bytes: &[u8],
+        bytes: Bytes,
     ) -> Result<WithHttpInfo<M::Response>, Error> {
-        match decode_body::<M::Response>(bytes)? {
+        match decode_body::<M::Response>(&bytes)? {
             Ok((data, envelope)) => Ok(WithHttpInfo {
                 data,
                 status,
@@ -542,6 +556,66 @@ impl Client {
         crate::paging::items(self.admin_users_session_list_pages(req), |p| {
             p.active_sessions
         })
+    }
+
+    /// `admin.users.session.list`: one page, decoded compactly for scanning (see
+    /// [`SessionPage`]). Same validation, retries and errors as
+    /// [`Client::admin_users_session_list`].
+    pub async fn admin_users_session_list_page(
+        &self,
+        req: ListRequest,
+    ) -> Result<SessionPage, Error> {
+        self.call_decoded::<SessionList, _>(&req, |status, headers, bytes| {
+            match SessionPage::decode(bytes) {
+                Ok(page) => Ok(page),
+                // Not the usual success: the ordinary decoder says what it is.
+                Err(bytes) => Self::finish::<SessionList>(status, headers, bytes)
+                    .map(|r| SessionPage::from(r.data)),
+            }
+        })
+        .await
+    }
+
+    /// Every page of `admin.users.session.list` as compact [`SessionPage`]s: the org scan.
+    ///
+    /// Lazy, one call per page polled, ending as [`Client::admin_users_session_list_pages`]
+    /// does; a caller that paces its calls paces this by polling. Use `limit=1000` to scan an
+    /// org in the fewest calls.
+    pub fn admin_users_session_scan(
+        &self,
+        req: ListRequest,
+    ) -> impl Stream<Item = Result<SessionPage, Error>> + Send + 'static {
+        let client = self.clone();
+        crate::paging::pages(
+            req,
+            |r: &mut ListRequest| &mut r.cursor,
+            SessionPage::next_cursor,
+            move |r| {
+                let client = client.clone();
+                async move { client.admin_users_session_list_page(r).await }
+            },
+        )
+    }
+
+    /// [`Client::admin_users_session_scan`], with the next page requested (and decoded) on a
+    /// task of its own as soon as the previous one has arrived, while the caller works on
+    /// that one: the scan then waits for the network only when it outruns the server. One
+    /// request ahead at most, aborted when the stream is dropped; so one call may be made
+    /// before the caller polls for it (not for callers that pace calls by polling).
+    pub fn admin_users_session_scan_ahead(
+        &self,
+        req: ListRequest,
+    ) -> impl Stream<Item = Result<SessionPage, Error>> + Send + 'static {
+        let client = self.clone();
+        crate::paging::pages_ahead(
+            req,
+            |r: &mut ListRequest| &mut r.cursor,
+            SessionPage::next_cursor,
+            move |r| {
+                let client = client.clone();
+                async move { client.admin_users_session_list_page(r).await }
+            },
+        )
     }
 
     /// `admin.users.session.invalidate`.

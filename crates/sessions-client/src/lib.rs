@@ -64,6 +64,7 @@ mod decode;
 mod error;
 mod paging;
 mod retry;
+mod scan;
 pub mod throttle;
 
 pub use client::{
@@ -75,4 +76,5 @@ pub use retry::{
     counts_toward_budget, decide, parse_retry_after, Decision, Outcome, RetryHook, RetryPolicy,
     Sleeper, TokioSleeper,
 };
+pub use scan::{DeviceRef, SessionPage, SessionRef};
 pub use sessions_wire::*;

@@ -23,36 +23,101 @@ where
     F: Fn(Req) -> Fut + Send + 'static,
     Fut: Future<Output = Result<Page, Error>> + Send + 'static,
 {
-    let mut req = req;
-    let mut seen = HashSet::new();
-    if let Some(c) = cursor(&mut req).as_deref().filter(|c| !c.is_empty()) {
-        seen.insert(c.to_owned());
-    }
+    let (req, seen) = start(req, cursor);
     stream::unfold(Some((req, seen)), move |state| {
         // The call is made here, outside the future, so the future borrows nothing.
         let call = state.as_ref().map(|(req, _)| call(req.clone()));
         async move {
-            let (mut req, mut seen) = state?;
+            let (req, seen) = state?;
             match call?.await {
                 Err(e) => Some((Err(e), None)),
                 Ok(page) => {
-                    let next = match next_cursor(&page) {
-                        Some(c) if seen.insert(c.to_owned()) => {
-                            *cursor(&mut req) = Some(c.to_owned());
-                            Some((req, seen))
-                        }
-                        Some(c) => {
-                            tracing::warn!(cursor = c, "repeated cursor; stopping pagination");
-                            None
-                        }
-                        None => None,
-                    };
+                    let next = follow(req, seen, cursor, next_cursor(&page));
                     Some((Ok(page), next))
                 }
             }
         }
     })
     .fuse()
+}
+
+/// Like [`pages`], but the next page is requested (and decoded, by `call`) on a task of its
+/// own as soon as the previous one has arrived, while the caller works on that one: a scan
+/// then waits for the network only when it outruns the server. At most one request is ahead;
+/// dropping the stream aborts it. Like [`pages`], nothing is requested until polled. Needs a tokio runtime, as the client does.
+pub(crate) fn pages_ahead<Req, Page, F, Fut>(
+    req: Req,
+    cursor: fn(&mut Req) -> &mut Option<String>,
+    next_cursor: fn(&Page) -> Option<&str>,
+    call: F,
+) -> impl Stream<Item = Result<Page, Error>> + Send + 'static
+where
+    Req: Clone + Send + 'static,
+    Page: Send + 'static,
+    F: Fn(Req) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Page, Error>> + Send + 'static,
+{
+    let (req, seen) = start(req, cursor);
+    stream::unfold(Some((None, req, seen, call)), move |state| async move {
+        let (ahead, req, seen, call) = state?;
+        // Lazy like `pages`: the first request goes out when the stream is first polled.
+        let mut ahead = ahead.unwrap_or_else(|| Ahead(tokio::spawn(call(req.clone()))));
+        let page = match (&mut ahead.0).await {
+            Ok(page) => page,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => return None, // cancelled: only by our own drop
+        };
+        match page {
+            Err(e) => Some((Err(e), None)),
+            Ok(page) => {
+                let next = follow(req, seen, cursor, next_cursor(&page)).map(|(req, seen)| {
+                    let ahead = Ahead(tokio::spawn(call(req.clone())));
+                    (Some(ahead), req, seen, call)
+                });
+                Some((Ok(page), next))
+            }
+        }
+    })
+    .fuse()
+}
+
+/// A request running ahead of the stream; aborted if the stream is dropped first.
+struct Ahead<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for Ahead<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The request to start from, and the cursors already followed (its own, if any).
+fn start<Req>(mut req: Req, cursor: fn(&mut Req) -> &mut Option<String>) -> (Req, HashSet<String>) {
+    let mut seen = HashSet::new();
+    if let Some(c) = cursor(&mut req).as_deref().filter(|c| !c.is_empty()) {
+        seen.insert(c.to_owned());
+    }
+    (req, seen)
+}
+
+/// The request for the page after one whose cursor is `next`, or `None` when pagination ends
+/// there: no (or an empty) cursor, or one already followed.
+fn follow<Req>(
+    mut req: Req,
+    mut seen: HashSet<String>,
+    cursor: fn(&mut Req) -> &mut Option<String>,
+    next: Option<&str>,
+) -> Option<(Req, HashSet<String>)> {
+    match next {
+        Some(c) if seen.insert(c.to_owned()) => {
+            *cursor(&mut req) = Some(c.to_owned());
+            Some((req, seen))
+        }
+        Some(c) => {
+            tracing::warn!(cursor = c, "repeated cursor; stopping pagination");
+            None
+        }
+        None => None,
+    }
 }
 
 /// The items of every page, in order; an error ends the stream after it is yielded.

@@ -4,8 +4,9 @@
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
-use sessions_client::Error as ClientError;
+use sessions_client::{Error as ClientError, SessionPage};
 use sessions_wire::{
     AuthTest, AuthTestResponse, ErrorCode, ListRequest, ListResponse, Method, RateTier,
     ResetBulkRequest, SessionId, SessionInvalidate, SessionList, SessionResetBulk,
@@ -94,6 +95,17 @@ pub trait Api: Send + Sync {
     /// stream is one call, so the engine paces by polling.
     fn list_pages(&self, req: ListRequest)
         -> BoxStream<'static, Result<ListResponse, ClientError>>;
+    /// The same pages as compact [`SessionPage`]s, which the org scan reads (a million
+    /// sessions decoded without a dozen allocations each). Same laziness: each poll is one
+    /// call. The default converts [`Api::list_pages`]; the client decodes compactly.
+    fn list_session_pages(
+        &self,
+        req: ListRequest,
+    ) -> BoxStream<'static, Result<SessionPage, ClientError>> {
+        self.list_pages(req)
+            .map(|page| page.map(SessionPage::from))
+            .boxed()
+    }
     /// `admin.users.session.invalidate` with `user_id` + `session_id`.
     async fn invalidate(&self, user_id: &str, session_id: SessionId) -> Result<(), ClientError>;
     /// `admin.users.session.resetBulk`.

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use futures::stream::{BoxStream, StreamExt};
-use sessions_client::{Client, Error as ClientError, RetryPolicy};
+use sessions_client::{Client, Error as ClientError, RetryPolicy, SessionPage};
 use sessions_wire::{
     AuthTestResponse, InvalidateRequest, ListRequest, ListResponse, ResetBulkRequest, SessionId,
     User,
@@ -56,6 +56,13 @@ impl Api for Client {
         req: ListRequest,
     ) -> BoxStream<'static, Result<ListResponse, ClientError>> {
         self.admin_users_session_list_pages(req).boxed()
+    }
+
+    fn list_session_pages(
+        &self,
+        req: ListRequest,
+    ) -> BoxStream<'static, Result<SessionPage, ClientError>> {
+        self.admin_users_session_scan(req).boxed()
     }
 
     async fn invalidate(&self, user_id: &str, session_id: SessionId) -> Result<(), ClientError> {

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use futures::StreamExt;
-use sessions_client::Error as ClientError;
+use sessions_client::{Error as ClientError, SessionRef};
 use sessions_wire::{ActiveSession, ErrorCode, ListRequest, LIST_LIMIT_MAX};
 
 use crate::api::{is_fatal, Api, Call, Person};
@@ -223,25 +223,24 @@ impl Planner<'_> {
     }
 
     /// Keeps a listed session if it passes the filters and is not the caller's.
-    fn consider(&mut self, s: &ActiveSession) {
+    fn consider(&mut self, s: SessionRef<'_>) {
         self.progress.sessions_scanned += 1;
         self.stats.sessions_scanned += 1;
         if s.user_id == self.actor.user_id && !self.sel.include_self {
-            if self.sel.is_whole_user() || self.sel.matches(s) {
+            if self.sel.is_whole_user() || self.sel.matches_ref(s) {
                 self.stats.own_sessions_skipped += 1;
             }
             return;
         }
         if self.sel.is_whole_user() {
             // `--everyone` alone: every user with a session is reset.
-            self.builder.reset(&s.user_id, None);
+            self.builder.reset(s.user_id, None);
             self.progress.sessions_matched += 1;
-        } else if self.sel.matches(s) {
-            self.builder
-                .invalidate(&s.user_id, &s.team_id, s.session_id);
+        } else if self.sel.matches_ref(s) {
+            self.builder.invalidate(s.user_id, s.team_id, s.session_id);
             self.progress.sessions_matched = self.builder.matched() as u64;
             if self.sample.len() < SAMPLE_SIZE {
-                self.sample.push(s.clone());
+                self.sample.push(s.to_active_session());
             }
         }
     }
@@ -250,10 +249,10 @@ impl Planner<'_> {
     /// one when the page just read names a next cursor (the stream calls again only then).
     async fn list(&mut self, req: ListRequest) -> Result<(), Error> {
         self.admit(Call::List).await?;
-        let mut pages = self.api.list_pages(req.limit(LIST_LIMIT_MAX));
+        let mut pages = self.api.list_session_pages(req.limit(LIST_LIMIT_MAX));
         while let Some(page) = pages.next().await {
             let page = page.map_err(Error::api("listing sessions"))?;
-            for s in &page.active_sessions {
+            for s in page.iter() {
                 self.consider(s);
             }
             self.progress.pages += 1;

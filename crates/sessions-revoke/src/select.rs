@@ -11,8 +11,9 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
+use sessions_client::{DeviceRef, SessionRef};
 use sessions_wire::args::is_plausible_id;
-use sessions_wire::{ActiveSession, DeviceInfo, ResetScope};
+use sessions_wire::{ActiveSession, ResetScope};
 
 use crate::Error;
 
@@ -218,8 +219,13 @@ impl Selection {
 
     /// Whether one session passes every per-session filter (users and self are the planner's).
     pub fn matches(&self, s: &ActiveSession) -> bool {
-        let sides = || std::iter::once(&s.created).chain(s.recent.as_ref());
-        if !self.teams.is_empty() && !self.teams.contains(&s.team_id) {
+        self.matches_ref(SessionRef::from(s))
+    }
+
+    /// [`Selection::matches`] for a session of a compact page (the org scan's form).
+    pub fn matches_ref(&self, s: SessionRef<'_>) -> bool {
+        let sides = || std::iter::once(s.created).chain(s.recent);
+        if !self.teams.is_empty() && !self.teams.iter().any(|t| t == s.team_id) {
             return false;
         }
         if !self.ips.is_empty() && !sides().any(|d| ip_in(d, &self.ips)) {
@@ -227,15 +233,14 @@ impl Selection {
         }
         if !self.os.is_empty()
             && !sides().any(|d| {
-                d.os.as_deref()
-                    .is_some_and(|os| self.os.iter().any(|w| w.eq_ignore_ascii_case(os.trim())))
+                d.os.is_some_and(|os| self.os.iter().any(|w| w.eq_ignore_ascii_case(os.trim())))
             })
         {
             return false;
         }
         if !self.devices.is_empty()
             && !sides().any(|d| {
-                d.device_hardware.as_deref().is_some_and(|hw| {
+                d.device_hardware.is_some_and(|hw| {
                     let hw = hw.to_lowercase();
                     self.devices
                         .iter()
@@ -246,7 +251,7 @@ impl Selection {
             return false;
         }
         if let Some(below) = &self.client_version_below {
-            match session_version(s) {
+            match session_version_ref(s) {
                 Some(v) if v < *below => {}
                 _ => return false,
             }
@@ -255,19 +260,21 @@ impl Selection {
     }
 }
 
-fn ip_in(d: &DeviceInfo, nets: &[IpNet]) -> bool {
-    d.ip.as_deref()
-        .and_then(|ip| ip.trim().parse::<IpAddr>().ok())
+fn ip_in(d: DeviceRef<'_>, nets: &[IpNet]) -> bool {
+    d.ip.and_then(|ip| ip.trim().parse::<IpAddr>().ok())
         .is_some_and(|ip| nets.iter().any(|n| n.contains(&ip)))
 }
 
 /// The session's Slack client version: the most recently seen one, else the one at creation.
 /// A session with no parsable version never matches `--client-version-below`.
 pub fn session_version(s: &ActiveSession) -> Option<Version> {
+    session_version_ref(SessionRef::from(s))
+}
+
+fn session_version_ref(s: SessionRef<'_>) -> Option<Version> {
     s.recent
-        .as_ref()
-        .and_then(|r| r.slack_client_version.as_deref())
-        .or(s.created.slack_client_version.as_deref())
+        .and_then(|r| r.slack_client_version)
+        .or(s.created.slack_client_version)
         .and_then(Version::parse)
 }
 
@@ -363,6 +370,7 @@ fn at_line(n: usize, e: Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sessions_wire::DeviceInfo;
 
     fn session(team: &str, created: DeviceInfo, recent: Option<DeviceInfo>) -> ActiveSession {
         ActiveSession {

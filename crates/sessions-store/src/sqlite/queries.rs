@@ -49,21 +49,26 @@ const SESSION_COLS: &str = "session_id, org_id, user_id, team_id, client, create
 
 fn session_row(r: &Row<'_>) -> rusqlite::Result<SessionRow> {
     let id: i64 = r.get(0)?;
-    let client: String = r.get(4)?;
-    let created: String = r.get(8)?;
-    let recent: Option<String> = r.get(9)?;
+    // The text columns that are parsed are read in place, not copied into Strings first (a
+    // list page reads a thousand rows).
+    let text = |col: usize| -> rusqlite::Result<Option<&str>> {
+        r.get_ref(col)?
+            .as_str_or_null()
+            .map_err(|e| bad(col, e.to_string()))
+    };
+    let client = text(4)?.unwrap_or_default();
     Ok(SessionRow {
         session_id: u64::try_from(id).map_err(|_| bad(0, format!("negative session id {id}")))?,
         org_id: r.get(1)?,
         user_id: r.get(2)?,
         team_id: r.get(3)?,
-        client: ClientKind::parse(&client)
+        client: ClientKind::parse(client)
             .ok_or_else(|| bad(4, format!("unknown client {client:?}")))?,
         created_at: r.get(5)?,
         expires_at: r.get(6)?,
         revoked_at: r.get(7)?,
-        created: json(8, &created)?,
-        recent: recent.map(|t| json(9, &t)).transpose()?,
+        created: json(8, text(8)?.ok_or_else(|| bad(8, "created is NULL"))?)?,
+        recent: text(9)?.map(|t| json(9, t)).transpose()?,
     })
 }
 

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use sessions_client::{Error as ClientError, SessionPage};
 use sessions_wire::{
     AuthTest, AuthTestResponse, ErrorCode, ListRequest, ListResponse, Method, RateTier,
-    ResetBulkRequest, SessionId, SessionInvalidate, SessionList, SessionResetBulk,
+    ResetBulkRequest, ResetRequest, SessionId, SessionInvalidate, SessionList, SessionReset,
+    SessionResetBulk,
 };
 
 /// A user as the engine needs one: id, email, and the workspaces whose sessions to list.
@@ -40,7 +41,9 @@ pub enum Call {
     List,
     /// `admin.users.session.invalidate`.
     Invalidate,
-    /// `admin.users.session.resetBulk`.
+    /// `admin.users.session.reset`: a whole-user chunk of one user.
+    Reset,
+    /// `admin.users.session.resetBulk`: a whole-user chunk of two or more users.
     ResetBulk,
 }
 
@@ -53,6 +56,7 @@ impl Call {
             Call::UsersInfo => crate::api::users::INFO.0,
             Call::List => SessionList::NAME,
             Call::Invalidate => SessionInvalidate::NAME,
+            Call::Reset => SessionReset::NAME,
             Call::ResetBulk => SessionResetBulk::NAME,
         }
     }
@@ -65,6 +69,7 @@ impl Call {
             Call::UsersInfo => crate::api::users::INFO.1,
             Call::List => SessionList::TIER,
             Call::Invalidate => SessionInvalidate::TIER,
+            Call::Reset => SessionReset::TIER,
             Call::ResetBulk => SessionResetBulk::TIER,
         }
     }
@@ -108,7 +113,10 @@ pub trait Api: Send + Sync {
     }
     /// `admin.users.session.invalidate` with `user_id` + `session_id`.
     async fn invalidate(&self, user_id: &str, session_id: SessionId) -> Result<(), ClientError>;
-    /// `admin.users.session.resetBulk`.
+    /// `admin.users.session.reset`: synchronous, so `Ok` means the user's sessions are ended.
+    async fn reset(&self, req: ResetRequest) -> Result<(), ClientError>;
+    /// `admin.users.session.resetBulk`: `Ok` means Slack accepted the job (it runs
+    /// asynchronously).
     async fn reset_bulk(&self, req: ResetBulkRequest) -> Result<(), ClientError>;
 }
 

@@ -5,14 +5,15 @@ use async_trait::async_trait;
 use futures::stream::{BoxStream, StreamExt};
 use sessions_client::{Client, Error as ClientError, RetryPolicy, SessionPage};
 use sessions_wire::{
-    AuthTestResponse, InvalidateRequest, ListRequest, ListResponse, ResetBulkRequest, SessionId,
+    AuthTestResponse, InvalidateRequest, ListRequest, ListResponse, ResetBulkRequest, ResetRequest,
+    SessionId,
     User,
 };
 
 use crate::api::{Api, Person};
 
 /// The retry policy a client driving the engine should have: the default budgets for 5xx,
-/// timeouts and transport errors, also for revocations (repeating an invalidate or a
+/// timeouts and transport errors, also for revocations (repeating an invalidate, a reset or a
 /// resetBulk whose answer was lost does no harm: the repeat answers `session_not_found` or
 /// resets nothing new), and every 429 waited out however long it asks.
 pub fn engine_retry_policy() -> RetryPolicy {
@@ -69,6 +70,10 @@ impl Api for Client {
         self.admin_users_session_invalidate(InvalidateRequest::for_user(session_id, user_id))
             .await
             .map(drop)
+    }
+
+    async fn reset(&self, req: ResetRequest) -> Result<(), ClientError> {
+        self.admin_users_session_reset(req).await.map(drop)
     }
 
     async fn reset_bulk(&self, req: ResetBulkRequest) -> Result<(), ClientError> {

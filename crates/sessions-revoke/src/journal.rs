@@ -17,11 +17,12 @@
 //!   `done`: Slack answered `ok`; `already_done`: `session_not_found` on an invalidate (the
 //!   session had ended); `failed`: refused for a reason retrying cannot fix (named by `code`);
 //!   `users_failed`: users Slack named as refused within a `resetBulk` chunk, which is then
-//!   sent again without them.
+//!   sent again without them, or the one user of a `reset` Slack refused (the action then
+//!   ends `failed` with `all_users_refused`, as a chunk whose users were all refused does).
 //! * Each record is appended and fsynced before the next call. An action with no record was
 //!   not acknowledged and is sent again on resume: an invalidate whose first call did land
 //!   then answers `session_not_found` and counts as already done, so no session is ever ended
-//!   twice; a `resetBulk` chunk may be sent twice, which ends nothing new.
+//!   twice; a `reset` or `resetBulk` chunk may be sent twice, which ends nothing new.
 //! * A last line without its `\n` is a write torn by a crash: it is ignored and cut off before
 //!   the next append. Any other unreadable line makes the journal refused.
 //! * The file is held under an exclusive OS lock (`flock`) while a run uses it; a second run
@@ -100,7 +101,7 @@ pub enum ActionRecord {
     AlreadyDone,
     /// Refused for good.
     Failed(Failure),
-    /// These users (plan indexes) of a `resetBulk` chunk were refused.
+    /// These users (plan indexes) of a `reset` or `resetBulk` chunk were refused.
     UsersFailed {
         /// The users.
         users: Vec<u32>,

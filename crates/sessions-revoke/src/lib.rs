@@ -18,9 +18,13 @@
 //!   [`Plan::unresolved`]), then sessions: `admin.users.session.list` per user and team when
 //!   users are named and a per-session filter is set, else one streaming scan of the org at
 //!   `limit=1000` (only the matches are kept). Whole-user selections (no per-session filter)
-//!   become `resetBulk` calls of up to 1,000 users; per-session filters become one
-//!   `invalidate` (`user_id` + `session_id`) per matched session. [`Plan::estimate`] gives the
-//!   run's duration at a [`Pacing`].
+//!   become chunks of up to 1,000 users: a chunk of one user is one `admin.users.session.reset`
+//!   call, two or more one `resetBulk` ([`reset_call`], a pure function). Both are Tier 2, but
+//!   `reset` is synchronous (its `ok` means the sessions are ended) and `resetBulk` only queues
+//!   a job, so a single person (a signal from an identity provider, `revoke --user X`) is
+//!   signed out by the time the run returns. Per-session filters become one `invalidate`
+//!   (`user_id` + `session_id`) per matched session. [`Plan::calls`] counts the calls by
+//!   method and [`Plan::estimate`] gives the run's duration at a [`Pacing`].
 //! * [`Journal`] holds the plan and every settled action in a JSON-lines file (format in the
 //!   [`journal`] module), each record fsynced before the next call, under an exclusive OS lock
 //!   (a second run on it gets [`Error::JournalLocked`]). [`Journal::create`] writes a new one;
@@ -37,8 +41,8 @@
 //! Guarantees of a run killed at any instant (SIGKILL included) and resumed with
 //! [`Journal::open`] + [`run`]: every planned action ends settled; an action journaled as
 //! settled is never sent again; nothing outside the plan is touched (sessions are chosen at
-//! planning time, so sessions created later are not selected — except that a `resetBulk` of
-//! a named user ends all of that user's sessions when it runs, which is what resetting a user
+//! planning time, so sessions created later are not selected — except that a `reset` or
+//! `resetBulk` of a named user ends all of that user's sessions when it runs, which is what resetting a user
 //! means); an action in flight at the crash is sent again, which for an invalidate answers
 //! `session_not_found` if the first call landed (so each session has exactly one successful
 //! invalidation in the audit log).
@@ -85,7 +89,8 @@ pub use journal::{
 };
 pub use pace::{parse_rate, Clock, Pacer, Pacing, SystemClock};
 pub use plan::{
-    Action, Actor, Invalidation, Plan, PlanStats, PlannedUser, Unresolved, SAMPLE_SIZE,
+    reset_call, Action, Actor, Invalidation, Plan, PlanStats, PlannedUser, Unresolved,
+    SAMPLE_SIZE,
 };
 pub use planner::{build_plan, PlanProgress};
 pub use report::{report_rows, write_report, ReportFormat, ReportRow, RowResult};

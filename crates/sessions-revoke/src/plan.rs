@@ -10,7 +10,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use sessions_wire::{ActiveSession, ResetBulkRequest, ResetScope, SessionId, USER_IDS_MAX};
+use sessions_wire::{
+    ActiveSession, ResetBulkRequest, ResetRequest, ResetScope, SessionId, USER_IDS_MAX,
+};
 
 use crate::api::Call;
 use crate::pace::Pacing;
@@ -77,10 +79,18 @@ impl From<Invalidation> for (u32, u32, u64) {
     }
 }
 
-/// One action of a plan, by index: resets come first, then invalidations.
+/// One action of a plan, by index: resets come first, then invalidations. Which reset call a
+/// whole-user chunk is, is decided by [`reset_call`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action<'a> {
-    /// One `resetBulk` call for these users (indexes into [`Plan::users`]).
+    /// One `reset` call: a chunk of exactly one user (index into [`Plan::users`]).
+    Reset {
+        /// The user.
+        user: u32,
+        /// Which of their sessions.
+        scope: ResetScope,
+    },
+    /// One `resetBulk` call for these users (two or more; indexes into [`Plan::users`]).
     ResetBulk {
         /// Users of the chunk.
         users: &'a [u32],
@@ -89,6 +99,29 @@ pub enum Action<'a> {
     },
     /// One `invalidate` call.
     Invalidate(Invalidation),
+}
+
+impl Action<'_> {
+    /// The Web API call this action makes.
+    pub fn call(&self) -> Call {
+        match self {
+            Action::Reset { .. } => Call::Reset,
+            Action::ResetBulk { .. } => Call::ResetBulk,
+            Action::Invalidate(_) => Call::Invalidate,
+        }
+    }
+}
+
+/// The call that resets a whole-user chunk: `admin.users.session.reset` for one user,
+/// `admin.users.session.resetBulk` for two or more. Both are Tier 2, so one user costs the
+/// same either way, but `reset` is synchronous (its `ok` means the sessions are ended) while
+/// `resetBulk` only queues a job (its `ok` means the job was accepted).
+pub fn reset_call(users: &[u32]) -> Call {
+    if users.len() == 1 {
+        Call::Reset
+    } else {
+        Call::ResetBulk
+    }
 }
 
 /// Counts taken while planning, for the plan's printout.
@@ -124,7 +157,8 @@ pub struct Plan {
     pub teams: Vec<String>,
     /// Entries that named nobody to act on (a run with any ends with exit 3).
     pub unresolved: Vec<Unresolved>,
-    /// `resetBulk` calls: users per call (at most 1,000), all with `selection.scope`.
+    /// Whole-user chunks: users per call (at most 1,000), all with `selection.scope`; one
+    /// `reset` call for a chunk of one user, one `resetBulk` otherwise ([`reset_call`]).
     pub resets: Vec<Vec<u32>>,
     /// `invalidate` calls, sorted by session id.
     pub invalidations: Vec<Invalidation>,
@@ -147,10 +181,11 @@ impl Plan {
 
     /// Action `i` (`i < action_count()`).
     pub fn action(&self, i: usize) -> Option<Action<'_>> {
-        if i < self.resets.len() {
-            Some(Action::ResetBulk {
-                users: &self.resets[i],
-                scope: self.selection.scope,
+        if let Some(users) = self.resets.get(i) {
+            let scope = self.selection.scope;
+            Some(match (reset_call(users), users.as_slice()) {
+                (Call::Reset, &[user]) => Action::Reset { user, scope },
+                _ => Action::ResetBulk { users, scope },
             })
         } else {
             self.invalidations
@@ -158,6 +193,11 @@ impl Plan {
                 .copied()
                 .map(Action::Invalidate)
         }
+    }
+
+    /// The users of action `i` when it is a whole-user chunk (`reset` or `resetBulk`).
+    pub fn reset_chunk(&self, i: usize) -> Option<&[u32]> {
+        self.resets.get(i).map(Vec::as_slice)
     }
 
     /// The user at an index.
@@ -178,8 +218,11 @@ impl Plan {
     /// Calls the run makes, by method.
     pub fn calls(&self) -> Vec<(Call, u64)> {
         let mut out = Vec::new();
-        if !self.resets.is_empty() {
-            out.push((Call::ResetBulk, self.resets.len() as u64));
+        for call in [Call::Reset, Call::ResetBulk] {
+            let n = self.resets.iter().filter(|c| reset_call(c) == call).count();
+            if n > 0 {
+                out.push((call, n as u64));
+            }
         }
         if !self.invalidations.is_empty() {
             out.push((Call::Invalidate, self.invalidations.len() as u64));
@@ -196,13 +239,28 @@ impl Plan {
             .sum()
     }
 
-    /// The `resetBulk` request of a chunk, leaving out users already settled.
-    pub fn reset_request(&self, users: &[u32], skip: &[u32]) -> ResetBulkRequest {
-        let (mobile_only, web_only) = match self.selection.scope {
+    /// `mobile_only` / `web_only` as the selection's scope says.
+    fn scope_flags(&self) -> (Option<bool>, Option<bool>) {
+        match self.selection.scope {
             ResetScope::All => (None, None),
             ResetScope::MobileOnly => (Some(true), None),
             ResetScope::WebOnly => (None, Some(true)),
-        };
+        }
+    }
+
+    /// The `reset` request of a one-user chunk.
+    pub fn reset_one_request(&self, user: u32) -> ResetRequest {
+        let (mobile_only, web_only) = self.scope_flags();
+        ResetRequest {
+            user_id: self.user(user).id.clone(),
+            mobile_only,
+            web_only,
+        }
+    }
+
+    /// The `resetBulk` request of a chunk, leaving out users already settled.
+    pub fn reset_request(&self, users: &[u32], skip: &[u32]) -> ResetBulkRequest {
+        let (mobile_only, web_only) = self.scope_flags();
         ResetBulkRequest {
             user_ids: users
                 .iter()
@@ -433,21 +491,69 @@ mod tests {
             team: 0,
             session: s,
         };
-        let p = plan_with(vec![vec![0, 1], vec![2]], vec![inv(5), inv(6), inv(7)], 3);
-        assert_eq!(p.action_count(), 5);
+        let p = plan_with(
+            vec![vec![0, 1], vec![2], vec![1, 2]],
+            vec![inv(5), inv(6), inv(7)],
+            3,
+        );
+        assert_eq!(p.action_count(), 6);
         assert!(matches!(
-            p.action(1),
-            Some(Action::ResetBulk { users: [2], .. })
+            p.action(0),
+            Some(Action::ResetBulk { users: [0, 1], .. })
         ));
-        assert_eq!(p.action(2), Some(Action::Invalidate(inv(5))));
-        assert_eq!(p.action(5), None);
-        assert_eq!(p.calls(), [(Call::ResetBulk, 2), (Call::Invalidate, 3)]);
-        // Tier 2 at 20/min: 1 gap of 3 s for the resets, 2 gaps for the invalidations.
+        assert_eq!(
+            p.action(1),
+            Some(Action::Reset {
+                user: 2,
+                scope: ResetScope::All
+            })
+        );
+        assert_eq!(p.action(1).map(|a| a.call()), Some(Call::Reset));
+        assert_eq!(p.action(2).map(|a| a.call()), Some(Call::ResetBulk));
+        assert_eq!(p.reset_chunk(1), Some(&[2][..]));
+        assert_eq!(p.reset_chunk(3), None);
+        assert_eq!(p.action(3), Some(Action::Invalidate(inv(5))));
+        assert_eq!(p.action(6), None);
+        assert_eq!(
+            p.calls(),
+            [
+                (Call::Reset, 1),
+                (Call::ResetBulk, 2),
+                (Call::Invalidate, 3)
+            ]
+        );
+        // Tier 2 at 20/min: 1 gap of 3 s for the resetBulks, none for the single reset, 2 gaps
+        // for the invalidations.
         assert_eq!(Call::Invalidate.tier(), RateTier::Tier2);
+        assert_eq!(Call::Reset.tier(), Call::ResetBulk.tier());
         assert_eq!(p.estimate(&Pacing::tier()), Duration::from_secs(9));
         assert_eq!(p.estimate(&Pacing::max_rate(60.0)), Duration::from_secs(3));
         let req = p.reset_request(&[0, 1, 2], &[1]);
         assert_eq!(req.user_ids, ["W0", "W2"]);
+    }
+
+    #[test]
+    fn a_chunk_of_one_user_is_a_reset_and_of_two_a_reset_bulk() {
+        assert_eq!(reset_call(&[7]), Call::Reset);
+        assert_eq!(reset_call(&[7, 8]), Call::ResetBulk);
+        assert_eq!(reset_call(&[0; USER_IDS_MAX]), Call::ResetBulk);
+        let mut p = plan_with(vec![vec![1]], vec![], 2);
+        assert_eq!(p.calls(), [(Call::Reset, 1)]);
+        for (scope, flags) in [
+            (ResetScope::All, (None, None)),
+            (ResetScope::MobileOnly, (Some(true), None)),
+            (ResetScope::WebOnly, (None, Some(true))),
+        ] {
+            p.selection.scope = scope;
+            assert_eq!(p.action(0), Some(Action::Reset { user: 1, scope }));
+            let req = p.reset_one_request(1);
+            assert_eq!(req.user_id, "W1");
+            assert_eq!((req.mobile_only, req.web_only), flags);
+            assert_eq!(req.scope().ok(), Some(scope));
+        }
+        // A whole-user selection of two users is one resetBulk, not two resets.
+        let two = plan_with(vec![vec![0, 1]], vec![], 2);
+        assert_eq!(two.calls(), [(Call::ResetBulk, 1)]);
     }
 
     #[test]

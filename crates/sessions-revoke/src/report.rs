@@ -48,7 +48,8 @@ impl RowResult {
 pub struct ReportRow {
     /// Action index in the plan (empty for unresolved entries).
     pub action: Option<usize>,
-    /// The call (`admin.users.session.invalidate`, `...resetBulk`), empty for unresolved.
+    /// The call (`admin.users.session.invalidate`, `...reset`, `...resetBulk`), empty for
+    /// unresolved.
     pub method: &'static str,
     /// The user (for unresolved entries: the entry as given).
     pub user: String,
@@ -111,7 +112,9 @@ pub fn report_rows<'a>(
                     detail: failure.map(|f| f.detail.clone()),
                 }]
             }
-            Some(Action::ResetBulk { users, .. }) => users
+            Some(action @ (Action::Reset { .. } | Action::ResetBulk { .. })) => plan
+                .reset_chunk(i)
+                .unwrap_or_default()
                 .iter()
                 .map(|&u| {
                     let user = plan.user(u);
@@ -127,7 +130,7 @@ pub fn report_rows<'a>(
                     };
                     ReportRow {
                         action: Some(i),
-                        method: Call::ResetBulk.name(),
+                        method: action.call().name(),
                         user: user.id.clone(),
                         email: user.email.clone(),
                         team_id: None,
@@ -260,6 +263,53 @@ mod tests {
             stats: PlanStats::default(),
             sample: vec![],
         }
+    }
+
+    #[test]
+    fn a_one_user_chunk_is_reported_as_reset_with_its_refusal() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = plan();
+        p.resets = vec![vec![0], vec![1, 2]];
+        p.invalidations.clear();
+        let mut j = Journal::create(&dir.path().join("j"), p).unwrap();
+        j.record(&Record::Action {
+            i: 0,
+            result: ActionRecord::UsersFailed {
+                users: vec![0],
+                failure: Failure {
+                    code: "cannot_reset_primary_owner".into(),
+                    detail: String::new(),
+                },
+            },
+        })
+        .unwrap();
+        j.record(&Record::Action {
+            i: 0,
+            result: ActionRecord::Failed(Failure {
+                code: "all_users_refused".into(),
+                detail: String::new(),
+            }),
+        })
+        .unwrap();
+        let rows: Vec<_> = report_rows(j.plan(), Some(j.state())).collect();
+        let got: Vec<_> = rows
+            .iter()
+            .map(|r| (r.method, r.user.as_str(), r.result, r.code.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("", "nobody@x.example", RowResult::Unresolved, Some("users_not_found")),
+                (
+                    "admin.users.session.reset",
+                    "W1",
+                    RowResult::Failed,
+                    Some("cannot_reset_primary_owner")
+                ),
+                ("admin.users.session.resetBulk", "W2", RowResult::Pending, None),
+                ("admin.users.session.resetBulk", "W3", RowResult::Pending, None),
+            ]
+        );
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! * A refusal no retry can fix for this action only (`user_not_found`,
 //!   `cannot_invalidate_primary_owner`, ...) -> failed, named in the summary; the run goes on.
 //!   A `resetBulk` refusal naming users (`[ERROR] <code>: <user>`) fails those users and sends
-//!   the chunk again without them.
+//!   the chunk again without them. A `reset` (a chunk of one user) refusal fails its user the
+//!   same way (journaled as `users_failed`, then the action as `all_users_refused`).
 //! * A refusal of the token itself (`invalid_auth`, `missing_scope`, `not_an_admin`, ...), a
 //!   transport failure, a timeout or a 5xx the client gave up on -> the run stops, the action
 //!   stays pending, and a resume continues from it.
@@ -19,7 +20,7 @@ use sessions_wire::{ErrorCode, SessionId};
 use crate::api::{is_fatal, offenders, Api, Call};
 use crate::context::{Context, Gate};
 use crate::journal::{ActionRecord, ActionStatus, Counts, Failure, Journal, Record};
-use crate::plan::Action;
+use crate::plan::{reset_call, Action};
 use crate::Error;
 
 /// Sent to the progress callback after each settled action (and once at the start).
@@ -151,8 +152,8 @@ async fn run_inner(
                     },
                 }
             }
-            Some(Action::ResetBulk { users, .. }) => {
-                let users = users.to_vec();
+            Some(Action::Reset { .. } | Action::ResetBulk { .. }) => {
+                let users = journal.plan().reset_chunk(i).unwrap_or_default().to_vec();
                 reset_chunk(api, journal, &mut gate, i, &users).await?
             }
             None => continue,
@@ -166,8 +167,9 @@ async fn run_inner(
     Ok(())
 }
 
-/// One `resetBulk` chunk: sent without the users already refused; users Slack names as refused
-/// are journaled and the rest sent again.
+/// One whole-user chunk, as the call the plan chose ([`reset_call`]): a `reset` for one user, a
+/// `resetBulk` otherwise, sent without the users already refused. Users Slack names as refused
+/// (a `reset`'s refusal names its one user) are journaled and the rest sent again.
 async fn reset_chunk(
     api: &dyn Api,
     journal: &mut Journal,
@@ -175,6 +177,7 @@ async fn reset_chunk(
     i: usize,
     users: &[u32],
 ) -> Result<ActionRecord, Error> {
+    let call = reset_call(users);
     loop {
         let refused: Vec<u32> = journal
             .state()
@@ -187,19 +190,33 @@ async fn reset_chunk(
             // Every user of the chunk was refused, each journaled with why.
             return Ok(ActionRecord::Failed(Failure {
                 code: "all_users_refused".into(),
-                detail: "Slack refused every user of this resetBulk call".into(),
+                detail: format!("Slack refused every user of this {} call", call.name()),
             }));
         }
-        gate.admit(Call::ResetBulk).await?;
+        gate.admit(call).await?;
         let sent = req.user_ids.clone();
-        let e = match api.reset_bulk(req).await {
+        let answer = match (call, users) {
+            (Call::Reset, &[user]) => api.reset(journal.plan().reset_one_request(user)).await,
+            _ => api.reset_bulk(req).await,
+        };
+        let e = match answer {
             Ok(()) => return Ok(ActionRecord::Done),
             Err(e) => e,
         };
         let Some((code, messages)) = action_refusal(&e) else {
             return Err(stop(e));
         };
-        let named = offenders(messages, &sent);
+        let named: Vec<(String, Failure)> = if call == Call::Reset {
+            // A reset is about its one user: whatever Slack refused is that user's failure.
+            sent.into_iter()
+                .map(|u| (u, failure(code, messages)))
+                .collect()
+        } else {
+            offenders(messages, &sent)
+                .into_iter()
+                .map(|(u, why)| (u, failure(&why, &[])))
+                .collect()
+        };
         if named.is_empty() {
             return Ok(ActionRecord::Failed(failure(code, messages)));
         }
@@ -213,7 +230,7 @@ async fn reset_chunk(
                     i,
                     result: ActionRecord::UsersFailed {
                         users: vec![ix],
-                        failure: failure(&why, &[]),
+                        failure: why,
                     },
                 })?;
             }

@@ -2,8 +2,9 @@
 //!
 //! Different selectors combine with AND, repeats of one selector with OR. A selection with no
 //! per-session filter (users or `--everyone` alone) is a *whole-user* selection, which the
-//! planner turns into `resetBulk` calls; any per-session filter (`team`, `ip`, `os`, `device`,
-//! `client_version_below`) makes it a *session* selection, revoked session by session.
+//! planner turns into `reset` (one user) or `resetBulk` (several) calls; any per-session
+//! filter (`team`, `ip`, `os`, `device`, `client_version_below`) makes it a *session*
+//! selection, revoked session by session.
 
 use std::cmp::Ordering;
 use std::fmt;

@@ -11,12 +11,12 @@ use futures::future::BoxFuture;
 use futures::stream::{self, BoxStream, StreamExt};
 use sessions_client::{Error as ClientError, Sleeper};
 use sessions_revoke::{
-    build_plan, parse_cidr, report_rows, run, Api, Clock, Context, Error, Journal, Pacing, Person,
-    RowResult, RunStatus, Selection, UserRef, Version,
+    build_plan, parse_cidr, report_rows, run, ActionStatus, Api, Call, Clock, Context, Error,
+    Journal, Pacing, Person, RowResult, RunStatus, Selection, UserRef, Version,
 };
 use sessions_wire::{
     ActiveSession, AuthTestResponse, DeviceInfo, ErrorCode, ListRequest, ListResponse,
-    ResetBulkRequest, ResponseMetadata, SessionId,
+    ResetBulkRequest, ResetRequest, ResetScope, ResponseMetadata, SessionId,
 };
 
 const ME: &str = "W0ADMIN";
@@ -39,7 +39,7 @@ struct Fake {
     log: Mutex<Vec<String>>,
     /// Failures to answer instead of the next calls of a method.
     faults: Mutex<VecDeque<(&'static str, ClientError)>>,
-    /// Sessions the primary owner has: invalidating them is refused.
+    /// The primary owner: invalidating their sessions or resetting them is refused.
     owner: Option<String>,
     whoami: Option<String>,
 }
@@ -172,6 +172,37 @@ impl Api for Fake {
         if s.len() == before {
             return Err(api_error("session_not_found", &[]));
         }
+        Ok(())
+    }
+
+    async fn reset(&self, req: ResetRequest) -> Result<(), ClientError> {
+        let flag = |f: Option<bool>, name: &str| {
+            if f == Some(true) {
+                format!(" {name}")
+            } else {
+                String::new()
+            }
+        };
+        self.log(format!(
+            "admin.users.session.reset {}{}{}",
+            req.user_id,
+            flag(req.mobile_only, "mobile_only"),
+            flag(req.web_only, "web_only")
+        ));
+        if let Some(e) = self.fault("admin.users.session.reset") {
+            return Err(e);
+        }
+        if self.owner.as_deref() == Some(req.user_id.as_str()) {
+            return Err(api_error("cannot_reset_primary_owner", &[]));
+        }
+        if !self.people.iter().any(|p| p.id == req.user_id) {
+            return Err(api_error("user_not_found", &[]));
+        }
+        // Synchronous, as on Slack: the sessions are gone when the call answers.
+        self.sessions
+            .lock()
+            .unwrap()
+            .retain(|s| s.user_id != req.user_id);
         Ok(())
     }
 
@@ -578,6 +609,162 @@ async fn reset_bulk_refusals_naming_users_fail_those_users_only() {
 }
 
 #[tokio::test]
+async fn one_user_is_one_synchronous_reset_and_two_are_one_reset_bulk() {
+    let (cx, _) = cx(Pacing::max_rate(6000.0));
+    let one = |u: &str, scope| Selection {
+        users: vec![UserRef::Id(u.into())],
+        scope,
+        ..Default::default()
+    };
+    let api = org();
+    let p = plan(&api, &one("W0DEV", ResetScope::All), &cx).await;
+    assert_eq!(p.calls(), [(Call::Reset, 1)]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut j = Journal::create(&dir.path().join("one"), p).unwrap();
+    let s = run(&api, &mut j, &cx, &mut |_| {}).await;
+    assert!(matches!(s.status, RunStatus::Completed), "{s:?}");
+    assert_eq!(
+        api.calls("admin.users.session.reset"),
+        ["admin.users.session.reset W0DEV"],
+        "one reset, no resetBulk"
+    );
+    // Ended when the run returned: nothing waits for a job.
+    assert_eq!(api.live(), [3, 4, 5, 6]);
+    assert_eq!(j.state().status(0), ActionStatus::Done);
+    let rows: Vec<_> = report_rows(j.plan(), Some(j.state()))
+        .map(|r| (r.method, r.user, r.result))
+        .collect();
+    assert_eq!(
+        rows,
+        [(
+            "admin.users.session.reset",
+            "W0DEV".to_owned(),
+            RowResult::Done
+        )]
+    );
+
+    // The selection's scope goes on the reset as it would on a resetBulk.
+    for (scope, line) in [
+        (
+            ResetScope::MobileOnly,
+            "admin.users.session.reset W0OPS mobile_only",
+        ),
+        (ResetScope::WebOnly, "admin.users.session.reset W0OPS web_only"),
+    ] {
+        let api = org();
+        let p = plan(&api, &one("W0OPS", scope), &cx).await;
+        let mut j = Journal::create(&dir.path().join(format!("{scope:?}")), p).unwrap();
+        run(&api, &mut j, &cx, &mut |_| {}).await;
+        assert_eq!(api.calls("admin.users.session.reset"), [line]);
+    }
+
+    // Two users: one resetBulk, not two resets.
+    let api = org();
+    let two = Selection {
+        users: vec![UserRef::Id("W0DEV".into()), UserRef::Id("W0OPS".into())],
+        ..Default::default()
+    };
+    let p = plan(&api, &two, &cx).await;
+    assert_eq!(p.calls(), [(Call::ResetBulk, 1)]);
+    let mut j = Journal::create(&dir.path().join("two"), p).unwrap();
+    run(&api, &mut j, &cx, &mut |_| {}).await;
+    assert_eq!(
+        api.calls("admin.users.session.reset"),
+        ["admin.users.session.resetBulk W0DEV,W0OPS"]
+    );
+}
+
+#[tokio::test]
+async fn a_refused_reset_fails_its_user_as_a_reset_bulk_refusal_does() {
+    let (cx, _) = cx(Pacing::max_rate(6000.0));
+    let dir = tempfile::tempdir().unwrap();
+    // The primary owner cannot be reset; a user deleted after planning is not found.
+    for (name, user, code) in [
+        ("owner", "W0OWNER", "cannot_reset_primary_owner"),
+        ("gone", "W0GONE", "user_not_found"),
+    ] {
+        let api = org();
+        let mut p = plan(
+            &api,
+            &Selection {
+                users: vec![UserRef::Id("W0OPS".into())],
+                ..Default::default()
+            },
+            &cx,
+        )
+        .await;
+        p.users[0].id = user.into();
+        let mut j = Journal::create(&dir.path().join(name), p).unwrap();
+        let s = run(&api, &mut j, &cx, &mut |_| {}).await;
+        assert!(matches!(s.status, RunStatus::Completed), "{s:?}");
+        assert_eq!(
+            api.calls("admin.users.session.reset"),
+            [format!("admin.users.session.reset {user}")],
+            "refused once, not sent again"
+        );
+        assert_eq!((s.counts.failed, s.counts.pending), (1, 0));
+        assert_eq!(j.state().status(0), ActionStatus::Failed);
+        assert_eq!(j.state().refused_user_count(), 1);
+        let refused: Vec<_> = j
+            .state()
+            .user_failures(0)
+            .iter()
+            .map(|(u, f)| (*u, f.code.clone()))
+            .collect();
+        assert_eq!(refused, [(0, code.to_owned())]);
+        assert_eq!(
+            j.state().failure(0).map(|f| f.code.as_str()),
+            Some("all_users_refused")
+        );
+        let rows: Vec<_> = report_rows(j.plan(), Some(j.state()))
+            .map(|r| (r.method, r.user, r.result, r.code))
+            .collect();
+        assert_eq!(
+            rows,
+            [(
+                "admin.users.session.reset",
+                user.to_owned(),
+                RowResult::Failed,
+                Some(code.to_owned())
+            )]
+        );
+        // Read back from disk, the journal says the same.
+        drop(j);
+        let back = Journal::open(&dir.path().join(name)).unwrap();
+        assert_eq!(back.state().user_failures(0).len(), 1);
+    }
+
+    // A refusal of the token stops the run with the reset pending; a resume sends it again.
+    let api = org();
+    api.faults
+        .lock()
+        .unwrap()
+        .push_back(("admin.users.session.reset", api_error("missing_scope", &[])));
+    let p = plan(
+        &api,
+        &Selection {
+            users: vec![UserRef::Id("W0OPS".into())],
+            ..Default::default()
+        },
+        &cx,
+    )
+    .await;
+    let path = dir.path().join("fatal");
+    let mut j = Journal::create(&path, p).unwrap();
+    let s = run(&api, &mut j, &cx, &mut |_| {}).await;
+    assert!(matches!(s.status, RunStatus::Stopped(_)), "{s:?}");
+    assert_eq!(j.state().status(0), ActionStatus::Pending);
+    assert!(j.state().user_failures(0).is_empty());
+    drop(j);
+    let mut j = Journal::open(&path).unwrap();
+    let s = run(&api, &mut j, &cx, &mut |_| {}).await;
+    assert!(matches!(s.status, RunStatus::Completed), "{s:?}");
+    assert_eq!(j.state().status(0), ActionStatus::Done);
+    assert_eq!(api.calls("admin.users.session.reset").len(), 2);
+    assert_eq!(api.live(), [1, 2, 4, 5]);
+}
+
+#[tokio::test]
 async fn resuming_with_another_users_token_is_refused_and_sends_nothing() {
     let api = org();
     let (cx, _) = cx(Pacing::max_rate(6000.0));
@@ -599,7 +786,7 @@ async fn resuming_with_another_users_token_is_refused_and_sends_nothing() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(other.calls("admin.users.session.resetBulk").is_empty());
+    assert!(other.calls("admin.users.session.reset").is_empty());
 }
 
 #[tokio::test]

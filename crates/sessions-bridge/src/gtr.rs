@@ -7,6 +7,11 @@
 //! sign-out is finished: `204` signed out, `404` nobody in Slack is that person, `422` Slack
 //! refused. A sign-out still failing transiently after [`GTR_WAIT`] is answered `503` with
 //! `Retry-After`; it goes on in the background and is never dropped.
+//!
+//! A person alone in the worker's round is signed out with `admin.users.session.reset`, which
+//! is synchronous: by the `204` their sessions are ended (their tokens already fail). Only when
+//! other sign-outs fall due in the same round (within [`crate::worker::GATHER`]) does the
+//! round use one `resetBulk`, whose ok means Slack accepted the job that ends them.
 
 use std::time::Duration;
 
@@ -22,7 +27,7 @@ pub const GTR_WAIT: Duration = Duration::from_secs(25);
 /// How a revocation request ends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GtrOutcome {
-    /// `204`: the person's sessions are reset.
+    /// `204`: the person's sessions are reset (ended, when a `reset` did it; see the module).
     SignedOut,
     /// `400 invalid_request`.
     BadRequest(String),

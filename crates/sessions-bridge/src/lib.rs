@@ -16,7 +16,8 @@
 //!   [`inbox`] before the transmitter is answered, so a `202`/`204` is never lost and a
 //!   replayed `jti` is acted on once.
 //! * [`worker`]: the sign-outs, planned, paced and journaled by the revocation engine
-//!   (`sessions_revoke`: lookups, resetBulk, a journal per round under `<data-dir>/journals/`),
+//!   (`sessions_revoke`: lookups, one `reset` for a single person or one `resetBulk` for
+//!   several due together, a journal per round under `<data-dir>/journals/`),
 //!   retried with backoff across rounds ([`slack::next_step`]), every outcome recorded in the
 //!   inbox; [`gtr`] waits for its own.
 //! * [`http`] (push, GTR, `/health`, `/metrics`), [`poll`], [`metrics`].

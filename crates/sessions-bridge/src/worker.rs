@@ -1,6 +1,9 @@
 //! The worker: takes due actions from the inbox, finds each person in Slack and signs them
-//! out, one `reset` for a single person or one `resetBulk` for several that are due together,
-//! and records every outcome. Failures are retried with backoff ([`crate::slack::next_step`])
+//! out, one `reset` for a single person or one `resetBulk` for several that are due together
+//! (the engine's plan decides: `sessions_revoke::reset_call`), and records every outcome. A
+//! `reset` is synchronous, so a single person is signed out when the round records it (and
+//! when Global Token Revocation answers `204`); a `resetBulk`'s ok means Slack accepted the
+//! job. Failures are retried with backoff ([`crate::slack::next_step`])
 //! and, when the budget is spent, recorded as `failed` and reported (an error log line, the
 //! `bridge_actions_total{result="failed"}` counter, `bridge status`) — never dropped.
 //!
@@ -96,8 +99,9 @@ impl Worker {
 
     /// Signs out everyone the due actions name, through the revocation engine: one plan for
     /// the round (users looked up by email or id, unresolved ones named, the bridge's own
-    /// admin left alone), journaled under `<data-dir>/journals/`, run paced (resetBulk calls
-    /// of up to 1,000 users). Each action's outcome is read back from the plan and journal.
+    /// admin left alone), journaled under `<data-dir>/journals/`, run paced (one `reset` for a
+    /// single person, else `resetBulk` calls of up to 1,000 users). Each action's outcome is
+    /// read back from the plan and journal.
     async fn round(&self, due: Vec<DueAction>) -> Result<(), InboxError> {
         let mut selection = Selection::default();
         for a in &due {
@@ -174,13 +178,9 @@ impl Worker {
                 &plan,
                 journal.as_ref().map(|(j, s)| (j.state(), s.as_ref())),
             ) {
-                Ok(user) => {
-                    self.signed_out(
-                        &user,
-                        std::slice::from_ref(a),
-                        "admin.users.session.resetBulk",
-                    )
-                    .await?
+                Ok((user, method)) => {
+                    self.signed_out(&user, std::slice::from_ref(a), method)
+                        .await?
                 }
                 Err(f) => self.failed(a, f).await?,
             }
@@ -253,13 +253,13 @@ impl Worker {
     }
 }
 
-/// What became of one action, from the round's plan and journal: the user id signed out, or
-/// why not.
+/// What became of one action, from the round's plan and journal: the user id signed out and
+/// the method that did it, or why not.
 fn outcome(
     a: &DueAction,
     plan: &Plan,
     journal: Option<(&JournalState, Option<&Failure>)>,
-) -> Result<String, Failure> {
+) -> Result<(String, &'static str), Failure> {
     let named = |entry: &str| match &a.target {
         Target::Email(e) => entry.eq_ignore_ascii_case(e),
         Target::UserId(u) => entry == u,
@@ -288,8 +288,9 @@ fn outcome(
     };
     let user_id = plan.users[ix].id.clone();
     let Some(chunk) = plan.resets.iter().position(|c| c.contains(&(ix as u32))) else {
-        return Ok(user_id);
+        return Ok((user_id, "no call needed"));
     };
+    let method = plan.action(chunk).map_or("", |a| a.call().name());
     let Some((state, stop)) = journal else {
         return Err(Failure::Transient(
             "the plan was not journaled".into(),
@@ -304,9 +305,9 @@ fn outcome(
         return Err(journal_failure(f));
     }
     match state.status(chunk) {
-        ActionStatus::Done | ActionStatus::AlreadyDone => Ok(user_id),
+        ActionStatus::Done | ActionStatus::AlreadyDone => Ok((user_id, method)),
         ActionStatus::Failed => Err(state.failure(chunk).map_or_else(
-            || Failure::Refused("resetBulk failed".into()),
+            || Failure::Refused(format!("{method} failed")),
             journal_failure,
         )),
         ActionStatus::Pending => Err(stop

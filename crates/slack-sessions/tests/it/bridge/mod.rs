@@ -337,6 +337,18 @@ pub async fn sessions_of(serve: &ServeProcess, user: &str) -> Vec<u64> {
         .collect()
 }
 
+/// The server's request log for one method (`GET /control/emulator/requests?method=`), oldest
+/// first.
+pub async fn requests_of(serve: &ServeProcess, method: &str) -> Vec<Value> {
+    let log = serve
+        .control_get(&format!("/emulator/requests?method={method}"))
+        .await;
+    log["requests"]
+        .as_array()
+        .unwrap_or_else(|| panic!("request log answer: {log}"))
+        .clone()
+}
+
 /// Audit log entries of `action` on `user`.
 pub async fn audit_count(serve: &ServeProcess, action: &str, user: &str) -> usize {
     let url = format!(

@@ -36,6 +36,13 @@ async fn a_pushed_session_revoked_signs_out_that_person_only_and_a_replay_acts_o
         audit_count(&serve, "user_session_reset_by_admin", "W0DEV").await,
         1
     );
+    // One person: one synchronous `reset` of her, no resetBulk job.
+    let resets = requests_of(&serve, "admin.users.session.reset").await;
+    assert_eq!(resets.len(), 1, "{resets:?}");
+    assert_eq!(resets[0]["args"]["user_id"], "W0DEV", "{resets:?}");
+    assert_eq!(resets[0]["answer"], "ok", "{resets:?}");
+    let bulk = requests_of(&serve, "admin.users.session.resetBulk").await;
+    assert!(bulk.is_empty(), "{bulk:?}");
 
     // The same SET again: acknowledged, not acted on again.
     let (status, _) = bridge.push(&set).await;
@@ -243,14 +250,19 @@ async fn several_signals_together_become_one_reset_bulk() {
     })
     .await;
     assert_eq!(sessions_of(&serve, "W0ADMIN").await, vec![1005]);
-    let bulk = serve
-        .control_get("/emulator/requests?method=admin.users.session.resetBulk")
-        .await;
-    let single = serve
-        .control_get("/emulator/requests?method=admin.users.session.reset")
-        .await;
-    assert_eq!(bulk["requests"].as_array().unwrap().len(), 1, "{bulk}");
-    assert_eq!(single["requests"].as_array().unwrap().len(), 0, "{single}");
+    // Two together: one resetBulk of both, no single resets.
+    let bulk = requests_of(&serve, "admin.users.session.resetBulk").await;
+    let single = requests_of(&serve, "admin.users.session.reset").await;
+    assert_eq!(bulk.len(), 1, "{bulk:?}");
+    let mut users: Vec<&str> = bulk[0]["args"]["user_ids"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{bulk:?}"))
+        .iter()
+        .map(|u| u.as_str().unwrap())
+        .collect();
+    users.sort_unstable();
+    assert_eq!(users, ["W0DEV", "W0OPS"], "{bulk:?}");
+    assert!(single.is_empty(), "{single:?}");
     let metrics = bridge.metrics().await;
     assert!(
         metrics.contains(r#"bridge_actions_total{result="signed_out"} 2"#),
@@ -262,7 +274,7 @@ async fn several_signals_together_become_one_reset_bulk() {
 async fn a_bridge_killed_after_202_signs_out_when_it_starts_again() {
     let Setup { dir, serve, tx } = setup().await;
     // Slack fails every sign-out for now: the bridge has answered 202 but cannot act yet.
-    fault(&serve, json!({"method": "admin.users.session.resetBulk", "action": "status", "status": 503, "times": 1000})).await;
+    fault(&serve, json!({"method": "admin.users.session.reset", "action": "status", "status": 503, "times": 1000})).await;
     let data = dir.path().join("bridge");
     let mut bridge = BridgeProcess::start(&serve, &tx, &data, &[]).await;
     let (status, _) = bridge
@@ -302,7 +314,7 @@ async fn a_bridge_killed_after_202_signs_out_when_it_starts_again() {
 async fn sigterm_finishes_the_sign_out_in_flight_then_exits() {
     let Setup { dir, serve, tx } = setup().await;
     // Slack takes two seconds over the sign-out: SIGTERM lands while it is in flight.
-    fault(&serve, json!({"method": "admin.users.session.resetBulk", "action": "delay", "ms": 2000, "times": 1})).await;
+    fault(&serve, json!({"method": "admin.users.session.reset", "action": "delay", "ms": 2000, "times": 1})).await;
     let data = dir.path().join("bridge");
     let mut bridge = BridgeProcess::start(&serve, &tx, &data, &[]).await;
     let (status, _) = bridge

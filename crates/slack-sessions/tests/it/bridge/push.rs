@@ -254,11 +254,11 @@ async fn several_signals_together_become_one_reset_bulk() {
     let bulk = requests_of(&serve, "admin.users.session.resetBulk").await;
     let single = requests_of(&serve, "admin.users.session.reset").await;
     assert_eq!(bulk.len(), 1, "{bulk:?}");
+    // The client sends `user_ids` comma-separated, as Slack documents it.
     let mut users: Vec<&str> = bulk[0]["args"]["user_ids"]
-        .as_array()
+        .as_str()
         .unwrap_or_else(|| panic!("{bulk:?}"))
-        .iter()
-        .map(|u| u.as_str().unwrap())
+        .split(',')
         .collect();
     users.sort_unstable();
     assert_eq!(users, ["W0DEV", "W0OPS"], "{bulk:?}");

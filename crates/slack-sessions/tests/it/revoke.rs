@@ -212,6 +212,16 @@ fn a_leavers_csv_by_email_resets_exactly_those_users_and_names_the_unknown_one()
         "{run:?}"
     );
     assert!(run.stdout.contains("1 of 1 calls done"), "{run:?}");
+    // Two people: one resetBulk of both, not two resets.
+    assert!(
+        run.stdout.contains("1 x admin.users.session.resetBulk"),
+        "{run:?}"
+    );
+    assert!(
+        !run.stdout.contains("admin.users.session.reset,")
+            && !run.stdout.contains("admin.users.session.reset\n"),
+        "{run:?}"
+    );
     // resetBulk jobs finish in the background: wait for them, then check both doors.
     let want = without(&all_ids(&f), &[1001, 1002, 1003, 1004, 2002, 2003]);
     s.wait_for("the resetBulk job", || listed(&s.api_url) == want);
@@ -247,17 +257,41 @@ fn an_email_file_with_a_range_ends_only_those_users_sessions_in_range() {
 }
 
 #[test]
-fn mobile_only_resets_only_a_users_mobile_sessions() {
+fn one_user_mobile_only_is_one_synchronous_reset_of_her_mobile_sessions() {
     let f = org();
     let s = Server::with_fixture(&f);
+    let plan = revoke(
+        &s,
+        &["--user", "dana@acme.example", "--mobile-only", "--plan"],
+    );
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert!(
+        plan.stdout.contains("1 x admin.users.session.reset"),
+        "{plan:?}"
+    );
+    assert!(!plan.stdout.contains("resetBulk"), "{plan:?}");
+    let report = s.dir.path().join("report.csv");
     let run = revoke(
         &s,
-        &["--user", "dana@acme.example", "--mobile-only", "--yes"],
+        &[
+            "--user",
+            "dana@acme.example",
+            "--mobile-only",
+            "--yes",
+            "--report",
+            report.to_str().unwrap(),
+        ],
     );
     assert_eq!(run.code, 0, "{run:?}");
+    // `reset` is synchronous: ended when the command returns, no job to wait for.
     let want = without(&all_ids(&f), &[1002]);
-    s.wait_for("the resetBulk job", || listed(&s.api_url) == want);
     assert_eq!(live_sessions(&s.api_url, &f), want);
+    let csv = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        csv.contains("admin.users.session.reset,W0DEV,dana@acme.example,,,done,,"),
+        "{csv}"
+    );
+    assert!(!csv.contains("resetBulk"), "{csv}");
 }
 
 #[test]

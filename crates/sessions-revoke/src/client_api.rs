@@ -6,8 +6,7 @@ use futures::stream::{BoxStream, StreamExt};
 use sessions_client::{Client, Error as ClientError, RetryPolicy, SessionPage};
 use sessions_wire::{
     AuthTestResponse, InvalidateRequest, ListRequest, ListResponse, ResetBulkRequest, ResetRequest,
-    SessionId,
-    User,
+    SessionId, User,
 };
 
 use crate::api::{Api, Person};

@@ -89,8 +89,7 @@ pub use journal::{
 };
 pub use pace::{parse_rate, Clock, Pacer, Pacing, SystemClock};
 pub use plan::{
-    reset_call, Action, Actor, Invalidation, Plan, PlanStats, PlannedUser, Unresolved,
-    SAMPLE_SIZE,
+    reset_call, Action, Actor, Invalidation, Plan, PlanStats, PlannedUser, Unresolved, SAMPLE_SIZE,
 };
 pub use planner::{build_plan, PlanProgress};
 pub use report::{report_rows, write_report, ReportFormat, ReportRow, RowResult};

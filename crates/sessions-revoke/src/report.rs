@@ -299,15 +299,30 @@ mod tests {
         assert_eq!(
             got,
             [
-                ("", "nobody@x.example", RowResult::Unresolved, Some("users_not_found")),
+                (
+                    "",
+                    "nobody@x.example",
+                    RowResult::Unresolved,
+                    Some("users_not_found")
+                ),
                 (
                     "admin.users.session.reset",
                     "W1",
                     RowResult::Failed,
                     Some("cannot_reset_primary_owner")
                 ),
-                ("admin.users.session.resetBulk", "W2", RowResult::Pending, None),
-                ("admin.users.session.resetBulk", "W3", RowResult::Pending, None),
+                (
+                    "admin.users.session.resetBulk",
+                    "W2",
+                    RowResult::Pending,
+                    None
+                ),
+                (
+                    "admin.users.session.resetBulk",
+                    "W3",
+                    RowResult::Pending,
+                    None
+                ),
             ]
         );
     }

@@ -649,7 +649,10 @@ async fn one_user_is_one_synchronous_reset_and_two_are_one_reset_bulk() {
             ResetScope::MobileOnly,
             "admin.users.session.reset W0OPS mobile_only",
         ),
-        (ResetScope::WebOnly, "admin.users.session.reset W0OPS web_only"),
+        (
+            ResetScope::WebOnly,
+            "admin.users.session.reset W0OPS web_only",
+        ),
     ] {
         let api = org();
         let p = plan(&api, &one("W0OPS", scope), &cx).await;

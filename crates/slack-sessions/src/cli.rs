@@ -221,9 +221,10 @@ pub struct ResetBulkArgs {
 
 const REVOKE_AFTER_HELP: &str = "\
 Selectors combine with AND; repeats of one selector with OR. Users or --everyone alone reset
-whole users (resetBulk, 1000 users a call); any session filter (--team, --ip, --os, --device,
---client-version-below) ends only the matching sessions (one invalidate each). Your own
-sessions are left alone unless --include-self.
+whole users (one user: reset, which ends the sessions before it answers; more: resetBulk, 1000
+users a call, a job that ends them shortly after); any session filter (--team, --ip, --os,
+--device, --client-version-below) ends only the matching sessions (one invalidate each). Your
+own sessions are left alone unless --include-self.
 
 Examples:
   slack-sessions revoke --user dana@acme.example --device MacBook --plan

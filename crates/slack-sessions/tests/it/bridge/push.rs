@@ -314,7 +314,11 @@ async fn a_bridge_killed_after_202_signs_out_when_it_starts_again() {
 async fn sigterm_finishes_the_sign_out_in_flight_then_exits() {
     let Setup { dir, serve, tx } = setup().await;
     // Slack takes two seconds over the sign-out: SIGTERM lands while it is in flight.
-    fault(&serve, json!({"method": "admin.users.session.reset", "action": "delay", "ms": 2000, "times": 1})).await;
+    fault(
+        &serve,
+        json!({"method": "admin.users.session.reset", "action": "delay", "ms": 2000, "times": 1}),
+    )
+    .await;
     let data = dir.path().join("bridge");
     let mut bridge = BridgeProcess::start(&serve, &tx, &data, &[]).await;
     let (status, _) = bridge

@@ -967,34 +967,26 @@ impl Store for PgStore {
 
     async fn user_record(&self, org_id: &str, user_id: &str) -> Result<Option<UserRecord>> {
         with_retry!(self, "reading a user profile", |c| {
-            let sql = format!(
-                "{} FROM users u {} WHERE u.org_id = $1 AND u.user_id = $2",
-                directory::select(),
-                directory::JOIN
-            );
-            let stmt = c.prepare_cached(&sql).await?;
-            c.query_opt(&stmt, &[&org_id, &user_id])
-                .await?
-                .as_ref()
-                .map(directory::record_from_row)
-                .transpose()
+            directory::one(
+                &c,
+                "users u",
+                "u.org_id = $1 AND u.user_id = $2",
+                &[&org_id, &user_id],
+            )
+            .await
         })
     }
 
     async fn user_by_email(&self, org_id: &str, email: &str) -> Result<Option<UserRecord>> {
         let key = email_key(email);
         with_retry!(self, "looking up an email", |c| {
-            let sql = format!(
-                "{} FROM user_profiles q JOIN users u ON u.org_id = q.org_id AND u.user_id = q.user_id                  {} WHERE q.org_id = $1 AND q.email_key = $2",
-                directory::select(),
-                directory::JOIN
-            );
-            let stmt = c.prepare_cached(&sql).await?;
-            c.query_opt(&stmt, &[&org_id, &key])
-                .await?
-                .as_ref()
-                .map(directory::record_from_row)
-                .transpose()
+            directory::one(
+                &c,
+                "user_profiles q JOIN users u ON u.org_id = q.org_id AND u.user_id = q.user_id",
+                "q.org_id = $1 AND q.email_key = $2",
+                &[&org_id, &key],
+            )
+            .await
         })
     }
 

@@ -50,6 +50,23 @@ pub(super) fn record_from_row(row: &Row) -> Result<UserRecord, TxError> {
     })
 }
 
+/// At most one record: `<select> FROM <from> <JOIN> WHERE <filter>` with `params`, the one
+/// query shape of the single-user reads (`user_record`, `user_by_email`).
+pub(super) async fn one(
+    c: &deadpool_postgres::Client,
+    from: &str,
+    filter: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<Option<UserRecord>, TxError> {
+    let sql = format!("{} FROM {from} {JOIN} WHERE {filter}", select());
+    let stmt = c.prepare_cached(&sql).await?;
+    c.query_opt(&stmt, params)
+        .await?
+        .as_ref()
+        .map(record_from_row)
+        .transpose()
+}
+
 /// Stores the profile of every fixture user that has one (inside the load's transaction,
 /// after the users are written).
 pub(super) async fn insert(

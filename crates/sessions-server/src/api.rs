@@ -1,8 +1,6 @@
 //! HTTP handlers of `/api/<method>`: read the call, authorize, parse arguments, run the
 //! service, write a Slack-shaped answer. Holds no SQL and no business rules.
 
-use std::future::Future;
-
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
@@ -15,19 +13,29 @@ use sessions_wire::{
 };
 
 use crate::audit::{self, Audited, Origin};
-use crate::extract::{read_call, CallInput};
-use crate::service::{self, ApiError, Ctx};
+use crate::extract::{read_call, CallInput, WireError};
+use crate::service::{self, Access, ApiError, Ctx, Refusal};
 use crate::state::AppState;
 
 pub(crate) const JSON: &str = "application/json; charset=utf-8";
 
-/// One answer, before it becomes HTTP.
+/// A request that could not be read, answered like any other refusal.
+impl From<WireError> for ApiError {
+    fn from(e: WireError) -> Self {
+        let mut err = ApiError::new(e.code);
+        err.messages.push(e.message);
+        err
+    }
+}
+
+/// One answer, before it becomes HTTP (of `/api` methods and of `/audit/v1/logs`).
 #[derive(Debug)]
-struct Reply {
+pub(crate) struct Reply {
     status: StatusCode,
     body: String,
     scopes: Option<String>,
-    accepted: Option<&'static str>,
+    /// `X-Accepted-OAuth-Scopes`: the scope the call needs.
+    pub(crate) accepted: Option<&'static str>,
     job: Option<i64>,
     retry_after: Option<u64>,
     /// `ok` or the error code, for metrics and the access log.
@@ -35,7 +43,7 @@ struct Reply {
 }
 
 impl Reply {
-    fn error(e: ApiError) -> Reply {
+    pub(crate) fn error(e: ApiError) -> Reply {
         let env = Envelope::from(e);
         let code = env
             .error
@@ -54,7 +62,7 @@ impl Reply {
         }
     }
 
-    fn ok<T: Serialize>(payload: &T) -> Reply {
+    pub(crate) fn ok<T: Serialize>(payload: &T) -> Reply {
         // `ok` first, as Slack writes it: splice it in front of the payload's own fields.
         let body = match serde_json::to_string(payload) {
             Ok(s) if s == "{}" => r#"{"ok":true}"#.to_owned(),
@@ -110,120 +118,103 @@ pub(crate) fn status_error(status: StatusCode, code: &str, message: String) -> R
     res.into_response()
 }
 
-/// Runs one method: authorization, argument parsing and validation, then the service call.
-async fn exec<M, F, Fut>(state: &AppState, input: CallInput, origin: &Origin, f: F) -> Reply
-where
-    M: Audited,
-    F: FnOnce(Ctx, M::Request) -> Fut,
-    Fut: Future<Output = Result<(M::Response, Option<i64>), ApiError>>,
-{
-    let accepted = Some(M::SCOPE.as_str()).filter(|s| !s.is_empty());
+/// A call that passed authorization and parsing, or its answer.
+enum Begun<R> {
+    Answered(Reply),
+    Ready(Ctx, R),
+}
+
+/// Everything before the service runs: authorization (one token lookup), then parsing and
+/// validation of the arguments, which builds the call's audit plan (once; it travels in the
+/// [`Ctx`]). Refusals of callers with a valid token are recorded (see `audit`).
+async fn begin<M: Audited>(
+    state: &AppState,
+    input: &CallInput,
+    origin: &Origin,
+) -> Begun<M::Request> {
     let now = state.clock().now();
-    let mut reply = match service::authorize::<M>(state, input.token.as_deref(), now).await {
+    let access = Access::method::<M>();
+    let principal = match service::authorize(state, access, input.token.as_deref(), now).await {
+        Ok(principal) => principal,
+        Err(Refusal {
+            principal: Some(principal),
+            error,
+        }) => {
+            if let Some(plan) = audit::plan::<M>(&input.args) {
+                audit::refused(state, &principal, origin, now, plan, &error).await;
+            }
+            return Begun::Answered(Reply::error(error));
+        }
+        Err(Refusal {
+            principal: None,
+            error,
+        }) => return Begun::Answered(Reply::error(error)),
+    };
+    let (parsed, plan) = audit::parse::<M>(&input.args);
+    let ctx = Ctx {
+        state: state.clone(),
+        principal,
+        now,
+        origin: origin.clone(),
+        plan,
+    };
+    match parsed.and_then(|r| r.validate().map(|()| r)) {
+        Ok(req) => Begun::Ready(ctx, req),
+        Err(e) => Begun::Answered(finish::<()>(ctx, Err(e.into())).await),
+    }
+}
+
+/// The answer of an authorized call; a refusal is recorded from the call's plan.
+async fn finish<T: Serialize>(ctx: Ctx, out: Result<(T, Option<i64>), ApiError>) -> Reply {
+    let mut reply = match out {
+        Ok((resp, job)) => {
+            let mut r = Reply::ok(&resp);
+            r.job = job;
+            r
+        }
         Err(e) => {
-            // Only callers with a valid token are recorded (see `audit`).
-            audit::refused::<M>(state, origin, input.token.as_deref(), &input.args, now, &e).await;
+            if let Some(plan) = ctx.plan {
+                audit::refused(&ctx.state, &ctx.principal, &ctx.origin, ctx.now, plan, &e).await;
+            }
             Reply::error(e)
         }
-        Ok(principal) => {
-            let scopes = principal.scopes.join(",");
-            let parsed = M::Request::from_args(&input.args).and_then(|r| r.validate().map(|()| r));
-            let mut reply = match parsed {
-                Err(e) => {
-                    let e = ApiError::from(e);
-                    if let Some(plan) = audit::plan_for_failure::<M>(&input.args) {
-                        audit::record::<M>(state, origin, &principal, plan, now, Err(&e)).await;
-                    }
-                    Reply::error(e)
-                }
-                Ok(req) => {
-                    let plan = M::plan(&req);
-                    let actor = principal.clone();
-                    let ctx = Ctx {
-                        state: state.clone(),
-                        principal,
-                        now,
-                        origin: origin.clone(),
-                    };
-                    let out = f(ctx, req).await;
-                    let outcome = out.as_ref().map(|(_, job)| *job);
-                    audit::record::<M>(state, origin, &actor, plan, now, outcome).await;
-                    match out {
-                        Ok((resp, job)) => {
-                            let mut r = Reply::ok(&resp);
-                            r.job = job;
-                            r
-                        }
-                        Err(e) => Reply::error(e),
-                    }
-                }
-            };
-            reply.scopes = Some(scopes);
-            reply
-        }
     };
-    reply.accepted = Some(accepted.unwrap_or(""));
+    reply.scopes = Some(ctx.principal.scopes.join(","));
     reply
 }
 
-macro_rules! plain {
-    ($f:path) => {
-        |c, r| async move { $f(c, r).await.map(|x| (x, None)) }
-    };
-}
-
 async fn dispatch(state: &AppState, name: &str, input: CallInput, origin: &Origin) -> Reply {
+    /// Runs method `$m` with the service function `$f` (answering `Result<T, ApiError>`, or
+    /// `Result<(T, Option<i64>), ApiError>` with a job id when `job` is given).
+    macro_rules! exec {
+        ($m:ty, $f:path) => {
+            exec!($m, $f, |out| out.map(|x| (x, None)))
+        };
+        ($m:ty, $f:path, |$out:ident| $map:expr) => {{
+            let mut reply = match begin::<$m>(state, &input, origin).await {
+                Begun::Answered(reply) => reply,
+                Begun::Ready(ctx, req) => {
+                    let $out = $f(&ctx, req).await;
+                    finish(ctx, $map).await
+                }
+            };
+            reply.accepted = Some(<$m>::SCOPE.as_str());
+            reply
+        }};
+    }
     match name {
-        SessionList::NAME => {
-            exec::<SessionList, _, _>(state, input, origin, plain!(service::list)).await
-        }
-        SessionInvalidate::NAME => {
-            exec::<SessionInvalidate, _, _>(state, input, origin, plain!(service::invalidate)).await
-        }
-        SessionReset::NAME => {
-            exec::<SessionReset, _, _>(state, input, origin, plain!(service::reset)).await
-        }
-        SessionResetBulk::NAME => {
-            exec::<SessionResetBulk, _, _>(state, input, origin, |c, r| async move {
-                service::reset_bulk(c, r).await.map(|(e, id)| (e, Some(id)))
-            })
-            .await
-        }
-        SessionGetSettings::NAME => {
-            exec::<SessionGetSettings, _, _>(state, input, origin, plain!(service::get_settings))
-                .await
-        }
-        SessionSetSettings::NAME => {
-            exec::<SessionSetSettings, _, _>(state, input, origin, plain!(service::set_settings))
-                .await
-        }
-        SessionClearSettings::NAME => {
-            exec::<SessionClearSettings, _, _>(
-                state,
-                input,
-                origin,
-                plain!(service::clear_settings),
-            )
-            .await
-        }
-        AuthTest::NAME => {
-            exec::<AuthTest, _, _>(state, input, origin, plain!(service::auth_test)).await
-        }
-        UsersLookupByEmail::NAME => {
-            exec::<UsersLookupByEmail, _, _>(
-                state,
-                input,
-                origin,
-                plain!(service::users_lookup_by_email),
-            )
-            .await
-        }
-        UsersInfo::NAME => {
-            exec::<UsersInfo, _, _>(state, input, origin, plain!(service::users_info)).await
-        }
-        UsersList::NAME => {
-            exec::<UsersList, _, _>(state, input, origin, plain!(service::users_list)).await
-        }
+        SessionList::NAME => exec!(SessionList, service::list),
+        SessionInvalidate::NAME => exec!(SessionInvalidate, service::invalidate),
+        SessionReset::NAME => exec!(SessionReset, service::reset),
+        SessionResetBulk::NAME => exec!(SessionResetBulk, service::reset_bulk, |out| out
+            .map(|(e, id)| (e, Some(id)))),
+        SessionGetSettings::NAME => exec!(SessionGetSettings, service::get_settings),
+        SessionSetSettings::NAME => exec!(SessionSetSettings, service::set_settings),
+        SessionClearSettings::NAME => exec!(SessionClearSettings, service::clear_settings),
+        AuthTest::NAME => exec!(AuthTest, service::auth_test),
+        UsersLookupByEmail::NAME => exec!(UsersLookupByEmail, service::users_lookup_by_email),
+        UsersInfo::NAME => exec!(UsersInfo, service::users_info),
+        UsersList::NAME => exec!(UsersList, service::users_list),
         _ => Reply::error(ApiError::new(ErrorCode::UnknownMethod)),
     }
 }
@@ -304,11 +295,7 @@ pub(crate) async fn api_call(
     };
     let input = match read_call(&parts.headers, parts.uri.query(), bytes).await {
         Ok(i) => i,
-        Err(e) => {
-            let mut err = ApiError::new(e.code);
-            err.messages.push(e.message);
-            return Reply::error(err).into_response();
-        }
+        Err(e) => return Reply::error(e.into()).into_response(),
     };
     // Rate limits are the emulator layer's (`emulation`), applied before this handler.
     tracing::debug!(method = name, "api call");

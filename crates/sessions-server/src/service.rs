@@ -40,19 +40,22 @@ use std::sync::Arc;
 
 use sessions_store::{
     Principal, PrincipalKind, ResetFilter, Role, SessionFilter, SessionRow, SettingsChange,
-    StoreError, TokenLookup, UnixTime, UserRow,
+    StoreError, UnixTime, UserRow,
 };
 use sessions_wire::{
     ActiveSession, ArgError, AuthTestResponse, ClearSettingsRequest, DeviceInfo, Empty, Envelope,
     ErrorCode, GetSettingsRequest, GetSettingsResponse, InvalidateRequest, ListRequest,
-    ListResponse, Method, ResetBulkRequest, ResetRequest, ResetScope, ResponseMetadata, SessionId,
+    ListResponse, ResetBulkRequest, ResetRequest, ResetScope, ResponseMetadata, SessionId,
     SessionSetting, SetSettingsRequest, LIST_LIMIT_DEFAULT,
 };
 
+use crate::audit;
 use crate::cursor::{self, CursorState};
 use crate::state::AppState;
 
+mod authz;
 mod users;
+pub use authz::{authorize, Access, Refusal};
 pub use users::{users_info, users_list, users_lookup_by_email};
 
 /// An `ok:false` answer.
@@ -126,7 +129,7 @@ impl From<StoreError> for ApiError {
     }
 }
 
-/// The authenticated caller of one request.
+/// One authorized call: who made it, when, from where, and its audit plan.
 #[derive(Debug, Clone)]
 pub struct Ctx {
     /// Shared state.
@@ -137,6 +140,9 @@ pub struct Ctx {
     pub now: UnixTime,
     /// The caller's address and user agent (for the audit log).
     pub origin: crate::audit::Origin,
+    /// What the call is about, for its audit entry, built once when its arguments were parsed
+    /// (`None` for methods that are not recorded).
+    pub(crate) plan: Option<crate::audit::Plan>,
 }
 
 impl Ctx {
@@ -146,61 +152,6 @@ impl Ctx {
     fn caller_is_primary_owner(&self) -> bool {
         self.principal.user.role == Role::PrimaryOwner
     }
-}
-
-/// Authenticates a token and checks it may call `M` (everything before argument parsing).
-pub async fn authorize<M: Method>(
-    state: &AppState,
-    token: Option<&str>,
-    now: UnixTime,
-) -> Result<Arc<Principal>, ApiError> {
-    let Some(token) = token else {
-        return Err(ApiError::new(ErrorCode::NotAuthed));
-    };
-    let hash = sessions_store::TokenHash::of(token);
-    let principal = match state.store().authenticate(&hash, now).await? {
-        TokenLookup::Active(p) => p,
-        TokenLookup::Revoked => return Err(ApiError::new(ErrorCode::TokenRevoked)),
-        TokenLookup::SessionEnded | TokenLookup::Unknown => {
-            return Err(ApiError::new(ErrorCode::InvalidAuth))
-        }
-        #[allow(unreachable_patterns)]
-        _ => return Err(ApiError::new(ErrorCode::InvalidAuth)),
-    };
-    if M::ADMIN_ONLY {
-        match principal.kind {
-            PrincipalKind::UserToken => {}
-            PrincipalKind::Session(_) => {
-                return Err(ApiError::msg(
-                    ErrorCode::NotAllowedTokenType,
-                    "session tokens cannot call admin methods; use a user token",
-                ))
-            }
-            PrincipalKind::BotToken => {
-                return Err(ApiError::msg(
-                    ErrorCode::NotAllowedTokenType,
-                    "bot tokens cannot call admin methods; use a user token",
-                ))
-            }
-        }
-    }
-    // A session token is the signed-in user's own client: it carries no scopes and may call
-    // the non-admin methods (`auth.test`, `users.*`) as that user, as Slack's client does.
-    // API tokens need the method's scope, admin or not.
-    let needed = M::SCOPE.as_str();
-    let session = matches!(principal.kind, PrincipalKind::Session(_));
-    if !needed.is_empty() && !session && !principal.scopes.iter().any(|s| s == needed) {
-        return Err(ApiError {
-            code: ErrorCode::MissingScope,
-            messages: Vec::new(),
-            needed: Some(needed.to_owned()),
-            provided: Some(principal.scopes.join(",")),
-        });
-    }
-    if M::ADMIN_ONLY && !principal.user.role.is_admin() {
-        return Err(ApiError::new(ErrorCode::NotAnAdmin));
-    }
-    Ok(principal)
 }
 
 fn device(d: sessions_store::Device) -> DeviceInfo {
@@ -234,7 +185,7 @@ fn filter_of(scope: ResetScope) -> ResetFilter {
 }
 
 /// `admin.users.session.list`.
-pub async fn list(ctx: Ctx, req: ListRequest) -> Result<ListResponse, ApiError> {
+pub async fn list(ctx: &Ctx, req: ListRequest) -> Result<ListResponse, ApiError> {
     let store = ctx.state.store();
     let filter = match (&req.team_id, &req.user_id) {
         (Some(t), Some(u)) if !t.is_empty() && !u.is_empty() => Some((t.clone(), u.clone())),
@@ -295,7 +246,7 @@ pub async fn list(ctx: Ctx, req: ListRequest) -> Result<ListResponse, ApiError> 
 }
 
 /// `admin.users.session.invalidate`.
-pub async fn invalidate(ctx: Ctx, req: InvalidateRequest) -> Result<Empty, ApiError> {
+pub async fn invalidate(ctx: &Ctx, req: InvalidateRequest) -> Result<Empty, ApiError> {
     let store = ctx.state.store();
     let sid = req.session_id.map(|s| s.0).unwrap_or_default();
     let user_id = req.user_id.as_deref().filter(|u| !u.trim().is_empty());
@@ -330,11 +281,7 @@ pub async fn invalidate(ctx: Ctx, req: InvalidateRequest) -> Result<Empty, ApiEr
             "only the primary owner can invalidate the primary owner's sessions",
         ));
     }
-    let entry = crate::audit::ok_entry::<sessions_wire::SessionInvalidate>(
-        &ctx,
-        &req,
-        vec![session.user_id.clone()],
-    );
+    let entry = audit::ok_entry(ctx, vec![session.user_id.clone()])?;
     if !store
         .invalidate_session_audited(ctx.org(), sid, ctx.now, &entry)
         .await?
@@ -401,10 +348,10 @@ fn reset_refusal(ctx: &Ctx) -> impl Fn(&UserRow) -> Option<ErrorCode> + '_ {
 }
 
 /// `admin.users.session.reset`.
-pub async fn reset(ctx: Ctx, req: ResetRequest) -> Result<Empty, ApiError> {
+pub async fn reset(ctx: &Ctx, req: ResetRequest) -> Result<Empty, ApiError> {
     let scope = req.scope()?;
     let user = req.user_id.trim().to_owned();
-    let checked = check_users(&ctx, std::slice::from_ref(&user), reset_refusal(&ctx)).await;
+    let checked = check_users(ctx, std::slice::from_ref(&user), reset_refusal(ctx)).await;
     if let Err(mut e) = checked {
         // One user: keep the plain Slack message form.
         e.messages = vec![format!("[ERROR] {}: {user}", e.code)];
@@ -418,7 +365,7 @@ pub async fn reset(ctx: Ctx, req: ResetRequest) -> Result<Empty, ApiError> {
             &user,
             filter_of(scope),
             ctx.now,
-            &crate::audit::ok_entry::<sessions_wire::SessionReset>(&ctx, &req, vec![user.clone()]),
+            &audit::ok_entry(ctx, vec![user.clone()])?,
         )
         .await?;
     tracing::info!(org = ctx.org(), user = %user, ended = n, actor = %ctx.principal.user.user_id, "sessions reset");
@@ -427,12 +374,11 @@ pub async fn reset(ctx: Ctx, req: ResetRequest) -> Result<Empty, ApiError> {
 
 /// `admin.users.session.resetBulk`: validates, records a durable job, wakes the worker.
 /// Returns the job id (exposed as the `x-sessions-job-id` header).
-pub async fn reset_bulk(ctx: Ctx, req: ResetBulkRequest) -> Result<(Empty, i64), ApiError> {
+pub async fn reset_bulk(ctx: &Ctx, req: ResetBulkRequest) -> Result<(Empty, i64), ApiError> {
     let scope = req.scope()?;
-    let users = check_users(&ctx, &req.user_ids, reset_refusal(&ctx)).await?;
+    let users = check_users(ctx, &req.user_ids, reset_refusal(ctx)).await?;
     // The job and its audit entry are recorded together.
-    let entry =
-        crate::audit::ok_entry::<sessions_wire::SessionResetBulk>(&ctx, &req, users.clone());
+    let entry = audit::ok_entry(ctx, users.clone())?;
     let job = ctx
         .state
         .store()
@@ -465,10 +411,10 @@ fn no_bots(u: &UserRow) -> Option<ErrorCode> {
 
 /// `admin.users.session.getSettings`.
 pub async fn get_settings(
-    ctx: Ctx,
+    ctx: &Ctx,
     req: GetSettingsRequest,
 ) -> Result<GetSettingsResponse, ApiError> {
-    let users = check_users(&ctx, &req.user_ids, no_bots).await?;
+    let users = check_users(ctx, &req.user_ids, no_bots).await?;
     let users = ctx
         .state
         .store()
@@ -493,7 +439,7 @@ pub async fn get_settings(
 }
 
 /// `admin.users.session.setSettings`.
-pub async fn set_settings(ctx: Ctx, req: SetSettingsRequest) -> Result<Empty, ApiError> {
+pub async fn set_settings(ctx: &Ctx, req: SetSettingsRequest) -> Result<Empty, ApiError> {
     let sets_duration = req.duration.is_some();
     let refuse = |u: &UserRow| {
         no_bots(u).or_else(|| {
@@ -501,7 +447,7 @@ pub async fn set_settings(ctx: Ctx, req: SetSettingsRequest) -> Result<Empty, Ap
                 .then_some(ErrorCode::AdminUnauthorized)
         })
     };
-    let users = check_users(&ctx, &req.user_ids, refuse).await?;
+    let users = check_users(ctx, &req.user_ids, refuse).await?;
     let change = SettingsChange {
         duration: req.duration,
         desktop_app_browser_quit: req.desktop_app_browser_quit,
@@ -512,17 +458,16 @@ pub async fn set_settings(ctx: Ctx, req: SetSettingsRequest) -> Result<Empty, Ap
             ctx.org(),
             &users,
             change,
-            &crate::audit::ok_entry::<sessions_wire::SessionSetSettings>(&ctx, &req, users.clone()),
+            &audit::ok_entry(ctx, users.clone())?,
         )
         .await?;
     Ok(Empty {})
 }
 
 /// `admin.users.session.clearSettings`.
-pub async fn clear_settings(ctx: Ctx, req: ClearSettingsRequest) -> Result<Empty, ApiError> {
-    let users = check_users(&ctx, &req.user_ids, no_bots).await?;
-    let entry =
-        crate::audit::ok_entry::<sessions_wire::SessionClearSettings>(&ctx, &req, users.clone());
+pub async fn clear_settings(ctx: &Ctx, req: ClearSettingsRequest) -> Result<Empty, ApiError> {
+    let users = check_users(ctx, &req.user_ids, no_bots).await?;
+    let entry = audit::ok_entry(ctx, users.clone())?;
     ctx.state
         .store()
         .clear_settings_audited(ctx.org(), &users, &entry)
@@ -549,7 +494,7 @@ pub fn org_url(name: &str) -> String {
 /// org-wide installation, the only kind that may call admin methods) and false for session
 /// tokens; bot tokens get a `bot_id` derived from their user id.
 pub async fn auth_test(
-    ctx: Ctx,
+    ctx: &Ctx,
     _req: sessions_wire::AuthTestRequest,
 ) -> Result<AuthTestResponse, ApiError> {
     let p = &ctx.principal;

@@ -88,7 +88,7 @@ fn answer(ctx: &Ctx, rec: UserRecord) -> UserResponse {
 
 /// `users.lookupByEmail`.
 pub async fn users_lookup_by_email(
-    ctx: Ctx,
+    ctx: &Ctx,
     req: UsersLookupByEmailRequest,
 ) -> Result<UserResponse, ApiError> {
     match ctx
@@ -97,26 +97,26 @@ pub async fn users_lookup_by_email(
         .user_by_email(ctx.org(), &req.email)
         .await?
     {
-        Some(rec) if !rec.deleted => Ok(answer(&ctx, rec)),
+        Some(rec) if !rec.deleted => Ok(answer(ctx, rec)),
         _ => Err(ApiError::new(ErrorCode::UsersNotFound)),
     }
 }
 
 /// `users.info`.
-pub async fn users_info(ctx: Ctx, req: UsersInfoRequest) -> Result<UserResponse, ApiError> {
+pub async fn users_info(ctx: &Ctx, req: UsersInfoRequest) -> Result<UserResponse, ApiError> {
     let id = req.user.trim();
     // Anything that is not an id cannot name a user: the same answer as an unknown id.
     if !sessions_wire::args::is_plausible_id(id) {
         return Err(ApiError::new(ErrorCode::UserNotFound));
     }
     match ctx.state.store().user_record(ctx.org(), id).await? {
-        Some(rec) => Ok(answer(&ctx, rec)),
+        Some(rec) => Ok(answer(ctx, rec)),
         None => Err(ApiError::new(ErrorCode::UserNotFound)),
     }
 }
 
 /// `users.list`.
-pub async fn users_list(ctx: Ctx, req: UsersListRequest) -> Result<UsersListResponse, ApiError> {
+pub async fn users_list(ctx: &Ctx, req: UsersListRequest) -> Result<UsersListResponse, ApiError> {
     let store = ctx.state.store();
     let team = req.team_id.as_deref().filter(|t| !t.is_empty());
     // The cursor is checked first, as for `admin.users.session.list`.
@@ -148,7 +148,7 @@ pub async fn users_list(ctx: Ctx, req: UsersListRequest) -> Result<UsersListResp
         }
         _ => String::new(),
     };
-    let with_email = sees_emails(&ctx);
+    let with_email = sees_emails(ctx);
     let org_name = ctx.principal.org.name.clone();
     Ok(UsersListResponse {
         members: rows

@@ -665,3 +665,159 @@ async fn without_retention_entries_are_kept() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(entries(&logs(&s, Some(AUDITOR), &[]).await).len(), 1);
 }
+
+/// The store's `authenticate` calls so far, as `/metrics` counts them.
+async fn authentications(s: &Server) -> f64 {
+    let text = http()
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let series = r#"sessions_store_operation_duration_seconds_count{op="authenticate"}"#;
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// A refused call looks its token up exactly once, whether authorization refuses it (the
+/// refusal's entry names the principal authorization found), its arguments do, or the
+/// service does; and so does a refused read of the audit log.
+#[tokio::test]
+async fn a_refused_call_authenticates_its_token_once() {
+    let s = server().await;
+    let cases: [(&str, &str, &[(&str, &str)], &str); 5] = [
+        (
+            "admin.users.session.reset",
+            MEMBER,
+            &[("user_id", "WSAM")],
+            "not_an_admin",
+        ),
+        (
+            "admin.users.session.reset",
+            READ_ONLY,
+            &[("user_id", "WSAM")],
+            "missing_scope",
+        ),
+        (
+            "admin.users.session.reset",
+            BOT,
+            &[("user_id", "WSAM")],
+            "not_allowed_token_type",
+        ),
+        (
+            "admin.users.session.invalidate",
+            ADMIN,
+            &[("user_id", "WDANA")],
+            "invalid_arguments",
+        ),
+        (
+            "admin.users.session.reset",
+            ADMIN,
+            &[("user_id", "WNOPE")],
+            "user_not_found",
+        ),
+    ];
+    for (method, token, form, code) in cases {
+        let before = authentications(&s).await;
+        let r = call(&s, method, Some(token), form, &[]).await;
+        assert_eq!(r.error(), code, "{}", r.text);
+        assert_eq!(authentications(&s).await - before, 1.0, "{method} {code}");
+    }
+    let before = authentications(&s).await;
+    assert_eq!(logs(&s, Some(ADMIN), &[]).await.error(), "missing_scope");
+    assert_eq!(authentications(&s).await - before, 1.0, "audit log read");
+    // Every refusal was recorded, under the actor authorization found.
+    assert_eq!(
+        actions(&logs(&s, Some(AUDITOR), &[]).await),
+        vec![
+            "user_session_reset_by_admin WADMIN user_not_found",
+            "user_session_invalidated WADMIN invalid_arguments",
+            "user_session_reset_by_admin WBOT not_allowed_token_type",
+            "user_session_reset_by_admin WADMIN missing_scope",
+            "user_session_reset_by_admin WDANA not_an_admin",
+        ]
+    );
+    s.stop().await;
+}
+
+/// One key signs every cursor, each kind under its own domain tag: a cursor of one listing
+/// (`admin.users.session.list`, `users.list`, the audit log) is refused by every other one with
+/// `invalid_cursor`, and still pages where it was issued.
+#[tokio::test]
+async fn cursors_of_one_listing_are_refused_by_the_others() {
+    let s = server().await;
+    for user in ["WSAM", "WADMIN"] {
+        let r = call(
+            &s,
+            "admin.users.session.reset",
+            Some(ADMIN),
+            &[("user_id", user)],
+            &[],
+        )
+        .await;
+        assert_eq!(r.body["ok"], true, "{}", r.text);
+    }
+    // A session token may list users (see `service::users`).
+    const DANA: &str = "xoxc-dana-desktop";
+    let next = |r: Resp| {
+        let c = r.body["response_metadata"]["next_cursor"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(!c.is_empty(), "expected a next page: {}", r.text);
+        c
+    };
+    let audit = next(logs(&s, Some(AUDITOR), &[("limit", "1")]).await);
+    let sessions = next(
+        s.post_form("admin.users.session.list", Some(AUDITOR), &[("limit", "1")])
+            .await,
+    );
+    let users = next(
+        s.post_form("users.list", Some(DANA), &[("limit", "1")])
+            .await,
+    );
+
+    let read = |kind: &'static str, cursor: String| {
+        let s = &s;
+        async move {
+            let form = [("limit", "1"), ("cursor", cursor.as_str())];
+            match kind {
+                "audit" => logs(s, Some(AUDITOR), &form).await,
+                "sessions" => {
+                    s.post_form("admin.users.session.list", Some(AUDITOR), &form)
+                        .await
+                }
+                _ => s.post_form("users.list", Some(DANA), &form).await,
+            }
+        }
+    };
+    let all = [
+        ("audit", &audit),
+        ("sessions", &sessions),
+        ("users", &users),
+    ];
+    for (issued_by, cursor) in all {
+        for (read_by, _) in all {
+            let r = read(read_by, cursor.clone()).await;
+            if read_by == issued_by {
+                assert_eq!(r.body["ok"], true, "{issued_by}: {}", r.text);
+            } else {
+                assert_eq!(
+                    r.error(),
+                    "invalid_cursor",
+                    "{issued_by} cursor read by {read_by}: {}",
+                    r.text
+                );
+                assert_eq!(
+                    r.messages(),
+                    vec!["[ERROR] cursor was issued by another method"],
+                    "{issued_by} cursor read by {read_by}"
+                );
+            }
+        }
+    }
+    s.stop().await;
+}

@@ -362,12 +362,11 @@ async fn orgs_see_only_their_own_entries() {
     s.stop().await;
 }
 
-#[tokio::test]
-async fn filters_and_signed_cursors_page_through_everything_once() {
-    let s = server().await;
-    for user in ["WDANA", "WSAM", "WDANA", "WSAM", "WDANA", "WADMIN", "WDANA"] {
+/// Resets each user in turn as the admin, each call succeeding.
+async fn reset_each(s: &Server, users: &[&str]) {
+    for user in users {
         let r = call(
-            &s,
+            s,
             "admin.users.session.reset",
             Some(ADMIN),
             &[("user_id", user)],
@@ -376,6 +375,16 @@ async fn filters_and_signed_cursors_page_through_everything_once() {
         .await;
         assert_eq!(r.body["ok"], true, "{}", r.text);
     }
+}
+
+#[tokio::test]
+async fn filters_and_signed_cursors_page_through_everything_once() {
+    let s = server().await;
+    reset_each(
+        &s,
+        &["WDANA", "WSAM", "WDANA", "WSAM", "WDANA", "WADMIN", "WDANA"],
+    )
+    .await;
     call(
         &s,
         "admin.users.session.setSettings",
@@ -668,18 +677,12 @@ async fn without_retention_entries_are_kept() {
 
 /// The store's `authenticate` calls so far, as `/metrics` counts them.
 async fn authentications(s: &Server) -> f64 {
-    let text = http()
-        .get(format!("{}/metrics", s.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let series = r#"sessions_store_operation_duration_seconds_count{op="authenticate"}"#;
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or(0.0)
+    let (_, text) = crate::observe::get(format!("{}/metrics", s.base)).await;
+    crate::observe::sample(
+        &text,
+        r#"sessions_store_operation_duration_seconds_count{op="authenticate"}"#,
+    )
+    .unwrap_or(0.0)
 }
 
 /// A refused call looks its token up exactly once, whether authorization refuses it (the
@@ -688,37 +691,20 @@ async fn authentications(s: &Server) -> f64 {
 #[tokio::test]
 async fn a_refused_call_authenticates_its_token_once() {
     let s = server().await;
-    let cases: [(&str, &str, &[(&str, &str)], &str); 5] = [
-        (
-            "admin.users.session.reset",
-            MEMBER,
-            &[("user_id", "WSAM")],
-            "not_an_admin",
-        ),
-        (
-            "admin.users.session.reset",
-            READ_ONLY,
-            &[("user_id", "WSAM")],
-            "missing_scope",
-        ),
-        (
-            "admin.users.session.reset",
-            BOT,
-            &[("user_id", "WSAM")],
-            "not_allowed_token_type",
-        ),
-        (
-            "admin.users.session.invalidate",
-            ADMIN,
-            &[("user_id", "WDANA")],
-            "invalid_arguments",
-        ),
-        (
-            "admin.users.session.reset",
-            ADMIN,
-            &[("user_id", "WNOPE")],
-            "user_not_found",
-        ),
+    const RESET: &str = "admin.users.session.reset";
+    const INVALIDATE: &str = "admin.users.session.invalidate";
+    let (sam, dana, nobody) = (
+        [("user_id", "WSAM")],
+        [("user_id", "WDANA")],
+        [("user_id", "WNOPE")],
+    );
+    // (method, token, form, expected code)
+    let cases = [
+        (RESET, MEMBER, &sam, "not_an_admin"),
+        (RESET, READ_ONLY, &sam, "missing_scope"),
+        (RESET, BOT, &sam, "not_allowed_token_type"),
+        (INVALIDATE, ADMIN, &dana, "invalid_arguments"),
+        (RESET, ADMIN, &nobody, "user_not_found"),
     ];
     for (method, token, form, code) in cases {
         let before = authentications(&s).await;
@@ -749,17 +735,7 @@ async fn a_refused_call_authenticates_its_token_once() {
 #[tokio::test]
 async fn cursors_of_one_listing_are_refused_by_the_others() {
     let s = server().await;
-    for user in ["WSAM", "WADMIN"] {
-        let r = call(
-            &s,
-            "admin.users.session.reset",
-            Some(ADMIN),
-            &[("user_id", user)],
-            &[],
-        )
-        .await;
-        assert_eq!(r.body["ok"], true, "{}", r.text);
-    }
+    reset_each(&s, &["WSAM", "WADMIN"]).await;
     // A session token may list users (see `service::users`).
     const DANA: &str = "xoxc-dana-desktop";
     let next = |r: Resp| {

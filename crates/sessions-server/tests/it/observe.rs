@@ -12,14 +12,14 @@ use tower::ServiceExt;
 
 use crate::support::{self, http, options, start_with, Resp, ADMIN, CONTROL, FIXTURE};
 
-async fn get(url: String) -> (u16, String) {
+pub(crate) async fn get(url: String) -> (u16, String) {
     let r = http().get(url).send().await.unwrap();
     let status = r.status().as_u16();
     (status, r.text().await.unwrap())
 }
 
 /// The value of one sample line `name{labels} value`, if present.
-fn sample(text: &str, series: &str) -> Option<f64> {
+pub(crate) fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }

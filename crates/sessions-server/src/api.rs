@@ -37,7 +37,6 @@ pub(crate) struct Reply {
     /// `X-Accepted-OAuth-Scopes`: the scope the call needs.
     pub(crate) accepted: Option<&'static str>,
     job: Option<i64>,
-    retry_after: Option<u64>,
     /// `ok` or the error code, for metrics and the access log.
     code: String,
 }
@@ -57,7 +56,6 @@ impl Reply {
             scopes: None,
             accepted: None,
             job: None,
-            retry_after: None,
             code,
         }
     }
@@ -75,7 +73,6 @@ impl Reply {
             scopes: None,
             accepted: None,
             job: None,
-            retry_after: None,
             code: "ok".to_owned(),
         }
     }
@@ -98,9 +95,6 @@ impl IntoResponse for Reply {
         }
         if let Some(job) = self.job {
             h.insert("x-sessions-job-id", HeaderValue::from(job));
-        }
-        if let Some(secs) = self.retry_after {
-            h.insert(http::header::RETRY_AFTER, HeaderValue::from(secs));
         }
         res.extensions_mut()
             .insert(crate::metrics::AnswerCode(self.code));
@@ -184,8 +178,9 @@ async fn finish<T: Serialize>(ctx: Ctx, out: Result<(T, Option<i64>), ApiError>)
 }
 
 async fn dispatch(state: &AppState, name: &str, input: CallInput, origin: &Origin) -> Reply {
-    /// Runs method `$m` with the service function `$f` (answering `Result<T, ApiError>`, or
-    /// `Result<(T, Option<i64>), ApiError>` with a job id when `job` is given).
+    /// Runs method `$m`: [`begin`], the service function `$f` (given `&Ctx` and the request),
+    /// [`finish`]. `$f` answers `Result<T, ApiError>`; the third form maps that to
+    /// `Result<(T, Option<i64>), ApiError>` itself, to pass on a job id.
     macro_rules! exec {
         ($m:ty, $f:path) => {
             exec!($m, $f, |out| out.map(|x| (x, None)))

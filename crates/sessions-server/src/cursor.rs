@@ -8,7 +8,7 @@
 //! with the store's server secret, so every node sharing the store verifies every other node's
 //! cursors.
 //!
-//! Domain separation: the HMAC input starts with a tag naming the cursor's [`Kind`], then the
+//! Domain separation: the HMAC input starts with a tag naming the cursor's kind, then the
 //! payload. A cursor of one kind therefore never verifies as another, even if two payloads
 //! happened to be the same bytes; it is refused with [`CursorError::OtherMethod`]. The org and
 //! filter are checked after the signature, so a genuine cursor used by another org or with

@@ -67,7 +67,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
-pub mod audit;
+mod audit;
 mod clock;
 pub mod control;
 pub mod cursor;

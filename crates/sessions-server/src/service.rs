@@ -1,6 +1,7 @@
-//! Authorization and semantics of every method. No HTTP types and no SQL here: this layer sees
-//! a [`Principal`], typed requests from `sessions_wire`, and the [`Store`](sessions_store::Store)
-//! trait, and returns typed responses or an [`ApiError`].
+//! Authorization ([`authz`]: the one `authorize`, for `/api` and `/audit`) and semantics of
+//! every method. No HTTP types and no SQL here: this layer sees a [`Principal`], typed requests
+//! from `sessions_wire`, and the [`Store`](sessions_store::Store) trait, and returns typed
+//! responses or an [`ApiError`].
 //!
 //! Choices where Slack's reference is silent:
 //! - A session token (`xoxc`) or a bot token on an admin method: `not_allowed_token_type`.

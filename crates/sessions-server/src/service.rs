@@ -294,6 +294,15 @@ pub async fn invalidate(ctx: &Ctx, req: InvalidateRequest) -> Result<Empty, ApiE
     Ok(Empty {})
 }
 
+/// `ids` in order, each once: the users a multi-user call is about (and its audit entry names).
+pub(crate) fn unique(ids: &[String]) -> Vec<String> {
+    let mut seen = HashSet::new();
+    ids.iter()
+        .filter(|u| seen.insert(u.as_str()))
+        .cloned()
+        .collect()
+}
+
 /// One offending user of a multi-user call.
 fn offenders(code: ErrorCode, bad: &[(ErrorCode, String)]) -> ApiError {
     let mut e = ApiError::new(code);
@@ -311,12 +320,7 @@ async fn check_users(
     ids: &[String],
     refuse: impl Fn(&UserRow) -> Option<ErrorCode>,
 ) -> Result<Vec<String>, ApiError> {
-    let mut seen = HashSet::new();
-    let unique: Vec<String> = ids
-        .iter()
-        .filter(|u| seen.insert(u.as_str()))
-        .cloned()
-        .collect();
+    let unique = unique(ids);
     let rows = ctx.state.store().users(ctx.org(), &unique).await?;
     let by_id: HashMap<&str, &UserRow> = rows.iter().map(|u| (u.user_id.as_str(), u)).collect();
     let mut bad = Vec::new();

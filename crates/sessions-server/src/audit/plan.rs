@@ -15,6 +15,7 @@ use sessions_wire::{
 };
 
 use super::origin::truncate;
+use crate::service::unique;
 
 /// Most target ids a refusal's entry keeps.
 pub(crate) const REFUSED_TARGETS_MAX: usize = 100;
@@ -113,15 +114,6 @@ fn trimmed(v: &Option<String>) -> Option<String> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
-}
-
-/// `ids` in order, each once.
-fn unique(ids: &[String]) -> Vec<String> {
-    let mut seen = HashSet::new();
-    ids.iter()
-        .filter(|u| seen.insert(u.as_str()))
-        .cloned()
-        .collect()
 }
 
 impl Audited for SessionInvalidate {

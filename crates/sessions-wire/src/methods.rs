@@ -1,11 +1,12 @@
-//! The seven `admin.users.session.*` methods, `auth.test` and the three `users.*` look-ups: one
-//! marker type each, tying the method's name to its request and response types through
-//! [`Method`].
+//! The seven `admin.users.session.*` methods, `auth.test`, the three `users.*` look-ups and the
+//! audit log read: one marker type each, tying the method's name, HTTP verb and path to its
+//! request and response types through [`Method`], so a client needs one send loop for all.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::args::{check_ids, ArgError, Args};
+use crate::audit::{AuditLogsRequest, AuditLogsResponse, AUDIT_LOGS_PATH};
 use crate::envelope::ResponseMetadata;
 use crate::types::{ActiveSession, ResetScope, SessionId, SessionSetting};
 use crate::users::{
@@ -52,17 +53,20 @@ pub enum Scope {
     UsersRead,
     /// `users:read.email`.
     UsersReadEmail,
+    /// `auditlogs:read`.
+    AuditLogsRead,
 }
 
 impl Scope {
     /// The scope's name, or `""` for none.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Scope::None => "",
             Scope::AdminUsersRead => "admin.users:read",
             Scope::AdminUsersWrite => "admin.users:write",
             Scope::UsersRead => "users:read",
             Scope::UsersReadEmail => "users:read.email",
+            Scope::AuditLogsRead => "auditlogs:read",
         }
     }
 }
@@ -77,10 +81,36 @@ pub trait Request: Sized {
     fn validate(&self) -> Result<(), ArgError>;
 }
 
-/// Ties a Web API method name to its request and response types.
+/// The HTTP verb a method is called with; it also says where the arguments go. Exhaustive on
+/// purpose: a new verb must be handled by every client, not fall into a default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Verb {
+    /// `POST`, the arguments as an `application/x-www-form-urlencoded` body (the Web API).
+    Post,
+    /// `GET`, the arguments in the query string (the audit log).
+    Get,
+}
+
+/// Where a method lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MethodPath {
+    /// `<Web API root>/<name>`: `https://slack.com/api/admin.users.session.list`.
+    WebApi(&'static str),
+    /// Relative to the server root instead of the Web API root: `audit/v1/logs`, at
+    /// `https://api.slack.com/audit/v1/logs` on Slack.
+    Root(&'static str),
+}
+
+/// Describes one method: its name, how it is reached over HTTP, its request and response
+/// types, and what retrying, throttling and authorization need to know about it.
 pub trait Method {
-    /// The method name, as in the URL (`admin.users.session.list`).
+    /// The method name: as in the URL for Web API methods (`admin.users.session.list`), a
+    /// label for the others (`audit.logs`).
     const NAME: &'static str;
+    /// The HTTP verb (and so where the arguments go).
+    const VERB: Verb;
+    /// Where the method is sent.
+    const PATH: MethodPath;
     /// Slack's rate-limit tier for the method.
     const TIER: RateTier;
     /// The scope a user token needs.
@@ -107,6 +137,34 @@ pub(crate) fn opt(
     }
 }
 
+/// The `limit` argument of a paged method. A number too large for a page size is out of
+/// `1..=max` (checked in full by [`check_limit`]).
+pub(crate) fn limit_arg(args: &Args, max: u32) -> Result<Option<u32>, ArgError> {
+    match args.u64("limit")? {
+        Some(v) => u32::try_from(v)
+            .map(Some)
+            .map_err(|_| limit_out_of_range(max, v)),
+        None => Ok(None),
+    }
+}
+
+/// `limit`, when given, is in `1..=max`.
+pub(crate) fn check_limit(limit: Option<u32>, max: u32) -> Result<(), ArgError> {
+    match limit {
+        Some(l) if !(1..=max).contains(&l) => Err(limit_out_of_range(max, l.into())),
+        _ => Ok(()),
+    }
+}
+
+fn limit_out_of_range(max: u32, got: u64) -> ArgError {
+    ArgError::OutOfRange {
+        name: "limit",
+        min: 1,
+        max: max.into(),
+        got,
+    }
+}
+
 /// A required text argument: present and not only whitespace.
 pub(crate) fn non_empty(name: &'static str, v: &str) -> Result<(), ArgError> {
     if v.trim().is_empty() {
@@ -128,13 +186,23 @@ pub const DURATION_MIN: u64 = 28_800;
 /// Longest session duration accepted, in seconds (10 years).
 pub const DURATION_MAX: u64 = 315_569_520;
 
+/// One marker type and its [`Method`] impl. A Web API method is `POST <base>/<name>`; any
+/// other endpoint states its verb and path (`get = "audit/v1/logs"`).
 macro_rules! method {
-    ($ty:ident, $name:literal, $tier:ident, $scope:ident, retry = $retry:literal, admin = $admin:literal, $req:ty => $resp:ty) => {
+    ($ty:ident, $name:literal, $($rest:tt)*) => {
+        method!(@ $ty, $name, Post, MethodPath::WebApi($name), $($rest)*);
+    };
+    ($ty:ident, $name:literal get = $path:expr, $($rest:tt)*) => {
+        method!(@ $ty, $name, Get, MethodPath::Root($path), $($rest)*);
+    };
+    (@ $ty:ident, $name:literal, $verb:ident, $path:expr, $tier:ident, $scope:ident, retry = $retry:literal, admin = $admin:literal, $req:ty => $resp:ty) => {
         #[doc = concat!("`", $name, "`.")]
         #[derive(Debug, Clone, Copy, Default)]
         pub struct $ty;
         impl Method for $ty {
             const NAME: &'static str = $name;
+            const VERB: Verb = Verb::$verb;
+            const PATH: MethodPath = $path;
             const TIER: RateTier = RateTier::$tier;
             const SCOPE: Scope = Scope::$scope;
             const RETRY_SAFE: bool = $retry;
@@ -156,8 +224,45 @@ method!(AuthTest, "auth.test", AuthTest, None, retry = true, admin = false, Auth
 method!(UsersLookupByEmail, "users.lookupByEmail", Tier3, UsersReadEmail, retry = true, admin = false, UsersLookupByEmailRequest => UserResponse);
 method!(UsersInfo, "users.info", Tier4, UsersRead, retry = true, admin = false, UsersInfoRequest => UserResponse);
 method!(UsersList, "users.list", Tier2, UsersRead, retry = true, admin = false, UsersListRequest => UsersListResponse);
+// Slack names no tier for the audit log; Tier 3 is what a throttle would assume. (The client's
+// proactive throttle covers Web API methods only.)
+method!(AuditLogs, "audit.logs" get = AUDIT_LOGS_PATH, Tier3, AuditLogsRead, retry = true, admin = true, AuditLogsRequest => AuditLogsResponse);
 
-/// Names of every method the server implements.
+/// A method whose answers come in pages linked by `response_metadata.next_cursor`.
+pub trait Paged: Method {
+    /// The request's `cursor` argument.
+    fn cursor(req: &mut Self::Request) -> &mut Option<String>;
+    /// The cursor of the page after this one, `None` on the last.
+    fn next_cursor(page: &Self::Response) -> Option<&str>;
+}
+
+/// [`Paged`] for methods whose request has `cursor` and whose response has
+/// `response_metadata`, with the response's own `next_cursor()`.
+macro_rules! paged {
+    ($($ty:ident: $resp:ty),*) => {$(
+        impl $resp {
+            /// The cursor of the next page, or `None` on the last one.
+            pub fn next_cursor(&self) -> Option<&str> {
+                self.response_metadata
+                    .as_ref()
+                    .and_then(ResponseMetadata::next_cursor)
+            }
+        }
+        impl Paged for $ty {
+            fn cursor(req: &mut Self::Request) -> &mut Option<String> {
+                &mut req.cursor
+            }
+            fn next_cursor(page: &Self::Response) -> Option<&str> {
+                page.next_cursor()
+            }
+        }
+    )*};
+}
+
+paged!(SessionList: ListResponse, UsersList: UsersListResponse, AuditLogs: AuditLogsResponse);
+
+/// Names of every Web API method (`POST <base>/<name>`) the server implements; the audit log
+/// ([`AuditLogs`]) is served at its own path.
 pub const METHOD_NAMES: &[&str] = &[
     SessionList::NAME,
     SessionInvalidate::NAME,
@@ -227,19 +332,10 @@ impl Request for ListRequest {
     }
 
     fn from_args(args: &Args) -> Result<Self, ArgError> {
-        let limit = match args.u64("limit")? {
-            Some(v) => Some(u32::try_from(v).map_err(|_| ArgError::OutOfRange {
-                name: "limit",
-                min: 1,
-                max: LIST_LIMIT_MAX.into(),
-                got: v,
-            })?),
-            None => None,
-        };
         Ok(ListRequest {
             team_id: args.optional("team_id"),
             user_id: args.optional("user_id"),
-            limit,
+            limit: limit_arg(args, LIST_LIMIT_MAX)?,
             cursor: args.optional("cursor"),
         })
     }
@@ -252,17 +348,7 @@ impl Request for ListRequest {
             (false, true) => return Err(ArgError::MissingTeam),
             _ => {}
         }
-        if let Some(limit) = self.limit {
-            if !(1..=LIST_LIMIT_MAX).contains(&limit) {
-                return Err(ArgError::OutOfRange {
-                    name: "limit",
-                    min: 1,
-                    max: LIST_LIMIT_MAX.into(),
-                    got: limit.into(),
-                });
-            }
-        }
-        Ok(())
+        check_limit(self.limit, LIST_LIMIT_MAX)
     }
 }
 
@@ -275,15 +361,6 @@ pub struct ListResponse {
     /// Carries `next_cursor`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_metadata: Option<ResponseMetadata>,
-}
-
-impl ListResponse {
-    /// The cursor of the next page, or `None` on the last one.
-    pub fn next_cursor(&self) -> Option<&str> {
-        self.response_metadata
-            .as_ref()
-            .and_then(ResponseMetadata::next_cursor)
-    }
 }
 
 // ---------------------------------------------------------------- invalidate
@@ -663,4 +740,55 @@ pub struct AuthTestResponse {
     /// Whether the token belongs to an org-wide installation.
     #[serde(default)]
     pub is_enterprise_install: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn web_api_methods_are_posted_to_their_name_and_the_audit_log_is_read_at_its_path() {
+        fn route<M: Method>() -> (Verb, MethodPath) {
+            (M::VERB, M::PATH)
+        }
+        assert_eq!(
+            route::<SessionList>(),
+            (Verb::Post, MethodPath::WebApi("admin.users.session.list"))
+        );
+        assert_eq!(
+            route::<UsersInfo>(),
+            (Verb::Post, MethodPath::WebApi("users.info"))
+        );
+        assert_eq!(
+            route::<AuditLogs>(),
+            (Verb::Get, MethodPath::Root("audit/v1/logs"))
+        );
+        assert_eq!(AuditLogs::SCOPE.as_str(), crate::audit::AUDIT_SCOPE);
+        assert_eq!((AuditLogs::RETRY_SAFE, AuditLogs::ADMIN_ONLY), (true, true));
+        assert!(!METHOD_NAMES.contains(&AuditLogs::NAME));
+    }
+
+    #[test]
+    fn paged_methods_follow_non_empty_cursors() {
+        let mut req = ListRequest::org();
+        *SessionList::cursor(&mut req) = Some("c1".to_owned());
+        assert_eq!(req.cursor.as_deref(), Some("c1"));
+        let meta = |c: &str| {
+            Some(ResponseMetadata {
+                next_cursor: Some(c.to_owned()),
+                ..Default::default()
+            })
+        };
+        let page = AuditLogsResponse {
+            response_metadata: meta("n2"),
+            ..Default::default()
+        };
+        assert_eq!(AuditLogs::next_cursor(&page), Some("n2"));
+        let last = UsersListResponse {
+            response_metadata: meta(""),
+            ..Default::default()
+        };
+        assert_eq!(UsersList::next_cursor(&last), None);
+        assert_eq!(SessionList::next_cursor(&ListResponse::default()), None);
+    }
 }

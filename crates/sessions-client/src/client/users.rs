@@ -47,16 +47,7 @@ impl Client {
         &self,
         req: UsersListRequest,
     ) -> impl Stream<Item = Result<UsersListResponse, Error>> + Send + 'static {
-        let client = self.clone();
-        crate::paging::pages(
-            req,
-            |r: &mut UsersListRequest| &mut r.cursor,
-            UsersListResponse::next_cursor,
-            move |r| {
-                let client = client.clone();
-                async move { client.users_list(r).await }
-            },
-        )
+        self.pages::<UsersList>(req)
     }
 
     /// Every user on every page (see [`Client::users_list_pages`]).

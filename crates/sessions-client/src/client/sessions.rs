@@ -81,10 +81,7 @@ impl Client {
             req,
             SessionList::cursor,
             SessionPage::next_cursor,
-            move |r| {
-                let client = client.clone();
-                async move { client.admin_users_session_list_page(r).await }
-            },
+            move |r| scan_page(client.clone(), r),
         )
     }
 
@@ -102,10 +99,7 @@ impl Client {
             req,
             SessionList::cursor,
             SessionPage::next_cursor,
-            move |r| {
-                let client = client.clone();
-                async move { client.admin_users_session_list_page(r).await }
-            },
+            move |r| scan_page(client.clone(), r),
         )
     }
 
@@ -119,6 +113,11 @@ impl Client {
         self.call_with_http_info::<AuthTest>(&AuthTestRequest {})
             .await
     }
+}
+
+/// One page of the org scan, owning its client (what the paging streams call).
+async fn scan_page(client: Client, req: ListRequest) -> Result<SessionPage, Error> {
+    client.admin_users_session_list_page(req).await
 }
 
 /// A method's typed call and its `_with_http_info` twin, both named after it.

@@ -213,16 +213,17 @@ impl Client {
         Ok(decode(status, headers, bytes))
     }
 
-    /// Every page of paged method `M`, lazily (see `crate::paging::pages`).
+    /// Every page of paged method `M`, lazily (see `Paging::pages`).
     pub(super) fn pages<M: Paged>(
         &self,
         req: M::Request,
     ) -> impl Stream<Item = Result<M::Response, Error>> + Send + 'static {
         let client = self.clone();
-        crate::paging::pages(req, M::cursor, M::next_cursor, move |r| {
+        crate::paging::Paging::new(req, M::cursor, M::next_cursor, move |r| {
             let client = client.clone();
             async move { client.call::<M>(&r).await }
         })
+        .pages()
     }
 
     /// The ordinary decode of a 2xx body: the method's payload, or its `ok:false` as an error.

@@ -11,6 +11,7 @@ use sessions_wire::{
 
 use super::{Client, WithHttpInfo};
 use crate::error::Error;
+use crate::paging::Paging;
 use crate::scan::SessionPage;
 
 impl Client {
@@ -77,12 +78,13 @@ impl Client {
         req: ListRequest,
     ) -> impl Stream<Item = Result<SessionPage, Error>> + Send + 'static {
         let client = self.clone();
-        crate::paging::pages(
+        Paging::new(
             req,
             SessionList::cursor,
             SessionPage::next_cursor,
             move |r| scan_page(client.clone(), r),
         )
+        .pages()
     }
 
     /// [`Client::admin_users_session_scan`], with the next page requested (and decoded) on a
@@ -95,12 +97,13 @@ impl Client {
         req: ListRequest,
     ) -> impl Stream<Item = Result<SessionPage, Error>> + Send + 'static {
         let client = self.clone();
-        crate::paging::pages_ahead(
+        Paging::new(
             req,
             SessionList::cursor,
             SessionPage::next_cursor,
             move |r| scan_page(client.clone(), r),
         )
+        .ahead()
     }
 
     /// `auth.test`: who the token belongs to.

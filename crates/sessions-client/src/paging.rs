@@ -8,12 +8,17 @@ use futures::stream::{self, Stream, StreamExt};
 
 use crate::error::Error;
 
+/// Where a request carries its cursor.
+type CursorOf<Req> = fn(&mut Req) -> &mut Option<String>;
+/// The cursor a page names for the next one (`None` on the last).
+type NextCursor<Page> = fn(&Page) -> Option<&str>;
+
 /// A cursor-paginated call: the first request, where its cursor goes, how a page names the
 /// next one, and the call itself. [`Paging::pages`] and [`Paging::ahead`] turn it into a stream.
 pub(crate) struct Paging<Req, Page, F> {
     req: Req,
-    cursor: fn(&mut Req) -> &mut Option<String>,
-    next_cursor: fn(&Page) -> Option<&str>,
+    cursor: CursorOf<Req>,
+    next_cursor: NextCursor<Page>,
     call: F,
 }
 
@@ -26,8 +31,8 @@ where
 {
     pub(crate) fn new(
         req: Req,
-        cursor: fn(&mut Req) -> &mut Option<String>,
-        next_cursor: fn(&Page) -> Option<&str>,
+        cursor: CursorOf<Req>,
+        next_cursor: NextCursor<Page>,
         call: F,
     ) -> Self {
         Paging {
@@ -38,18 +43,28 @@ where
         }
     }
 
+    /// Taken apart to start: the request to start from, the cursors already followed (its
+    /// own, if any), and the rest.
+    fn start(self) -> (Req, HashSet<String>, CursorOf<Req>, NextCursor<Page>, F) {
+        let Paging {
+            mut req,
+            cursor,
+            next_cursor,
+            call,
+        } = self;
+        let mut seen = HashSet::new();
+        if let Some(c) = cursor(&mut req).as_deref().filter(|c| !c.is_empty()) {
+            seen.insert(c.to_owned());
+        }
+        (req, seen, cursor, next_cursor, call)
+    }
+
     /// Every page, lazily: nothing is requested until polled. Starts from the request's
     /// cursor if set; ends after a page with no (or an empty) cursor, after a page whose cursor
     /// was already followed (a server looping would otherwise loop us), or right after yielding
     /// an error. Fused, so polling past the end keeps answering `None`.
     pub(crate) fn pages(self) -> impl Stream<Item = Result<Page, Error>> + Send + 'static {
-        let Paging {
-            req,
-            cursor,
-            next_cursor,
-            call,
-        } = self;
-        let (req, seen) = start(req, cursor);
+        let (req, seen, cursor, next_cursor, call) = self.start();
         stream::unfold(Some((req, seen)), move |state| {
             // The call is made here, outside the future, so the future borrows nothing.
             let call = state.as_ref().map(|(req, _)| call(req.clone()));
@@ -73,13 +88,7 @@ where
     /// request is ahead; dropping the stream aborts it. Like [`Paging::pages`], nothing is
     /// requested until polled. Needs a tokio runtime, as the client does.
     pub(crate) fn ahead(self) -> impl Stream<Item = Result<Page, Error>> + Send + 'static {
-        let Paging {
-            req,
-            cursor,
-            next_cursor,
-            call,
-        } = self;
-        let (req, seen) = start(req, cursor);
+        let (req, seen, cursor, next_cursor, call) = self.start();
         stream::unfold(Some((None, req, seen, call)), move |state| async move {
             let (ahead, req, seen, call) = state?;
             // Lazy like `pages`: the first request goes out when the stream is first polled.
@@ -113,21 +122,12 @@ impl<T> Drop for Ahead<T> {
     }
 }
 
-/// The request to start from, and the cursors already followed (its own, if any).
-fn start<Req>(mut req: Req, cursor: fn(&mut Req) -> &mut Option<String>) -> (Req, HashSet<String>) {
-    let mut seen = HashSet::new();
-    if let Some(c) = cursor(&mut req).as_deref().filter(|c| !c.is_empty()) {
-        seen.insert(c.to_owned());
-    }
-    (req, seen)
-}
-
 /// The request for the page after one whose cursor is `next`, or `None` when pagination ends
 /// there: no (or an empty) cursor, or one already followed.
 fn follow<Req>(
     mut req: Req,
     mut seen: HashSet<String>,
-    cursor: fn(&mut Req) -> &mut Option<String>,
+    cursor: CursorOf<Req>,
     next: Option<&str>,
 ) -> Option<(Req, HashSet<String>)> {
     match next {

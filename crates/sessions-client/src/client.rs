@@ -14,6 +14,26 @@ use crate::error::Error;
 use crate::retry::{RetryHook, RetryPolicy, Sleeper, TokioSleeper};
 use crate::throttle::{token_key, Throttle};
 
+/// A method's typed call and its `_with_http_info` twin, both named after it.
+macro_rules! typed {
+    ($($name:literal $($what:literal)?: $call:ident, $with_info:ident, $m:ty, $req:ty => $resp:ty;)*) => {
+        impl $crate::Client {$(
+            #[doc = concat!("`", $name, "`", $($what,)? ".")]
+            pub async fn $call(&self, req: $req) -> Result<$resp, $crate::Error> {
+                self.call::<$m>(&req).await
+            }
+
+            #[doc = concat!("`", $name, "` with HTTP details.")]
+            pub async fn $with_info(
+                &self,
+                req: $req,
+            ) -> Result<$crate::WithHttpInfo<$resp>, $crate::Error> {
+                self.call_with_http_info::<$m>(&req).await
+            }
+        )*}
+    };
+}
+
 mod audit;
 mod pipeline;
 mod sessions;

@@ -15,19 +15,6 @@ use crate::paging::Paging;
 use crate::scan::SessionPage;
 
 impl Client {
-    /// `admin.users.session.list`: one page.
-    pub async fn admin_users_session_list(&self, req: ListRequest) -> Result<ListResponse, Error> {
-        self.call::<SessionList>(&req).await
-    }
-
-    /// `admin.users.session.list` with HTTP details.
-    pub async fn admin_users_session_list_with_http_info(
-        &self,
-        req: ListRequest,
-    ) -> Result<WithHttpInfo<ListResponse>, Error> {
-        self.call_with_http_info::<SessionList>(&req).await
-    }
-
     /// Every page of `admin.users.session.list`, lazily, following `next_cursor`.
     ///
     /// Starts from `req.cursor` if set. Ends after a page with no (or an empty) cursor, after
@@ -123,24 +110,9 @@ async fn scan_page(client: Client, req: ListRequest) -> Result<SessionPage, Erro
     client.admin_users_session_list_page(req).await
 }
 
-/// A method's typed call and its `_with_http_info` twin, both named after it.
-macro_rules! typed {
-    ($($name:literal: $call:ident, $with_info:ident, $m:ty, $req:ty => $resp:ty;)*) => {
-        impl Client {$(
-            #[doc = concat!("`", $name, "`.")]
-            pub async fn $call(&self, req: $req) -> Result<$resp, Error> {
-                self.call::<$m>(&req).await
-            }
-
-            #[doc = concat!("`", $name, "` with HTTP details.")]
-            pub async fn $with_info(&self, req: $req) -> Result<WithHttpInfo<$resp>, Error> {
-                self.call_with_http_info::<$m>(&req).await
-            }
-        )*}
-    };
-}
-
 typed! {
+    "admin.users.session.list" ": one page": admin_users_session_list,
+        admin_users_session_list_with_http_info, SessionList, ListRequest => ListResponse;
     "admin.users.session.invalidate": admin_users_session_invalidate, admin_users_session_invalidate_with_http_info,
         SessionInvalidate, InvalidateRequest => Empty;
     "admin.users.session.reset": admin_users_session_reset, admin_users_session_reset_with_http_info,

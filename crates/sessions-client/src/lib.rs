@@ -57,7 +57,10 @@
 //! * The audit log (`Client::audit_logs`, `audit_logs_pages`, `audit_logs_all`) is read with
 //!   `GET` next to the API root (`http://host/api/` → `http://host/audit/v1/logs`; Slack's
 //!   `https://api.slack.com/audit/v1/logs` for the default base), or at
-//!   [`ClientBuilder::audit_url`]; it is retried like a read and never throttled.
+//!   [`ClientBuilder::audit_url`]. Its [`Method`] ([`AuditLogs`]) says so, and it goes through
+//!   the same validate/send/retry/decode pipeline as every Web API method: retried like a
+//!   read, reported to [`ClientBuilder::on_retry`], never throttled (the proactive throttle
+//!   follows the Web API's tiers).
 
 mod client;
 mod decode;

@@ -235,6 +235,20 @@ mod tests {
     use crate::plan::{Actor, Invalidation, PlanStats, PlannedUser, Unresolved};
     use crate::Selection;
 
+    /// Chunk 0's refusal of one user.
+    fn users_failed(user: u32, code: &str) -> Record {
+        Record::Action {
+            i: 0,
+            result: ActionRecord::UsersFailed {
+                users: vec![user],
+                failure: Failure {
+                    code: code.into(),
+                    detail: String::new(),
+                },
+            },
+        }
+    }
+
     fn plan() -> Plan {
         Plan {
             created_unix: 0,
@@ -272,17 +286,8 @@ mod tests {
         p.resets = vec![vec![0], vec![1, 2]];
         p.invalidations.clear();
         let mut j = Journal::create(&dir.path().join("j"), p).unwrap();
-        j.record(&Record::Action {
-            i: 0,
-            result: ActionRecord::UsersFailed {
-                users: vec![0],
-                failure: Failure {
-                    code: "cannot_reset_primary_owner".into(),
-                    detail: String::new(),
-                },
-            },
-        })
-        .unwrap();
+        j.record(&users_failed(0, "cannot_reset_primary_owner"))
+            .unwrap();
         j.record(&Record::Action {
             i: 0,
             result: ActionRecord::Failed(Failure {
@@ -341,17 +346,7 @@ mod tests {
                 RowResult::Planned
             ]
         );
-        j.record(&Record::Action {
-            i: 0,
-            result: ActionRecord::UsersFailed {
-                users: vec![1],
-                failure: Failure {
-                    code: "user_not_found".into(),
-                    detail: String::new(),
-                },
-            },
-        })
-        .unwrap();
+        j.record(&users_failed(1, "user_not_found")).unwrap();
         j.record(&Record::Action {
             i: 0,
             result: ActionRecord::Done,

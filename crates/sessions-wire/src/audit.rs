@@ -26,12 +26,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::args::{ArgError, Args};
 use crate::envelope::ResponseMetadata;
+use crate::methods::{check_limit, limit_arg, opt};
 use crate::types::SessionId;
 
 /// Path of the endpoint, relative to the server root (not to `/api/`).
 pub const AUDIT_LOGS_PATH: &str = "audit/v1/logs";
 /// Scope a user token needs to read the audit log.
-pub const AUDIT_SCOPE: &str = "auditlogs:read";
+pub const AUDIT_SCOPE: &str = crate::Scope::AuditLogsRead.as_str();
 /// Largest page (Slack's Audit Logs API maximum).
 pub const AUDIT_LIMIT_MAX: u32 = 9999;
 /// Page size when `limit` is not given.
@@ -94,12 +95,6 @@ impl AuditLogsRequest {
     }
 }
 
-fn opt(form: &mut Vec<(&'static str, String)>, name: &'static str, v: &Option<impl ToString>) {
-    if let Some(v) = v {
-        form.push((name, v.to_string()));
-    }
-}
-
 impl crate::Request for AuditLogsRequest {
     fn to_form(&self) -> Vec<(&'static str, String)> {
         let mut f = Vec::new();
@@ -114,15 +109,6 @@ impl crate::Request for AuditLogsRequest {
     }
 
     fn from_args(args: &Args) -> Result<Self, ArgError> {
-        let limit = match args.u64("limit")? {
-            Some(v) => Some(u32::try_from(v).map_err(|_| ArgError::OutOfRange {
-                name: "limit",
-                min: 1,
-                max: AUDIT_LIMIT_MAX.into(),
-                got: v,
-            })?),
-            None => None,
-        };
         let text = |n: &str| args.optional(n).filter(|v| !v.trim().is_empty());
         Ok(AuditLogsRequest {
             action: text("action"),
@@ -130,22 +116,13 @@ impl crate::Request for AuditLogsRequest {
             user: text("user"),
             oldest: args.u64("oldest")?,
             latest: args.u64("latest")?,
-            limit,
+            limit: limit_arg(args, AUDIT_LIMIT_MAX)?,
             cursor: text("cursor"),
         })
     }
 
     fn validate(&self) -> Result<(), ArgError> {
-        if let Some(limit) = self.limit {
-            if !(1..=AUDIT_LIMIT_MAX).contains(&limit) {
-                return Err(ArgError::OutOfRange {
-                    name: "limit",
-                    min: 1,
-                    max: AUDIT_LIMIT_MAX.into(),
-                    got: limit.into(),
-                });
-            }
-        }
+        check_limit(self.limit, AUDIT_LIMIT_MAX)?;
         for (name, v) in [("oldest", self.oldest), ("latest", self.latest)] {
             // Stored times are i64 seconds.
             if let Some(t) = v.filter(|t| *t > i64::MAX as u64) {
@@ -306,13 +283,4 @@ pub struct AuditLogsResponse {
     /// `next_cursor` (empty on the last page).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_metadata: Option<ResponseMetadata>,
-}
-
-impl AuditLogsResponse {
-    /// The next page's cursor, if any.
-    pub fn next_cursor(&self) -> Option<&str> {
-        self.response_metadata
-            .as_ref()
-            .and_then(|m| m.next_cursor())
-    }
 }

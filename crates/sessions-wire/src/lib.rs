@@ -33,6 +33,7 @@ pub mod audit;
 mod envelope;
 mod error_code;
 mod methods;
+mod sessions;
 mod types;
 mod users;
 
@@ -40,6 +41,7 @@ pub use args::{ArgError, Args};
 pub use envelope::{Envelope, ResponseMetadata};
 pub use error_code::ErrorCode;
 pub use methods::*;
+pub use sessions::*;
 pub use types::{ActiveSession, DeviceInfo, ResetScope, SessionId, SessionSetting};
 pub use users::{
     EnterpriseUser, User, UserProfile, UserResponse, UsersInfoRequest, UsersListRequest,

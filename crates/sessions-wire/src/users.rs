@@ -291,15 +291,6 @@ pub struct UsersListResponse {
     pub response_metadata: Option<ResponseMetadata>,
 }
 
-impl UsersListResponse {
-    /// The cursor of the next page, or `None` on the last one.
-    pub fn next_cursor(&self) -> Option<&str> {
-        self.response_metadata
-            .as_ref()
-            .and_then(ResponseMetadata::next_cursor)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use sessions_wire::{
     UsersLookupByEmail, UsersLookupByEmailRequest,
 };
 
-use super::{Client, WithHttpInfo};
+use super::Client;
 use crate::error::Error;
 
 impl Client {
@@ -28,35 +28,13 @@ impl Client {
             .map(|r| r.user)
     }
 
-    /// `users.list`: one page.
-    pub async fn users_list(&self, req: UsersListRequest) -> Result<UsersListResponse, Error> {
-        self.call::<UsersList>(&req).await
-    }
-
-    /// `users.list` with HTTP details.
-    pub async fn users_list_with_http_info(
-        &self,
-        req: UsersListRequest,
-    ) -> Result<WithHttpInfo<UsersListResponse>, Error> {
-        self.call_with_http_info::<UsersList>(&req).await
-    }
-
     /// Every page of `users.list`, lazily, following `next_cursor` (same rules as
     /// [`Client::admin_users_session_list_pages`]).
     pub fn users_list_pages(
         &self,
         req: UsersListRequest,
     ) -> impl Stream<Item = Result<UsersListResponse, Error>> + Send + 'static {
-        let client = self.clone();
-        crate::paging::pages(
-            req,
-            |r: &mut UsersListRequest| &mut r.cursor,
-            UsersListResponse::next_cursor,
-            move |r| {
-                let client = client.clone();
-                async move { client.users_list(r).await }
-            },
-        )
+        self.pages::<UsersList>(req)
     }
 
     /// Every user on every page (see [`Client::users_list_pages`]).
@@ -66,4 +44,9 @@ impl Client {
     ) -> impl Stream<Item = Result<User, Error>> + Send + 'static {
         crate::paging::items(self.users_list_pages(req), |p| p.members)
     }
+}
+
+typed! {
+    "users.list" ": one page": users_list, users_list_with_http_info,
+        UsersList, UsersListRequest => UsersListResponse;
 }

@@ -127,3 +127,76 @@ async fn the_audit_url_can_be_set() {
     );
     assert!(builder(&server).audit_url("ftp://nope/").build().is_err());
 }
+
+#[tokio::test]
+async fn a_get_carries_no_body_and_no_form_header() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/audit/v1/logs"))
+        .and(query_param("user", "W2"))
+        .respond_with(page(0..1, ""))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    c.audit_logs(AuditLogsRequest::default().user("W2"))
+        .await
+        .unwrap();
+    let sent = server.received_requests().await.unwrap();
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].body.is_empty());
+    assert!(sent[0].headers.get("content-type").is_none());
+    assert_eq!(sent[0].headers.get("accept").unwrap(), "application/json");
+    // No arguments, no `?`.
+    c.audit_logs(AuditLogsRequest::default()).await.unwrap_err();
+    let sent = server.received_requests().await.unwrap();
+    assert_eq!(sent[1].url.query(), None);
+}
+
+#[tokio::test]
+async fn retries_are_reported_and_waited_out_like_any_method() {
+    let server = MockServer::start().await;
+    Mock::given(path("/audit/v1/logs"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "2"))
+        .up_to_n_times(3)
+        .mount(&server)
+        .await;
+    Mock::given(path("/audit/v1/logs"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/audit/v1/logs"))
+        .respond_with(page(0..1, ""))
+        .mount(&server)
+        .await;
+    let told = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let hook_told = told.clone();
+    let sleeper = std::sync::Arc::new(crate::support::RecordingSleeper::default());
+    // Two attempts in all: only because the 429s are outside the budget does the 503 get
+    // its retry.
+    let policy = RetryPolicy {
+        max_attempts: 2,
+        wait_out_rate_limits: true,
+        ..RetryPolicy::default()
+    };
+    let c = builder(&server)
+        .retry(policy)
+        .sleeper(sleeper.clone())
+        .throttle(true)
+        .on_retry(std::sync::Arc::new(
+            move |m: &'static str, o: &Outcome, _| {
+                hook_told.lock().unwrap().push((m, o.clone()));
+            },
+        ))
+        .build()
+        .unwrap();
+    c.audit_logs(AuditLogsRequest::default()).await.unwrap();
+    let told = told.lock().unwrap().clone();
+    assert_eq!(told.len(), 4, "{told:?}");
+    assert!(told.iter().all(|(m, _)| *m == "audit.logs"));
+    assert!(matches!(told[3].1, Outcome::ServerError { .. }));
+    // Three 429 waits and one backoff; the throttle (Web API tiers only) added none.
+    assert_eq!(sleeper.waits()[..3], [secs(2), secs(2), secs(2)]);
+    assert_eq!(sleeper.waits().len(), 4);
+}

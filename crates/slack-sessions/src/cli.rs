@@ -157,7 +157,14 @@ pub struct ListArgs {
     /// Page size, 1..=1000.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub limit: Option<u32>,
-    /// Follow every page, printing sessions as they arrive.
+    #[command(flatten)]
+    pub pages: Pages,
+}
+
+/// How a listing command pages and prints: shared by `list` and `users list`.
+#[derive(Debug, Args)]
+pub struct Pages {
+    /// Follow every page, printing rows as they arrive.
     #[arg(long, conflicts_with = "cursor")]
     pub all: bool,
     /// Start from this cursor (the `next_cursor` of a previous page).
@@ -366,15 +373,8 @@ pub struct UsersListArgs {
     /// Page size (the server serves at most 1000).
     #[arg(long)]
     pub limit: Option<u32>,
-    /// Follow every page.
-    #[arg(long, conflicts_with = "cursor")]
-    pub all: bool,
-    /// Start from this cursor (the `next_cursor` of a previous page).
-    #[arg(long)]
-    pub cursor: Option<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[command(flatten)]
+    pub pages: Pages,
 }
 
 #[derive(Debug, Args)]

@@ -37,6 +37,10 @@ pub(super) struct Spec {
     /// arguments the request type writes back (so tests can hold `args` to the wire type).
     #[cfg_attr(not(test), allow(dead_code))]
     pub check: fn(&Args) -> Result<Vec<&'static str>, ArgError>,
+    /// The `ok:true` payload of the method's response type, serialized (so tests can hold
+    /// the `ok` schema to the wire type).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub ok_sample: fn() -> Value,
 }
 
 fn check<M: Method>(args: &Args) -> Result<Vec<&'static str>, ArgError> {
@@ -49,12 +53,22 @@ fn check<M: Method>(args: &Args) -> Result<Vec<&'static str>, ArgError> {
         .collect())
 }
 
+fn ok_sample<M: Method>() -> Value
+where
+    M::Response: Default,
+{
+    serde_json::to_value(M::Response::default()).unwrap_or_default()
+}
+
 fn spec<M: Method>(
     summary: &'static str,
     notes: &'static str,
     args: Vec<Arg>,
     ok: &'static str,
-) -> Spec {
+) -> Spec
+where
+    M::Response: Default,
+{
     Spec {
         name: M::NAME,
         tier: M::TIER,
@@ -65,6 +79,7 @@ fn spec<M: Method>(
         args,
         ok,
         check: check::<M>,
+        ok_sample: ok_sample::<M>,
     }
 }
 

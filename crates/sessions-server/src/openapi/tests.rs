@@ -86,6 +86,57 @@ fn documented_arguments_are_the_ones_the_request_types_read() {
     }
 }
 
+/// Every field a wire value writes is a property its schema declares. (The other way round,
+/// that required fields are written, is checked on real answers: the server's integration
+/// tests and schemathesis' response schema check; a default value leaves optional ones out.)
+fn holds_to(at: &str, schema: &Value, value: &Value) {
+    let props = schema["properties"].as_object().unwrap();
+    for key in value.as_object().unwrap().keys() {
+        assert!(
+            props.contains_key(key),
+            "{at}: the wire type writes undocumented {key}"
+        );
+    }
+}
+
+#[test]
+fn answer_schemas_match_the_wire_types() {
+    let doc = document();
+    let schemas = &doc["components"]["schemas"];
+    for spec in specs() {
+        holds_to(spec.name, &schemas[spec.ok], &(spec.ok_sample)());
+    }
+    fn sample<T: Default + serde::Serialize>() -> Value {
+        serde_json::to_value(T::default()).unwrap()
+    }
+    use sessions_wire::audit::{AuditLogEntry, AuditLogsResponse};
+    for (at, schema, value) in [
+        ("User", &schemas["User"], sample::<sessions_wire::User>()),
+        (
+            "User/profile",
+            &schemas["User"]["properties"]["profile"],
+            sample::<sessions_wire::UserProfile>(),
+        ),
+        (
+            "DeviceInfo",
+            &schemas["DeviceInfo"],
+            sample::<sessions_wire::DeviceInfo>(),
+        ),
+        (
+            "AuditLogEntry",
+            &schemas["AuditLogEntry"],
+            sample::<AuditLogEntry>(),
+        ),
+        (
+            "AuditLogsOk",
+            &schemas["AuditLogsOk"],
+            sample::<AuditLogsResponse>(),
+        ),
+    ] {
+        holds_to(at, schema, &value);
+    }
+}
+
 #[test]
 fn limits_come_from_the_wire_constants() {
     let doc = document();

@@ -7,9 +7,10 @@
 //! and success schema, checked against the request types by this module's tests. Shared by
 //! every operation, written once here: the three request encodings, the Slack envelope, the
 //! error answer and the HTTP-layer refusals (400, 408, 413, 429, 431), the security schemes, and
-//! `GET /audit/v1/logs`. The component schemas of the answers are data (`schemas.json`), checked
-//! against real answers by the server's tests and by `scripts/schemathesis.sh`, which fuzzes a
-//! running server against this document in CI.
+//! `GET /audit/v1/logs`. The component schemas of the answers are data (`schemas.json`): the
+//! tests hold them to the wire response types (every field a type writes is documented), and
+//! the server's tests and `scripts/schemathesis.sh` (which fuzzes a running server against this
+//! document in CI) hold them to real answers.
 
 mod methods;
 

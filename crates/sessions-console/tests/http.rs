@@ -24,11 +24,11 @@ struct Setup {
 async fn start_with(token: &str) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let config = sessions_server::ServeConfig {
+    let config = sessions_server::ServerSettings {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        database_url: format!("sqlite://{}", dir.path().join("s.db").display()),
+        database_url: Some(format!("sqlite://{}", dir.path().join("s.db").display())),
         fixtures: Some(FIXTURE.into()),
-        ..sessions_server::ServeConfig::default()
+        ..sessions_server::ServerSettings::default()
     };
     tokio::spawn(async move {
         sessions_server::run(

@@ -108,19 +108,39 @@ pub enum EmulatorError {
     Invalid(String),
 }
 
-/// How to start the emulator.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How to start the emulator. Its command-line flags (`serve --rate-limits`,
+/// `--rate-limit-file`, `--fault-seed`) are declared here, once, with the defaults of
+/// [`Default`]; the server flattens them into its settings.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct EmulatorConfig {
-    /// Rate-limit mode at start.
+    /// Rate limits: `off`, or `slack` to enforce each method's Slack tier per token and method
+    /// (Tier 2: 20/min, Tier 3: 50/min, Tier 4: 100/min, whole-minute bursts), answering HTTP
+    /// 429 with Retry-After and `ratelimited`. Changeable at runtime: PUT
+    /// /control/emulator/rate-limits.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "MODE",
+        default_value_t = EmulatorConfig::default().rate_limits
+    )]
     pub rate_limits: RateLimitMode,
-    /// JSON file of per-method limits: `{"admin.users.session.list": {"per_minute": 5,
-    /// "burst": 1}}`, or `{"mode": "slack", "overrides": {...}}` which also sets the mode.
-    /// A bare map while `rate_limits` is `Off` switches to [`RateLimitMode::Custom`]: giving
-    /// a file means wanting its limits.
+    /// JSON file of per-method limits, e.g. `{"admin.users.session.list": {"per_minute": 5,
+    /// "burst": 1}}` (or `{"mode": "slack", "overrides": {...}}`). With `--rate-limits off`
+    /// only the methods in the file are limited. A bad file stops the start.
+    // A bare map while `rate_limits` is `Off` switches to `RateLimitMode::Custom`: giving a
+    // file means wanting its limits.
+    #[arg(long, value_name = "FILE")]
     pub rate_limit_file: Option<PathBuf>,
-    /// Seed for probabilistic faults.
+    /// Seed of probabilistic fault injection (POST /control/emulator/faults with
+    /// `probability`): the same seed and the same calls give the same faults, run after run.
+    #[arg(
+        long = "fault-seed",
+        value_name = "N",
+        default_value_t = EmulatorConfig::default().seed
+    )]
     pub seed: u64,
     /// Calls kept in the request log.
+    #[arg(skip = EmulatorConfig::default().log_capacity)]
     pub log_capacity: usize,
 }
 

@@ -23,16 +23,19 @@ use sessions_wire::{
 use crate::EmulatorError;
 
 /// Whether and how calls are rate limited.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum RateLimitMode {
     /// No limits at all (the default).
     #[default]
+    #[value(help = "No rate limits (unless a --rate-limit-file names some methods)")]
     Off,
     /// Every method limited by its Slack tier; overrides replace a method's tier limit.
+    #[value(help = "Each method's Slack tier, per token and method")]
     Slack,
-    /// Only methods with an override are limited.
+    /// Only methods with an override are limited (set by a rate-limit file, not a flag).
+    #[value(skip)]
     Custom,
 }
 

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::routing::post;
-use sessions_server::{AppState, StateOptions};
+use sessions_server::{AppState, ServerSettings};
 use sessions_store::{Fixture, FixtureOrg};
 
 #[path = "support/synthetic.rs"]
@@ -232,10 +232,10 @@ impl Deployment {
             }
             let state = AppState::new(
                 store,
-                StateOptions {
+                ServerSettings {
                     control_token: Some("ctl".into()),
                     node_id: Some(format!("bench-{n}")),
-                    ..StateOptions::default()
+                    ..ServerSettings::default()
                 },
             )
             .await

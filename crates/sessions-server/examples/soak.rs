@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sessions_server::{AppState, StateOptions};
+use sessions_server::{AppState, ServerSettings};
 use sessions_store::{Fixture, FixtureOrg};
 
 #[path = "../benches/support/synthetic.rs"]
@@ -59,9 +59,9 @@ async fn serve_child(url: String, invalidate_pool: usize) {
     }
     let state = AppState::new(
         store,
-        StateOptions {
+        ServerSettings {
             control_token: Some("ctl-soak".into()),
-            ..StateOptions::default()
+            ..ServerSettings::default()
         },
     )
     .await

@@ -223,7 +223,7 @@ pub(crate) async fn read_body(
     headers: &http::HeaderMap,
     body: axum::body::Body,
 ) -> Result<bytes::Bytes, Response> {
-    let limit = state.inner.max_body_bytes;
+    let limit = state.inner.settings.max_body_bytes;
     let too_large = || {
         status_error(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -238,7 +238,7 @@ pub(crate) async fn read_body(
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    let body_timeout = state.inner.limits.body_timeout;
+    let body_timeout = state.inner.settings.limits.body_timeout;
     match tokio::time::timeout(body_timeout, axum::body::to_bytes(body, limit)).await {
         Ok(Ok(b)) => Ok(b),
         Ok(Err(e)) if is_length_limit(&e) => Err(too_large()),

@@ -3,18 +3,19 @@
 //! delayed jobs) without waiting.
 
 use std::fmt;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use sessions_store::UnixTime;
 
 type Source = Arc<dyn Fn() -> UnixTime + Send + Sync>;
 
-/// A cheap, cloneable clock handle. Every clone shares one offset (and one source).
+/// A cheap, cloneable clock handle. Every clone shares one offset (and one source). The
+/// offset is the emulator's clock ([`sessions_emulator::Clock`]: system time plus a shared
+/// offset), so moving and reading it is written once; a plugged-in source replaces only the
+/// system time under it.
 #[derive(Clone, Default)]
 pub struct Clock {
-    offset: Arc<AtomicI64>,
+    offset: sessions_emulator::Clock,
     source: Option<Source>,
 }
 
@@ -34,13 +35,6 @@ impl fmt::Debug for Clock {
     }
 }
 
-fn system_now() -> UnixTime {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 impl Clock {
     /// The system clock, no offset.
     pub fn system() -> Clock {
@@ -51,37 +45,35 @@ impl Clock {
     /// moving that clock moves the server's too. [`Clock::advance`] adds on top of it.
     pub fn from_fn(source: impl Fn() -> UnixTime + Send + Sync + 'static) -> Clock {
         Clock {
-            offset: Arc::default(),
+            offset: sessions_emulator::Clock::system(),
             source: Some(Arc::new(source)),
         }
     }
 
     /// Now, in unix seconds, offset applied.
     pub fn now(&self) -> UnixTime {
-        let base = self.source.as_ref().map_or_else(system_now, |s| s());
-        base.saturating_add(self.offset.load(Ordering::Relaxed))
+        match &self.source {
+            Some(source) => source().saturating_add(self.offset.offset()),
+            None => self.offset.now_unix(),
+        }
     }
 
     /// Moves the clock forward (or back, with a negative value) by `secs`; returns the new
-    /// offset.
+    /// offset (saturating).
     pub fn advance(&self, secs: i64) -> i64 {
-        let prev = self
-            .offset
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |o| {
-                Some(o.saturating_add(secs))
-            })
-            .unwrap_or_else(|o| o);
-        prev.saturating_add(secs)
+        self.offset.advance(secs)
     }
 
     /// The offset added to the source, in seconds.
     pub fn offset(&self) -> i64 {
-        self.offset.load(Ordering::Relaxed)
+        self.offset.offset()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicI64, Ordering};
+
     use super::*;
 
     #[test]

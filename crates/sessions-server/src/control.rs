@@ -2,9 +2,9 @@
 //! `Authorization: Bearer <control token>` (compared as hashes, in constant time). JSON in and
 //! out; bad input gets a plain 4xx `{"ok":false,"error":CODE,"message":TEXT}`.
 //!
-//! Exposure: off unless enabled ([`StateOptions::control`](crate::StateOptions::control) or a
+//! Exposure: off unless enabled ([`ServerSettings::control`](crate::ServerSettings::control) or a
 //! control token; 404 `control_disabled` otherwise), and for loopback peers only unless
-//! [`StateOptions::control_allow_remote`](crate::StateOptions::control_allow_remote) (403
+//! [`ServerSettings::control_allow_remote`](crate::ServerSettings::control_allow_remote) (403
 //! `control_remote_forbidden`). Both are checked before the token.
 //!
 //! | Call | Body | Answer |
@@ -61,14 +61,14 @@ fn store_fail(e: StoreError) -> Response {
 pub(crate) async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     // Off unless enabled; loopback peers only unless allowed (checked before the token, so a
     // remote prober learns nothing about it).
-    if !state.inner.control_enabled {
+    if !state.control_enabled() {
         return fail(
             StatusCode::NOT_FOUND,
             "control_disabled",
             "the control API is off; start the server with --control or --control-token",
         );
     }
-    if !state.inner.control_allow_remote {
+    if !state.inner.settings.control_allow_remote {
         let peer = req
             .extensions()
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()

@@ -4,7 +4,7 @@
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! use sessions_server::{app, demo_fixture, AppState, StateOptions};
+//! use sessions_server::{app, demo_fixture, AppState, ServerSettings};
 //!
 //! let dir = tempfile::tempdir().unwrap();
 //! let store = sessions_store::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
@@ -12,7 +12,7 @@
 //!     .unwrap();
 //! let (fixture, demo) = demo_fixture();
 //! store.load_fixture(&fixture, 1_700_000_000).await.unwrap();
-//! let state = AppState::new(store, StateOptions::default()).await.unwrap();
+//! let state = AppState::new(store, ServerSettings::default()).await.unwrap();
 //!
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
 //! let url = format!("http://{}/api/auth.test", listener.local_addr().unwrap());
@@ -61,8 +61,10 @@
 //!   request whose head or body does not arrive in time gets 408 `request_timeout`, an
 //!   unreadable request 400, all as Slack JSON; a connection arriving at the cap sheds the one
 //!   idle the longest, and waits only while every connection is busy.
-//! - The control API is off unless enabled ([`ServeConfig::control`], a control token, or
-//!   `demo`), and answers loopback peers only unless [`ServeConfig::control_allow_remote`].
+//! - The control API is off unless enabled ([`ServerSettings::control`], a control token, or
+//!   `demo`), and answers loopback peers only unless [`ServerSettings::control_allow_remote`].
+//! - Every setting, from the `serve` flag to the running state, is declared once in
+//!   [`settings::ServerSettings`].
 
 #![warn(missing_docs)]
 
@@ -78,6 +80,7 @@ mod metrics;
 pub mod net;
 pub mod openapi;
 mod service;
+pub mod settings;
 mod state;
 mod timed;
 mod worker;
@@ -99,7 +102,8 @@ pub use demo::{
 pub use service::org_url;
 /// The emulator controls the server mounts (rate limits, faults, request log, clock).
 pub use sessions_emulator as emulator;
-pub use state::{AppState, StateOptions};
+pub use settings::ServerSettings;
+pub use state::AppState;
 
 /// Errors starting or running the server.
 #[derive(Debug, thiserror::Error)]
@@ -135,118 +139,6 @@ pub enum ServerError {
     Config(String),
 }
 
-/// Configuration of [`run`].
-#[derive(Clone)]
-pub struct ServeConfig {
-    /// Listen address (default `127.0.0.1:8080`).
-    pub listen: SocketAddr,
-    /// `sqlite://PATH` or `postgres://...`.
-    pub database_url: String,
-    /// A fixture file to load at start (all or nothing; refuses to start naming the entry).
-    pub fixtures: Option<PathBuf>,
-    /// Seed the demo org when the store holds no org yet (idempotent across restarts).
-    pub demo: bool,
-    /// Control API token; random when `None`. Giving one enables the control API.
-    pub control_token: Option<String>,
-    /// Enable the control API (with a random token unless `control_token` is given). The
-    /// control API is off unless this, `control_token` or `demo` is set: `demo` is a local
-    /// playground, while `fixtures` alone may seed a real deployment and does not enable it.
-    pub control: bool,
-    /// Accept control API calls from non-loopback peers (default: loopback only, 403 else).
-    pub control_allow_remote: bool,
-    /// Connection, header and slow-client limits (see [`net::Limits`]).
-    pub limits: net::Limits,
-    /// Node name for job leases; random when `None`.
-    pub node_id: Option<String>,
-    /// Largest API request body (default 1 MiB).
-    pub max_body_bytes: usize,
-    /// Run the resetBulk worker on this node (default true).
-    pub bulk_worker: bool,
-    /// How long a claimed resetBulk job stays leased to this node before another node may take
-    /// it over (default 30 s; see [`StateOptions::bulk_lease_secs`]).
-    pub bulk_lease_secs: i64,
-    /// Test knob: hold each claimed job this long before completing it (default zero; see
-    /// [`StateOptions::bulk_hold`]).
-    pub bulk_hold: std::time::Duration,
-    /// Delete audit entries older than this (default `None`: keep them; see
-    /// [`StateOptions::audit_retention`]).
-    pub audit_retention: Option<std::time::Duration>,
-    /// The server's clock (system time by default; see [`Clock::from_fn`] to plug in an
-    /// emulator's).
-    pub clock: Clock,
-    /// The emulator controls (default: mounted when the control API is on or rate limits are
-    /// asked for, everything off but the request log; `None`
-    /// leaves them out, and with them all rate limiting). See [`emulation`].
-    pub emulator: Option<sessions_emulator::EmulatorConfig>,
-    /// Record the caller address of audit entries from `X-Forwarded-For` (default off; see
-    /// [`StateOptions::trust_forwarded_for`]).
-    pub trust_forwarded_for: bool,
-}
-
-impl Default for ServeConfig {
-    fn default() -> Self {
-        ServeConfig {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            database_url: "sqlite://slack-sessions.db".into(),
-            fixtures: None,
-            demo: false,
-            control_token: None,
-            control: false,
-            control_allow_remote: false,
-            limits: net::Limits::default(),
-            node_id: None,
-            max_body_bytes: 1 << 20,
-            bulk_worker: true,
-            bulk_lease_secs: 30,
-            bulk_hold: std::time::Duration::ZERO,
-            audit_retention: None,
-            clock: Clock::system(),
-            emulator: Some(sessions_emulator::EmulatorConfig::default()),
-            trust_forwarded_for: false,
-        }
-    }
-}
-
-impl fmt::Debug for ServeConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ServeConfig")
-            .field("listen", &self.listen)
-            .field("database_url", &redact_url(&self.database_url))
-            .field("fixtures", &self.fixtures)
-            .field("demo", &self.demo)
-            .field(
-                "control_token",
-                &self.control_token.as_ref().map(|_| "<redacted>"),
-            )
-            .field("control", &self.control)
-            .field("control_allow_remote", &self.control_allow_remote)
-            .field("limits", &self.limits)
-            .field("node_id", &self.node_id)
-            .field("max_body_bytes", &self.max_body_bytes)
-            .field("bulk_worker", &self.bulk_worker)
-            .field("bulk_lease_secs", &self.bulk_lease_secs)
-            .field("bulk_hold", &self.bulk_hold)
-            .field("clock", &self.clock)
-            .field("emulator", &self.emulator)
-            .field("trust_forwarded_for", &self.trust_forwarded_for)
-            .finish()
-    }
-}
-
-/// Hides a password in `postgres://user:password@host/db`.
-fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:<redacted>{}", &url[..s + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
-}
-
 /// What [`run`] tells its caller once it listens.
 #[derive(Clone)]
 pub struct Started {
@@ -256,7 +148,7 @@ pub struct Started {
     pub control_url: String,
     /// The control API token (meaningful when `control_enabled`).
     pub control_token: String,
-    /// Whether the control API answers (see [`ServeConfig::control`]).
+    /// Whether the control API answers (see [`ServerSettings::control_enabled`]).
     pub control_enabled: bool,
     /// The demo org, when seeded (or already there from an earlier `--demo` start).
     pub demo: Option<DemoInfo>,
@@ -308,7 +200,7 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Serves until `shutdown` completes, then drains in-flight requests. Also runs the resetBulk
-/// worker (unless turned off in [`StateOptions`]) until shutdown.
+/// worker (unless turned off in [`ServerSettings::bulk_worker`]) until shutdown.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -317,14 +209,16 @@ pub async fn serve(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let pruner = state
         .inner
+        .settings
         .audit_retention
         .map(|keep| tokio::spawn(worker::prune_audit(state.clone(), keep, stop_rx.clone())));
     let sweeper = tokio::spawn(worker::expire_sessions(state.clone(), stop_rx.clone()));
     let worker = state
         .inner
+        .settings
         .bulk_worker
         .then(|| tokio::spawn(worker::run(state.clone(), stop_rx)));
-    let limits = state.inner.limits.clone();
+    let limits = state.inner.settings.limits.clone();
     let metrics = state.inner.metrics.clone();
     let result = net::serve_router(
         listener,
@@ -377,7 +271,7 @@ async fn seed_demo(store: &DynStore, now: i64) -> Result<Option<DemoInfo>, Serve
 /// id (the store's contract), so changes made through the API to those orgs do not survive a
 /// restart with the same `--fixtures`; start without it to keep them.
 pub async fn run(
-    config: ServeConfig,
+    settings: ServerSettings,
     on_start: impl FnOnce(&Started),
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
@@ -385,20 +279,17 @@ pub async fn run(
     // is mounted only when something can use it: the control API (where its controls and request
     // log live) or rate limits asked for at start. Otherwise every control stays off and nothing
     // records calls that nobody could read.
-    let control_on = config.control || config.demo || config.control_token.is_some();
-    let emulator = config
-        .emulator
-        .as_ref()
-        .filter(|e| {
-            control_on
-                || e.rate_limits != sessions_emulator::RateLimitMode::Off
-                || e.rate_limit_file.is_some()
-        })
-        .map(emulation::build)
-        .transpose()?;
-    let store = sessions_store::open(&config.database_url).await?;
-    let clock = config.clock.clone();
-    let demo = if config.demo {
+    let control_on = settings.control_enabled();
+    let e = &settings.emulator;
+    let emulator = (settings.emulation
+        && (control_on
+            || e.rate_limits != sessions_emulator::RateLimitMode::Off
+            || e.rate_limit_file.is_some()))
+    .then(|| emulation::build(e))
+    .transpose()?;
+    let store = sessions_store::open(&settings.store_url()?).await?;
+    let clock = settings.clock.clone();
+    let demo = if settings.demo {
         seed_demo(&store, clock.now()).await?
     } else {
         None
@@ -411,7 +302,7 @@ pub async fn run(
     if demo.is_some() && resettable {
         loaded.push(demo_fixture().0);
     }
-    if let Some(path) = &config.fixtures {
+    if let Some(path) = &settings.fixtures {
         let fail = |message: String| ServerError::Fixture {
             path: path.clone(),
             message,
@@ -432,34 +323,16 @@ pub async fn run(
             other => ServerError::Store(other),
         })?;
     }
-    let state = AppState::new(
-        store,
-        StateOptions {
-            clock,
-            control_token: config.control_token.clone(),
-            control: config.control || config.demo,
-            control_allow_remote: config.control_allow_remote,
-            limits: config.limits.clone(),
-            node_id: config.node_id.clone(),
-            max_body_bytes: config.max_body_bytes,
-            bulk_worker: config.bulk_worker,
-            bulk_lease_secs: config.bulk_lease_secs,
-            bulk_hold: config.bulk_hold,
-            audit_retention: config.audit_retention,
-            emulator,
-            trust_forwarded_for: config.trust_forwarded_for,
-            ..StateOptions::default()
-        },
-    )
-    .await?;
+    let listen = settings.listen;
+    let state = AppState::with_emulator(store, settings, emulator).await?;
     for fixture in &loaded {
         state.inner.emulation.remember(fixture);
     }
     drop(loaded);
-    let listener = tokio::net::TcpListener::bind(config.listen)
+    let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|source| ServerError::Bind {
-            addr: config.listen,
+            addr: listen,
             source,
         })?;
     let addr = listener.local_addr()?;
@@ -507,22 +380,5 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(not(unix))]
     async {
         let _ = tokio::signal::ctrl_c().await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn debug_output_redacts_secrets() {
-        let c = ServeConfig {
-            control_token: Some("ctl-secret".into()),
-            database_url: "postgres://app:hunter2@db/sessions".into(),
-            ..ServeConfig::default()
-        };
-        let s = format!("{c:?}");
-        assert!(!s.contains("ctl-secret") && !s.contains("hunter2"), "{s}");
-        assert!(s.contains("postgres://app:<redacted>@db/sessions"), "{s}");
     }
 }

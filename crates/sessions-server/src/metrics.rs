@@ -1,8 +1,5 @@
-//! Observability: `/metrics` (Prometheus text format 0.0.4), `/health` (liveness), `/ready`
-//! (readiness) and one structured log line per API call.
-//!
-//! Metrics (a small hand-written registry: a handful of families does not justify a
-//! dependency):
+//! Observability: `/metrics` (Prometheus text format 0.0.4, written by `prometheus-client`),
+//! `/health` (liveness), `/ready` (readiness) and one structured log line per API call.
 //!
 //! | Name | Type | Labels |
 //! |---|---|---|
@@ -17,18 +14,20 @@
 //! | `sessions_http_connections_open` / `_total` | gauge / counter | |
 //! | `process_resident_memory_bytes`, `process_cpu_seconds_total`, `process_open_fds`, `process_start_time_seconds` | gauges | (Linux only) |
 //!
-//! `method` is one of the eight API method names, or `unknown` for any other name (so a
-//! client cannot grow the label set). `/metrics`, `/health` and `/ready` need no token: they
-//! reveal counts, never tokens, ids or arguments.
+//! Counters are registered without their `_total` suffix: the encoder appends it. The figures
+//! read at scrape time (store, token cache, process) go into a registry built for that scrape,
+//! so a family that has no value (the backlog when the store failed, the cache on PostgreSQL)
+//! is left out rather than shown as zero.
+//!
+//! `method` is one of the API method names, or `unknown` for any other name (so a client
+//! cannot grow the label set). `/metrics`, `/health` and `/ready` need no token: they reveal
+//! counts, never tokens, ids or arguments.
 //!
 //! The access log line (`target: sessions_server::access`, level info) carries `method`,
 //! `code`, `status`, `duration_ms` and `peer`; never a token, an argument or a header.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -36,6 +35,13 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use http::{HeaderValue, StatusCode};
+use prometheus_client::encoding::prometheus_text;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 use serde_json::json;
 
 use crate::state::AppState;
@@ -45,79 +51,101 @@ const BUCKETS: [f64; 14] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-/// The API method names used as label values; anything else is `unknown`.
-const METHODS: [&str; 8] = [
-    "admin.users.session.list",
-    "admin.users.session.invalidate",
-    "admin.users.session.reset",
-    "admin.users.session.resetBulk",
-    "admin.users.session.getSettings",
-    "admin.users.session.setSettings",
-    "admin.users.session.clearSettings",
-    "auth.test",
-];
-
-#[derive(Debug, Clone, Default)]
-struct Histogram {
-    buckets: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
+/// Labels of the API call counters.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    method: &'static str,
+    code: String,
 }
 
-impl Histogram {
-    fn observe(&mut self, secs: f64) {
-        if let Some(i) = BUCKETS.iter().position(|b| secs <= *b) {
-            self.buckets[i] += 1;
-        }
-        self.count += 1;
-        self.sum += secs;
-    }
-
-    fn render(&self, out: &mut String, name: &str, label: &str, value: &str) {
-        let mut cumulative = 0;
-        for (bound, n) in BUCKETS.iter().zip(self.buckets) {
-            cumulative += n;
-            let _ = writeln!(
-                out,
-                "{name}_bucket{{{label}=\"{value}\",le=\"{bound}\"}} {cumulative}"
-            );
-        }
-        let _ = writeln!(
-            out,
-            "{name}_bucket{{{label}=\"{value}\",le=\"+Inf\"}} {}",
-            self.count
-        );
-        let _ = writeln!(out, "{name}_sum{{{label}=\"{value}\"}} {}", self.sum);
-        let _ = writeln!(out, "{name}_count{{{label}=\"{value}\"}} {}", self.count);
-    }
+/// Label of the API latency histogram.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MethodLabel {
+    method: &'static str,
 }
 
-#[derive(Debug, Default)]
-struct Families {
-    /// method -> code -> count (nested so that counting needs no allocation).
-    requests: BTreeMap<&'static str, BTreeMap<String, u64>>,
-    latency: BTreeMap<&'static str, Histogram>,
-    store: BTreeMap<&'static str, Histogram>,
-    store_errors: BTreeMap<&'static str, u64>,
+/// Label of the store families.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OpLabel {
+    op: &'static str,
+}
+
+type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
+
+fn histogram() -> Histogram {
+    Histogram::new(BUCKETS)
 }
 
 #[derive(Debug)]
-struct Registry {
-    families: Mutex<Families>,
-    connections_open: AtomicI64,
-    connections_total: AtomicU64,
+struct Registered {
+    registry: Registry,
+    requests: Family<CallLabels, Counter>,
+    errors: Family<CallLabels, Counter>,
+    latency: Histograms<MethodLabel>,
+    store: Histograms<OpLabel>,
+    store_errors: Family<OpLabel, Counter>,
+    connections_open: Gauge,
+    connections_total: Counter,
 }
 
 /// The server's metrics; cheap to clone (shared).
 #[derive(Debug, Clone)]
-pub(crate) struct Metrics(Arc<Registry>);
+pub(crate) struct Metrics(Arc<Registered>);
 
 impl Default for Metrics {
     fn default() -> Self {
-        Metrics(Arc::new(Registry {
-            families: Mutex::new(Families::default()),
-            connections_open: AtomicI64::new(0),
-            connections_total: AtomicU64::new(0),
+        let mut registry = Registry::default();
+        let requests = Family::<CallLabels, Counter>::default();
+        registry.register(
+            "sessions_api_requests",
+            "API calls answered, by method and code",
+            requests.clone(),
+        );
+        let errors = Family::<CallLabels, Counter>::default();
+        registry.register(
+            "sessions_api_errors",
+            "API calls answered with ok:false, by method and code",
+            errors.clone(),
+        );
+        let latency = Histograms::<MethodLabel>::new_with_constructor(histogram);
+        registry.register(
+            "sessions_api_request_duration_seconds",
+            "Time to answer an API call",
+            latency.clone(),
+        );
+        let store = Histograms::<OpLabel>::new_with_constructor(histogram);
+        registry.register(
+            "sessions_store_operation_duration_seconds",
+            "Time of one store call, by operation",
+            store.clone(),
+        );
+        let store_errors = Family::<OpLabel, Counter>::default();
+        registry.register(
+            "sessions_store_errors",
+            "Failed store calls, by operation",
+            store_errors.clone(),
+        );
+        let connections_open = Gauge::default();
+        registry.register(
+            "sessions_http_connections_open",
+            "Connections being served",
+            connections_open.clone(),
+        );
+        let connections_total = Counter::default();
+        registry.register(
+            "sessions_http_connections",
+            "Connections accepted",
+            connections_total.clone(),
+        );
+        Metrics(Arc::new(Registered {
+            registry,
+            requests,
+            errors,
+            latency,
+            store,
+            store_errors,
+            connections_open,
+            connections_total,
         }))
     }
 }
@@ -128,7 +156,7 @@ pub(crate) struct OpenConnection(Metrics);
 
 impl Drop for OpenConnection {
     fn drop(&mut self) {
-        self.0 .0.connections_open.fetch_sub(1, Ordering::Relaxed);
+        self.0 .0.connections_open.dec();
     }
 }
 
@@ -137,8 +165,9 @@ impl Drop for OpenConnection {
 #[derive(Debug, Clone)]
 pub(crate) struct AnswerCode(pub String);
 
+/// The `method` label: a method of the table, or `unknown`.
 fn method_label(name: &str) -> &'static str {
-    METHODS
+    sessions_wire::METHOD_NAMES
         .iter()
         .find(|m| **m == name)
         .copied()
@@ -146,38 +175,34 @@ fn method_label(name: &str) -> &'static str {
 }
 
 impl Metrics {
-    fn families(&self) -> std::sync::MutexGuard<'_, Families> {
-        // A panic while holding the lock cannot leave the counters inconsistent in a way that
-        // matters; keep serving.
-        self.0.families.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     pub(crate) fn connection_opened(&self) -> OpenConnection {
-        self.0.connections_open.fetch_add(1, Ordering::Relaxed);
-        self.0.connections_total.fetch_add(1, Ordering::Relaxed);
+        self.0.connections_open.inc();
+        self.0.connections_total.inc();
         OpenConnection(self.clone())
     }
 
+    /// Records one store call: how long `op` took and whether it failed. The one entry point
+    /// for store timings.
     pub(crate) fn store_call(&self, op: &'static str, took: Duration, failed: bool) {
-        let mut f = self.families();
-        f.store.entry(op).or_default().observe(took.as_secs_f64());
+        let op = OpLabel { op };
+        self.0.store.get_or_create(&op).observe(took.as_secs_f64());
         if failed {
-            *f.store_errors.entry(op).or_default() += 1;
+            self.0.store_errors.get_or_create(&op).inc();
         }
     }
 
     fn api_call(&self, method: &'static str, code: &str, took: Duration) {
-        let mut f = self.families();
-        let codes = f.requests.entry(method).or_default();
-        match codes.get_mut(code) {
-            Some(n) => *n += 1,
-            None => {
-                codes.insert(code.to_owned(), 1);
-            }
+        let labels = CallLabels {
+            method,
+            code: code.to_owned(),
+        };
+        if code != "ok" {
+            self.0.errors.get_or_create(&labels).inc();
         }
-        f.latency
-            .entry(method)
-            .or_default()
+        self.0.requests.get_or_create(&labels).inc();
+        self.0
+            .latency
+            .get_or_create(&MethodLabel { method })
             .observe(took.as_secs_f64());
     }
 
@@ -187,98 +212,53 @@ impl Metrics {
         pending: Option<u64>,
         cache: Option<sessions_store::TokenCacheStats>,
     ) -> String {
-        let mut out = String::with_capacity(8192);
-        let f = self.families();
-        out.push_str("# HELP sessions_api_requests_total API calls answered, by method and code.\n# TYPE sessions_api_requests_total counter\n");
-        let counts = || {
-            f.requests
-                .iter()
-                .flat_map(|(m, codes)| codes.iter().map(move |(c, n)| (m, c, n)))
-        };
-        for (m, c, n) in counts() {
-            let _ = writeln!(
-                out,
-                "sessions_api_requests_total{{method=\"{m}\",code=\"{}\"}} {n}",
-                escape(c)
-            );
-        }
-        out.push_str("# HELP sessions_api_errors_total API calls answered with ok:false, by method and code.\n# TYPE sessions_api_errors_total counter\n");
-        for (m, c, n) in counts().filter(|(_, c, _)| *c != "ok") {
-            let _ = writeln!(
-                out,
-                "sessions_api_errors_total{{method=\"{m}\",code=\"{}\"}} {n}",
-                escape(c)
-            );
-        }
-        out.push_str("# HELP sessions_api_request_duration_seconds Time to answer an API call.\n# TYPE sessions_api_request_duration_seconds histogram\n");
-        for (m, h) in &f.latency {
-            h.render(
-                &mut out,
-                "sessions_api_request_duration_seconds",
-                "method",
-                m,
-            );
-        }
-        out.push_str("# HELP sessions_store_operation_duration_seconds Time of one store call, by operation.\n# TYPE sessions_store_operation_duration_seconds histogram\n");
-        for (op, h) in &f.store {
-            h.render(
-                &mut out,
-                "sessions_store_operation_duration_seconds",
-                "op",
-                op,
-            );
-        }
-        out.push_str("# HELP sessions_store_errors_total Failed store calls, by operation.\n# TYPE sessions_store_errors_total counter\n");
-        for (op, n) in &f.store_errors {
-            let _ = writeln!(out, "sessions_store_errors_total{{op=\"{op}\"}} {n}");
-        }
-        drop(f);
-        out.push_str("# HELP sessions_store_up Whether the store answered this scrape.\n# TYPE sessions_store_up gauge\n");
-        let _ = writeln!(out, "sessions_store_up {}", u8::from(pending.is_some()));
+        let mut scrape = Registry::default();
+        scrape.register(
+            "sessions_store_up",
+            "Whether the store answered this scrape",
+            ConstGauge::new(i64::from(pending.is_some())),
+        );
         if let Some(p) = pending {
-            out.push_str("# HELP sessions_bulk_jobs_pending resetBulk jobs recorded and not yet done (all nodes).\n# TYPE sessions_bulk_jobs_pending gauge\n");
-            let _ = writeln!(out, "sessions_bulk_jobs_pending {p}");
+            scrape.register(
+                "sessions_bulk_jobs_pending",
+                "resetBulk jobs recorded and not yet done (all nodes)",
+                ConstGauge::new(p as i64),
+            );
         }
         if let Some(c) = cache {
-            out.push_str("# HELP sessions_token_cache_hits_total Token lookups answered from the store's cache.\n# TYPE sessions_token_cache_hits_total counter\n");
-            let _ = writeln!(out, "sessions_token_cache_hits_total {}", c.hits);
-            out.push_str("# HELP sessions_token_cache_misses_total Token lookups that went to the database.\n# TYPE sessions_token_cache_misses_total counter\n");
-            let _ = writeln!(out, "sessions_token_cache_misses_total {}", c.misses);
+            scrape.register(
+                "sessions_token_cache_hits",
+                "Token lookups answered from the store's cache",
+                ConstCounter::new(c.hits),
+            );
+            scrape.register(
+                "sessions_token_cache_misses",
+                "Token lookups that went to the database",
+                ConstCounter::new(c.misses),
+            );
         }
-        out.push_str("# HELP sessions_http_connections_open Connections being served.\n# TYPE sessions_http_connections_open gauge\n");
-        let _ = writeln!(
-            out,
-            "sessions_http_connections_open {}",
-            self.0.connections_open.load(Ordering::Relaxed)
-        );
-        out.push_str("# HELP sessions_http_connections_total Connections accepted.\n# TYPE sessions_http_connections_total counter\n");
-        let _ = writeln!(
-            out,
-            "sessions_http_connections_total {}",
-            self.0.connections_total.load(Ordering::Relaxed)
-        );
-        process_metrics(&mut out);
+        process_metrics(&mut scrape);
+        let mut out = String::with_capacity(8192);
+        // Writing to a String cannot fail.
+        let _ = prometheus_text::encode(&mut out, &self.0.registry);
+        let _ = prometheus_text::encode(&mut out, &scrape);
         out
     }
 }
 
-/// Label values come from our own code list, but `Other` codes are free text: escape them.
-fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
 /// Cheap process figures from `/proc` (Linux); nothing elsewhere.
-fn process_metrics(out: &mut String) {
+fn process_metrics(r: &mut Registry) {
     if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
         let rss_kib = status
             .lines()
             .find_map(|l| l.strip_prefix("VmRSS:"))
             .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok());
         if let Some(kib) = rss_kib {
-            out.push_str("# HELP process_resident_memory_bytes Resident memory size in bytes.\n# TYPE process_resident_memory_bytes gauge\n");
-            let _ = writeln!(out, "process_resident_memory_bytes {}", kib * 1024);
+            r.register(
+                "process_resident_memory_bytes",
+                "Resident memory size in bytes",
+                ConstGauge::new((kib * 1024) as i64),
+            );
         }
     }
     if let Ok(stat) = std::fs::read_to_string("/proc/self/stat") {
@@ -288,8 +268,11 @@ fn process_metrics(out: &mut String) {
             let f: Vec<&str> = rest.split_whitespace().collect();
             let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok());
             if let (Some(u), Some(s)) = (ticks(11), ticks(12)) {
-                out.push_str("# HELP process_cpu_seconds_total User and system CPU time.\n# TYPE process_cpu_seconds_total counter\n");
-                let _ = writeln!(out, "process_cpu_seconds_total {}", (u + s) as f64 / 100.0);
+                r.register(
+                    "process_cpu_seconds",
+                    "User and system CPU time",
+                    ConstCounter::new((u + s) as f64 / 100.0),
+                );
             }
             let boot = std::fs::read_to_string("/proc/stat").ok().and_then(|s| {
                 s.lines()
@@ -297,20 +280,20 @@ fn process_metrics(out: &mut String) {
                     .and_then(|v| v.trim().parse::<u64>().ok())
             });
             if let (Some(start), Some(boot)) = (ticks(19), boot) {
-                out.push_str("# HELP process_start_time_seconds Start time of the process since the epoch.\n# TYPE process_start_time_seconds gauge\n");
-                let _ = writeln!(
-                    out,
-                    "process_start_time_seconds {}",
-                    boot as f64 + start as f64 / 100.0
+                r.register(
+                    "process_start_time_seconds",
+                    "Start time of the process since the epoch",
+                    ConstGauge::new(boot as f64 + start as f64 / 100.0),
                 );
             }
         }
     }
     if let Ok(dir) = std::fs::read_dir("/proc/self/fd") {
-        out.push_str(
-            "# HELP process_open_fds Open file descriptors.\n# TYPE process_open_fds gauge\n",
+        r.register(
+            "process_open_fds",
+            "Open file descriptors",
+            ConstGauge::new(dir.count() as i64),
         );
-        let _ = writeln!(out, "process_open_fds {}", dir.count());
     }
 }
 
@@ -338,7 +321,7 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     let mut res = state.inner.metrics.render(pending, cache).into_response();
     res.headers_mut().insert(
         http::header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        HeaderValue::from_static(prometheus_text::CONTENT_TYPE),
     );
     res
 }
@@ -437,28 +420,96 @@ pub(crate) async fn track(State(state): State<AppState>, req: Request, next: Nex
 mod tests {
     use super::*;
 
-    #[test]
-    fn histogram_buckets_are_cumulative() {
-        let mut h = Histogram::default();
-        h.observe(0.0001);
-        h.observe(0.003);
-        h.observe(100.0);
-        let mut out = String::new();
-        h.render(&mut out, "x", "op", "a");
-        assert!(
-            out.contains("x_bucket{op=\"a\",le=\"0.0005\"} 1\n"),
-            "{out}"
-        );
-        assert!(out.contains("x_bucket{op=\"a\",le=\"0.005\"} 2\n"), "{out}");
-        assert!(out.contains("x_bucket{op=\"a\",le=\"10\"} 2\n"), "{out}");
-        assert!(out.contains("x_bucket{op=\"a\",le=\"+Inf\"} 3\n"), "{out}");
-        assert!(out.contains("x_count{op=\"a\"} 3\n"), "{out}");
+    fn line<'a>(text: &'a str, series: &str) -> Option<&'a str> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
     }
 
     #[test]
-    fn unknown_methods_share_one_label() {
+    fn histogram_buckets_are_cumulative_and_counters_keep_their_names() {
+        let m = Metrics::default();
+        for secs in [0.0001, 0.003, 100.0] {
+            m.store_call("a", Duration::from_secs_f64(secs), secs > 1.0);
+        }
+        m.api_call("auth.test", "ok", Duration::from_millis(1));
+        m.api_call("auth.test", "invalid_auth", Duration::from_millis(1));
+        let out = m.render(Some(2), None);
+        let h = "sessions_store_operation_duration_seconds";
+        assert_eq!(
+            line(&out, &format!("{h}_bucket{{op=\"a\",le=\"0.0005\"}}")),
+            Some("1"),
+            "{out}"
+        );
+        assert_eq!(
+            line(&out, &format!("{h}_bucket{{op=\"a\",le=\"0.005\"}}")),
+            Some("2"),
+            "{out}"
+        );
+        assert_eq!(
+            line(&out, &format!("{h}_bucket{{op=\"a\",le=\"10\"}}")),
+            Some("2"),
+            "{out}"
+        );
+        assert_eq!(
+            line(&out, &format!("{h}_bucket{{op=\"a\",le=\"+Inf\"}}")),
+            Some("3"),
+            "{out}"
+        );
+        assert_eq!(
+            line(&out, &format!("{h}_count{{op=\"a\"}}")),
+            Some("3"),
+            "{out}"
+        );
+        assert_eq!(
+            line(&out, "sessions_store_errors_total{op=\"a\"}"),
+            Some("1"),
+            "{out}"
+        );
+        assert!(
+            out.contains("# TYPE sessions_api_requests_total counter\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "# HELP sessions_api_requests_total API calls answered, by method and code.\n"
+            ),
+            "{out}"
+        );
+        assert_eq!(
+            line(
+                &out,
+                "sessions_api_errors_total{method=\"auth.test\",code=\"invalid_auth\"}"
+            ),
+            Some("1"),
+            "{out}"
+        );
+        assert_eq!(
+            line(
+                &out,
+                "sessions_api_errors_total{method=\"auth.test\",code=\"ok\"}"
+            ),
+            None
+        );
+        assert_eq!(line(&out, "sessions_bulk_jobs_pending"), Some("2"), "{out}");
+        assert_eq!(line(&out, "sessions_store_up"), Some("1"), "{out}");
+        // No store answer: no backlog figure, and the store is down.
+        let out = m.render(None, None);
+        assert_eq!(line(&out, "sessions_bulk_jobs_pending"), None, "{out}");
+        assert_eq!(line(&out, "sessions_store_up"), Some("0"), "{out}");
+        assert!(!out.contains("sessions_token_cache"), "{out}");
+    }
+
+    #[test]
+    fn unknown_methods_share_one_label_and_codes_are_escaped() {
         assert_eq!(method_label("auth.test"), "auth.test");
+        assert_eq!(method_label("users.list"), "users.list");
         assert_eq!(method_label("chat.postMessage"), "unknown");
-        assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+        let m = Metrics::default();
+        m.api_call("unknown", "a\"b\\c\nd", Duration::ZERO);
+        let out = m.render(None, None);
+        assert!(
+            out.contains(r#"sessions_api_requests_total{method="unknown",code="a\"b\\c\nd"} 1"#),
+            "{out}"
+        );
     }
 }

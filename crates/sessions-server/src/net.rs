@@ -39,6 +39,7 @@ use std::time::Duration;
 
 use axum::extract::ConnectInfo;
 use axum::Router;
+use clap::builder::TypedValueParser as _;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -47,35 +48,40 @@ use tower::ServiceExt;
 
 use crate::metrics::Metrics;
 
-/// Limits applied by [`serve`](crate::serve) to connections and requests.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Limits applied by [`serve`](crate::serve) to connections and requests: `serve` flags
+/// (flattened into [`ServerSettings`](crate::ServerSettings)), defaults on the attributes.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct Limits {
-    /// Connections served at once (default 1024). At the cap a new connection sheds the one
-    /// waiting on its client the longest; while all are busy it waits.
-    pub max_connections: usize,
-    /// Largest request head (request line and headers) in bytes; HTTP 431 above it (default
-    /// 64 KiB; values under 8 KiB count as 8 KiB, hyper's smallest buffer).
+    /// Largest request head (request line and headers) in bytes (HTTP 431 `request_too_large`
+    /// above it, as above 100 header fields; values under 8192 count as 8192).
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 10)]
     pub max_header_bytes: usize,
-    /// Time allowed to send a complete request head, and to stay idle between requests on a
-    /// keep-alive connection (default 30 s); the connection is closed after it.
+    /// Connections served at once. At the cap a new connection sheds the one idle the longest;
+    /// while all are busy it waits (and the rest in the listen backlog).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value = "1024",
+        value_parser = clap::value_parser!(u32).range(1..).map(|n| n as usize)
+    )]
+    pub max_connections: usize,
+    /// Time a client has to send a complete request head, and may stay idle between
+    /// keep-alive requests, before its connection is closed: `30s`, `2m`, `500ms`.
+    #[arg(long, value_name = "DURATION", value_parser = crate::settings::timeout, default_value = "30s")]
     pub header_timeout: Duration,
-    /// Time allowed to send a complete API request body (default 30 s); HTTP 408
-    /// `request_timeout` after it.
+    /// Time a client has to send a complete request body (HTTP 408 `request_timeout` after it).
+    #[arg(long, value_name = "DURATION", value_parser = crate::settings::timeout, default_value = "30s")]
     pub body_timeout: Duration,
-    /// Time an answer may make no progress (the client reads nothing) before the connection
-    /// is dropped (default 30 s).
+    /// Time an answer may make no progress because the client reads nothing, before the
+    /// connection is dropped.
+    #[arg(long, value_name = "DURATION", value_parser = crate::settings::timeout, default_value = "30s")]
     pub write_timeout: Duration,
 }
 
 impl Default for Limits {
+    /// The flags' defaults.
     fn default() -> Self {
-        Limits {
-            max_connections: 1024,
-            max_header_bytes: 64 << 10,
-            header_timeout: Duration::from_secs(30),
-            body_timeout: Duration::from_secs(30),
-            write_timeout: Duration::from_secs(30),
-        }
+        crate::settings::flag_defaults()
     }
 }
 

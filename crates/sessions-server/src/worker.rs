@@ -20,15 +20,15 @@ pub(crate) async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
         let now = state.clock().now();
         let wait = match inner
             .store
-            .claim_bulk_job(&inner.node_id, now, inner.bulk_lease_secs)
+            .claim_bulk_job(&inner.node_id, now, inner.settings.bulk_lease_secs)
             .await
         {
             Ok(Some(claim)) => {
                 let id = claim.job.job_id;
-                if !inner.bulk_hold.is_zero() {
+                if !inner.settings.bulk_hold.is_zero() {
                     // Simulated slow job; on shutdown the claim is abandoned to its lease.
                     tokio::select! {
-                        _ = tokio::time::sleep(inner.bulk_hold) => {}
+                        _ = tokio::time::sleep(inner.settings.bulk_hold) => {}
                         _ = stop.changed() => break,
                     }
                 }
@@ -56,10 +56,10 @@ pub(crate) async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
                 // Look for the next job at once.
                 Duration::ZERO
             }
-            Ok(None) => inner.bulk_poll,
+            Ok(None) => inner.settings.bulk_poll,
             Err(e) => {
                 tracing::error!(error = %e, "claiming resetBulk jobs failed");
-                inner.bulk_poll * 5
+                inner.settings.bulk_poll * 5
             }
         };
         if wait.is_zero() {
@@ -114,7 +114,7 @@ pub(crate) async fn prune_audit(state: AppState, keep: Duration, mut stop: watch
             );
         }
         tokio::select! {
-            _ = tokio::time::sleep(state.inner.audit_prune_every) => {}
+            _ = tokio::time::sleep(state.inner.settings.audit_prune_every) => {}
             _ = stop.changed() => break,
         }
     }

@@ -157,7 +157,14 @@ pub struct ListArgs {
     /// Page size, 1..=1000.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub limit: Option<u32>,
-    /// Follow every page, printing sessions as they arrive.
+    #[command(flatten)]
+    pub pages: Pages,
+}
+
+/// How a listing command pages and prints: shared by `list` and `users list`.
+#[derive(Debug, Args)]
+pub struct Pages {
+    /// Follow every page, printing rows as they arrive.
     #[arg(long, conflicts_with = "cursor")]
     pub all: bool,
     /// Start from this cursor (the `next_cursor` of a previous page).
@@ -366,15 +373,8 @@ pub struct UsersListArgs {
     /// Page size (the server serves at most 1000).
     #[arg(long)]
     pub limit: Option<u32>,
-    /// Follow every page.
-    #[arg(long, conflicts_with = "cursor")]
-    pub all: bool,
-    /// Start from this cursor (the `next_cursor` of a previous page).
-    #[arg(long)]
-    pub cursor: Option<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    #[command(flatten)]
+    pub pages: Pages,
 }
 
 #[derive(Debug, Args)]
@@ -441,97 +441,11 @@ pub enum Shell {
     Fish,
 }
 
+/// `serve`: every flag is a [`ServerSettings`] field, declared there once.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address to listen on (port 0 picks a free one).
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
-    /// Directory for the SQLite database (`sessions.db` inside; created if absent).
-    #[arg(
-        long,
-        value_name = "DIR",
-        default_value = ".slack-sessions",
-        conflicts_with = "database_url"
-    )]
-    pub data_dir: PathBuf,
-    /// Database URL instead of a data dir: `sqlite://PATH` or `postgres://...`.
-    #[arg(long, value_name = "URL")]
-    pub database_url: Option<String>,
-    /// Load this fixture file on start (all or nothing).
-    #[arg(long, value_name = "FILE")]
-    pub fixtures: Option<PathBuf>,
-    /// Seed a demo org into an empty database and print how to use it.
-    #[arg(long)]
-    pub demo: bool,
-    /// Bearer token of the control API; giving one turns the control API on (with --control
-    /// or --demo and no token, one is generated and printed).
-    #[arg(
-        long,
-        env = "SLACK_SESSIONS_CONTROL_TOKEN",
-        hide_env_values = true,
-        value_parser = parse::control_token
-    )]
-    pub control_token: Option<String>,
-    /// Turn the control API on. It is off unless --control, --control-token or --demo is
-    /// given, and answers loopback clients only unless --control-allow-remote.
-    #[arg(long)]
-    pub control: bool,
-    /// Let non-loopback clients use the control API (they still need the control token).
-    #[arg(long)]
-    pub control_allow_remote: bool,
-    /// Largest API request body in bytes (HTTP 413 `request_too_large` above it).
-    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
-    pub max_body_bytes: usize,
-    /// Largest request head (request line and headers) in bytes (HTTP 431 `request_too_large`
-    /// above it, as above 100 header fields; values under 8192 count as 8192).
-    #[arg(long, value_name = "BYTES", default_value_t = 64 << 10)]
-    pub max_header_bytes: usize,
-    /// Connections served at once. At the cap a new connection sheds the one idle the longest;
-    /// while all are busy it waits (and the rest in the listen backlog).
-    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
-    pub max_connections: u32,
-    /// Time a client has to send a complete request head, and may stay idle between
-    /// keep-alive requests, before its connection is closed: `30s`, `2m`, `500ms`.
-    #[arg(long, value_name = "DURATION", value_parser = parse::timeout, default_value = "30s")]
-    pub header_timeout: Duration,
-    /// Time a client has to send a complete request body (HTTP 408 `request_timeout` after it).
-    #[arg(long, value_name = "DURATION", value_parser = parse::timeout, default_value = "30s")]
-    pub body_timeout: Duration,
-    /// Time an answer may make no progress because the client reads nothing, before the
-    /// connection is dropped.
-    #[arg(long, value_name = "DURATION", value_parser = parse::timeout, default_value = "30s")]
-    pub write_timeout: Duration,
-    /// Seconds a resetBulk job claimed by this node stays leased to it; if the node dies, another
-    /// node takes the job over once the lease lapses.
-    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(i64).range(1..=86400))]
-    pub bulk_lease_secs: i64,
-    /// Test knob: hold each claimed resetBulk job this many milliseconds before completing it.
-    #[arg(long, value_name = "MS", default_value_t = 0, hide = true)]
-    pub bulk_hold_ms: u64,
-    /// Rate limits: `off`, or `slack` to enforce each method's Slack tier per token and method
-    /// (Tier 2: 20/min, Tier 3: 50/min, Tier 4: 100/min, whole-minute bursts), answering HTTP
-    /// 429 with Retry-After and `ratelimited`. Changeable at runtime: PUT
-    /// /control/emulator/rate-limits.
-    #[arg(long, value_enum, value_name = "MODE", default_value_t = RateLimits::Off)]
-    pub rate_limits: RateLimits,
-    /// JSON file of per-method limits, e.g. `{"admin.users.session.list": {"per_minute": 5,
-    /// "burst": 1}}` (or `{"mode": "slack", "overrides": {...}}`). With `--rate-limits off`
-    /// only the methods in the file are limited. A bad file stops the start.
-    #[arg(long, value_name = "FILE")]
-    pub rate_limit_file: Option<PathBuf>,
-    /// Seed of probabilistic fault injection (POST /control/emulator/faults with
-    /// `probability`): the same seed and the same calls give the same faults, run after run.
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub fault_seed: u64,
-    /// Delete audit log entries older than this many days (checked at start and hourly).
-    /// Without it the audit log is kept forever.
-    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..=36500))]
-    pub audit_retention_days: Option<u32>,
-    /// Take the caller address of audit log entries from the last X-Forwarded-For entry
-    /// instead of the TCP peer. Only behind a proxy that sets the header: otherwise clients
-    /// could write any address into the audit log. Off by default.
-    #[arg(long)]
-    pub trust_forwarded_for: bool,
+    #[command(flatten)]
+    pub settings: sessions_server::ServerSettings,
 }
 
 #[derive(Debug, Args)]
@@ -549,15 +463,6 @@ pub struct ConsoleArgs {
     /// Pace revocation runs at this rate instead of each method's Slack tier: `20/min`, `2/s`.
     #[arg(long, value_name = "RATE", value_parser = parse::rate)]
     pub max_rate: Option<f64>,
-}
-
-/// `serve --rate-limits`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RateLimits {
-    /// No rate limits (unless a --rate-limit-file names some methods).
-    Off,
-    /// Each method's Slack tier, per token and method.
-    Slack,
 }
 
 #[derive(Debug, Args)]

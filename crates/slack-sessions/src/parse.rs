@@ -1,7 +1,6 @@
 //! Parsers for human-friendly values: durations, booleans and lists of user ids.
 
 use std::collections::HashSet;
-use std::time::Duration;
 
 use sessions_wire::{DURATION_MAX, DURATION_MIN};
 
@@ -21,82 +20,10 @@ pub fn rate(text: &str) -> Result<f64, String> {
     sessions_revoke::parse_rate(text).map_err(|e| e.to_string())
 }
 
-/// Parses `90`, `90s`, `15m`, `8h`, `7d`, `2w`, `1h30m`, `500ms` into milliseconds.
-/// A bare number means seconds, as Slack's `duration` argument does.
-fn millis(text: &str) -> Result<u128, String> {
-    let s = text.trim();
-    if s.is_empty() {
-        return Err("empty duration".into());
-    }
-    if s.bytes().all(|b| b.is_ascii_digit()) {
-        let secs: u128 = s.parse().map_err(|_| format!("{s:?} is too large"))?;
-        return Ok(secs * 1000);
-    }
-    let mut total: u128 = 0;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return Err(format!(
-                "{text:?} is not a duration (try 8h, 30m, 7d or seconds)"
-            ));
-        }
-        let n: u128 = rest[..digits]
-            .parse()
-            .map_err(|_| format!("{text:?} is too large"))?;
-        rest = &rest[digits..];
-        let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
-        let unit = &rest[..unit_len];
-        rest = &rest[unit_len..];
-        let per: u128 = match unit.to_ascii_lowercase().as_str() {
-            "ms" => 1,
-            "s" | "sec" | "secs" => 1000,
-            "m" | "min" | "mins" => 60_000,
-            "h" | "hr" | "hrs" => 3_600_000,
-            "d" | "day" | "days" => 86_400_000,
-            "w" | "wk" | "wks" => 604_800_000,
-            "" => {
-                return Err(format!(
-                    "{text:?}: a unit is needed after {n} (s, m, h, d, w)"
-                ))
-            }
-            other => {
-                return Err(format!(
-                    "{text:?}: unknown unit {other:?} (use s, m, h, d or w)"
-                ))
-            }
-        };
-        total = n
-            .checked_mul(per)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(|| format!("{text:?} is too large"))?;
-    }
-    Ok(total)
-}
-
-/// `--timeout`: any duration above zero.
-pub fn timeout(text: &str) -> Result<Duration, String> {
-    let ms = millis(text)?;
-    if ms == 0 {
-        return Err("the timeout must be above zero".into());
-    }
-    u64::try_from(ms)
-        .map(Duration::from_millis)
-        .map_err(|_| format!("{text:?} is too large"))
-}
-
-/// `--control-token`: any text but an empty (or blank) one, which would turn on a control
-/// API that no request could use.
-pub fn control_token(text: &str) -> Result<String, String> {
-    if text.trim().is_empty() {
-        return Err(
-            "the control token must not be empty (leave the flag out, or use \
-                    --control for a generated one)"
-                .into(),
-        );
-    }
-    Ok(text.to_owned())
-}
+use sessions_server::settings::millis;
+/// `--timeout` and every other duration flag: the server's parser, so `serve` flags and
+/// client flags read durations the same way.
+pub use sessions_server::settings::timeout;
 
 /// `--duration` of session settings: whole seconds within Slack's bounds.
 pub fn session_duration(text: &str) -> Result<u64, String> {
@@ -210,16 +137,6 @@ mod tests {
             .unwrap_err()
             .contains("whole seconds"));
         assert!(session_duration("99999999999999999999999999999999999999999w").is_err());
-    }
-
-    #[test]
-    fn timeouts() {
-        assert_eq!(timeout("30s"), Ok(Duration::from_secs(30)));
-        assert_eq!(timeout("30"), Ok(Duration::from_secs(30)));
-        assert_eq!(timeout("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(timeout("2m"), Ok(Duration::from_secs(120)));
-        assert!(timeout("0s").is_err());
-        assert!(timeout("soon").is_err());
     }
 
     #[test]

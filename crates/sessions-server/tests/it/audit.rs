@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use insta::assert_json_snapshot;
 use serde_json::{json, Value};
-use sessions_server::StateOptions;
+use sessions_server::ServerSettings;
 use sessions_store::{AuditFilter, AuditPage};
 
 use crate::support::*;
@@ -502,7 +502,7 @@ async fn forwarded_for_is_used_only_when_trusted() {
     assert_eq!(e[0]["context"]["ip_address"], "127.0.0.1");
     s.stop().await;
 
-    let trusting = StateOptions {
+    let trusting = ServerSettings {
         trust_forwarded_for: true,
         ..options()
     };

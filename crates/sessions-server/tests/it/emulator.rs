@@ -12,7 +12,7 @@ use sessions_client::{
     ResetRequest, RetryPolicy, Sleeper,
 };
 use sessions_server::emulator::{EmulatorConfig, RateLimitMode};
-use sessions_server::{ServeConfig, Started};
+use sessions_server::{ServerSettings, Started};
 
 use crate::support::{ADMIN, CONTROL, FIXTURE, OTHER_ADMIN};
 
@@ -30,20 +30,20 @@ async fn start(emulator: EmulatorConfig) -> Emu {
     let fixture = dir.path().join("fixture.json");
     std::fs::write(&fixture, FIXTURE).unwrap();
     start_with(
-        ServeConfig {
+        ServerSettings {
             listen: "127.0.0.1:0".parse().unwrap(),
-            database_url: format!("sqlite://{}", dir.path().join("emu.db").display()),
+            database_url: Some(format!("sqlite://{}", dir.path().join("emu.db").display())),
             fixtures: Some(fixture),
             control_token: Some(CONTROL.into()),
-            emulator: Some(emulator),
-            ..ServeConfig::default()
+            emulator,
+            ..ServerSettings::default()
         },
         dir,
     )
     .await
 }
 
-async fn start_with(config: ServeConfig, dir: tempfile::TempDir) -> Emu {
+async fn start_with(config: ServerSettings, dir: tempfile::TempDir) -> Emu {
     let (started_tx, started_rx) = tokio::sync::oneshot::channel();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(sessions_server::run(
@@ -382,14 +382,14 @@ async fn rate_limit_file_sets_per_method_limits_and_bad_files_stop_the_start() {
 
     std::fs::write(&file, r#"{"admin.users.session.nope": {"per_minute": 2}}"#).unwrap();
     let e = sessions_server::run(
-        ServeConfig {
+        ServerSettings {
             listen: "127.0.0.1:0".parse().unwrap(),
-            database_url: format!("sqlite://{}", dir.path().join("x.db").display()),
-            emulator: Some(EmulatorConfig {
+            database_url: Some(format!("sqlite://{}", dir.path().join("x.db").display())),
+            emulator: EmulatorConfig {
                 rate_limit_file: Some(file),
                 ..EmulatorConfig::default()
-            }),
-            ..ServeConfig::default()
+            },
+            ..ServerSettings::default()
         },
         |_| panic!("must not start"),
         async {},
@@ -876,13 +876,16 @@ async fn without_the_emulator_nothing_is_limited_or_logged() {
     let fixture = dir.path().join("fixture.json");
     std::fs::write(&fixture, FIXTURE).unwrap();
     let emu = start_with(
-        ServeConfig {
+        ServerSettings {
             listen: "127.0.0.1:0".parse().unwrap(),
-            database_url: format!("sqlite://{}", dir.path().join("plain.db").display()),
+            database_url: Some(format!(
+                "sqlite://{}",
+                dir.path().join("plain.db").display()
+            )),
             fixtures: Some(fixture),
             control_token: Some(CONTROL.into()),
-            emulator: None,
-            ..ServeConfig::default()
+            emulation: false,
+            ..ServerSettings::default()
         },
         dir,
     )
@@ -905,16 +908,16 @@ async fn slow_and_oversized_bodies_get_408_and_413_with_the_emulator_mounted() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let dir = tempfile::tempdir().unwrap();
     let emu = start_with(
-        ServeConfig {
+        ServerSettings {
             listen: "127.0.0.1:0".parse().unwrap(),
-            database_url: format!("sqlite://{}", dir.path().join("slow.db").display()),
+            database_url: Some(format!("sqlite://{}", dir.path().join("slow.db").display())),
             control_token: Some(CONTROL.into()),
             max_body_bytes: 1024,
             limits: sessions_server::net::Limits {
                 body_timeout: Duration::from_millis(300),
                 ..Default::default()
             },
-            ..ServeConfig::default()
+            ..ServerSettings::default()
         },
         dir,
     )

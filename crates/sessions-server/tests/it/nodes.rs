@@ -3,14 +3,14 @@
 use std::time::Duration;
 
 use sessions_client::ListRequest;
-use sessions_server::StateOptions;
+use sessions_server::ServerSettings;
 
 use crate::support::*;
 
 #[tokio::test]
 async fn a_cursor_from_one_node_is_accepted_by_another_and_jobs_move_between_nodes() {
     let a = start_with(
-        StateOptions {
+        ServerSettings {
             bulk_worker: false,
             node_id: Some("a".into()),
             ..options()
@@ -19,7 +19,7 @@ async fn a_cursor_from_one_node_is_accepted_by_another_and_jobs_move_between_nod
     )
     .await;
     let b = a
-        .second_node(StateOptions {
+        .second_node(ServerSettings {
             node_id: Some("b".into()),
             ..options()
         })

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use sessions_client::{GetSettingsRequest, InvalidateRequest, ListRequest, SetSettingsRequest};
-use sessions_server::StateOptions;
+use sessions_server::ServerSettings;
 use sessions_store::{Fixture, TokenHash};
 use tokio_postgres::NoTls;
 
@@ -69,9 +69,9 @@ impl Drop for TempDb {
     }
 }
 
-async fn node(db: &TempDb, opts: StateOptions) -> Server {
+async fn node(db: &TempDb, opts: ServerSettings) -> Server {
     let store = sessions_store::open(&db.url).await.unwrap();
-    launch_on(None, Default::default(), store, opts).await
+    launch_on(None, Default::default(), store, opts, None).await
 }
 
 #[tokio::test]
@@ -79,7 +79,7 @@ async fn two_nodes_share_sessions_cursors_settings_and_jobs() {
     let db = TempDb::new().await;
     let a = node(
         &db,
-        StateOptions {
+        ServerSettings {
             bulk_worker: false,
             node_id: Some("a".into()),
             ..options()
@@ -96,7 +96,7 @@ async fn two_nodes_share_sessions_cursors_settings_and_jobs() {
     a.store.revoke_token(&TokenHash::of(REVOKED)).await.unwrap();
     let b = node(
         &db,
-        StateOptions {
+        ServerSettings {
             node_id: Some("b".into()),
             ..options()
         },

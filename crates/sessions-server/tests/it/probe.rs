@@ -7,14 +7,14 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use sessions_server::emulator::{Emulator, EmulatorConfig};
 use sessions_server::net::Limits;
-use sessions_server::{AppState, StateOptions};
+use sessions_server::{AppState, ServerSettings};
 use sessions_store::{AuditFilter, AuditPage};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::support::{
-    self, options, reopen, start, start_with, Resp, Server, ADMIN, BOT, CONTROL, FIXTURE, MEMBER,
-    OTHER_ADMIN, OWNER, READ_ONLY,
+    self, options, reopen, start, start_emulated, start_with, Resp, Server, ADMIN, BOT, CONTROL,
+    FIXTURE, MEMBER, OTHER_ADMIN, OWNER, READ_ONLY,
 };
 
 const HOUR: i64 = 3600;
@@ -289,7 +289,7 @@ async fn set_settings_never_ends_the_primary_owners_sessions() {
 #[tokio::test]
 async fn idle_connections_are_shed_at_the_cap() {
     let s = start_with(
-        StateOptions {
+        ServerSettings {
             limits: Limits {
                 max_connections: 4,
                 // Without shedding, the request below would wait this long.
@@ -433,17 +433,17 @@ fn assert_slack_error(text: &str, status: u16, code: &str) {
 #[tokio::test]
 async fn http_layer_refusals_are_slack_shaped() {
     for emulator in [false, true] {
-        let s = start_with(
-            StateOptions {
+        let s = start_emulated(
+            ServerSettings {
                 limits: Limits {
                     max_header_bytes: 16 << 10,
                     body_timeout: Duration::from_millis(300),
                     ..Limits::default()
                 },
                 max_body_bytes: 4096,
-                emulator: emulator.then(|| Emulator::new(EmulatorConfig::default()).unwrap()),
                 ..options()
             },
+            emulator.then(|| Emulator::new(EmulatorConfig::default()).unwrap()),
             Some(FIXTURE),
         )
         .await;
@@ -558,11 +558,9 @@ async fn get_settings_leaves_out_users_without_active_sessions() {
 /// Anything shaped like a Slack token is redacted in the request log, wherever it is.
 #[tokio::test]
 async fn request_log_redacts_tokens_anywhere() {
-    let s = start_with(
-        StateOptions {
-            emulator: Some(Emulator::new(EmulatorConfig::default()).unwrap()),
-            ..options()
-        },
+    let s = start_emulated(
+        options(),
+        Some(Emulator::new(EmulatorConfig::default()).unwrap()),
         Some(FIXTURE),
     )
     .await;
@@ -642,9 +640,9 @@ async fn an_empty_control_token_is_refused_at_start() {
     for token in ["", "  "] {
         let err = AppState::new(
             store.clone(),
-            StateOptions {
+            ServerSettings {
                 control_token: Some(token.into()),
-                ..StateOptions::default()
+                ..ServerSettings::default()
             },
         )
         .await

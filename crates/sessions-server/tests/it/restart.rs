@@ -5,7 +5,7 @@ use std::time::Duration;
 use sessions_client::{
     GetSettingsRequest, InvalidateRequest, ResetBulkRequest, SetSettingsRequest,
 };
-use sessions_server::StateOptions;
+use sessions_server::ServerSettings;
 
 use crate::support::*;
 
@@ -41,7 +41,7 @@ async fn writes_survive_a_restart() {
 
 #[tokio::test]
 async fn a_recorded_reset_bulk_is_finished_after_restart() {
-    let held = StateOptions {
+    let held = ServerSettings {
         bulk_worker: false,
         ..options()
     };

@@ -3,13 +3,13 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sessions_server::{ServeConfig, Started, StateOptions};
+use sessions_server::{ServerSettings, Started};
 
 use crate::support::*;
 
 /// Runs the server until the returned sender fires; yields what `on_start` saw.
 async fn run_server(
-    config: ServeConfig,
+    config: ServerSettings,
 ) -> (
     Started,
     tokio::sync::oneshot::Sender<()>,
@@ -38,18 +38,18 @@ async fn run_server(
     panic!("server never started");
 }
 
-fn config(dir: &tempfile::TempDir) -> ServeConfig {
-    ServeConfig {
+fn config(dir: &tempfile::TempDir) -> ServerSettings {
+    ServerSettings {
         listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: database_url(dir, "run"),
-        ..ServeConfig::default()
+        database_url: Some(database_url(dir, "run")),
+        ..ServerSettings::default()
     }
 }
 
 #[tokio::test]
 async fn demo_is_seeded_once_and_usable() {
     let dir = tempfile::tempdir().unwrap();
-    let (started, stop, task) = run_server(ServeConfig {
+    let (started, stop, task) = run_server(ServerSettings {
         demo: true,
         ..config(&dir)
     })
@@ -93,7 +93,7 @@ async fn demo_is_seeded_once_and_usable() {
     task.await.unwrap();
 
     // restart: not re-seeded (the invalidation stays), demo still described
-    let (started, stop, task) = run_server(ServeConfig {
+    let (started, stop, task) = run_server(ServerSettings {
         demo: true,
         ..config(&dir)
     })
@@ -119,7 +119,7 @@ async fn fixtures_load_at_start_and_bad_files_refuse_to_start() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.json");
     std::fs::write(&good, FIXTURE).unwrap();
-    let (started, stop, task) = run_server(ServeConfig {
+    let (started, stop, task) = run_server(ServerSettings {
         fixtures: Some(good),
         ..config(&dir)
     })
@@ -143,7 +143,7 @@ async fn fixtures_load_at_start_and_bad_files_refuse_to_start() {
     )
     .unwrap();
     let err = sessions_server::run(
-        ServeConfig {
+        ServerSettings {
             fixtures: Some(bad),
             ..config(&dir)
         },
@@ -180,14 +180,7 @@ async fn the_emulator_rate_limiter_answers_429_before_any_work() {
             .into(),
         })
         .unwrap();
-    let s = start_with(
-        StateOptions {
-            emulator: Some(emulator.clone()),
-            ..options()
-        },
-        Some(FIXTURE),
-    )
-    .await;
+    let s = start_emulated(options(), Some(emulator.clone()), Some(FIXTURE)).await;
     let r = s
         .post_form(
             "admin.users.session.reset",

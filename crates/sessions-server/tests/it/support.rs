@@ -8,7 +8,8 @@
 
 use serde_json::Value;
 use sessions_client::{Client, RetryPolicy};
-use sessions_server::{AppState, StateOptions};
+use sessions_server::emulator::Emulator;
+use sessions_server::{AppState, ServerSettings};
 use sessions_store::{DynStore, Fixture, TokenHash};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -75,11 +76,11 @@ pub struct Server {
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
 
-pub fn options() -> StateOptions {
-    StateOptions {
+pub fn options() -> ServerSettings {
+    ServerSettings {
         control_token: Some(CONTROL.into()),
         node_id: Some("test-node".into()),
-        ..StateOptions::default()
+        ..ServerSettings::default()
     }
 }
 
@@ -88,7 +89,16 @@ pub async fn start() -> Server {
     start_with(options(), Some(FIXTURE)).await
 }
 
-pub async fn start_with(opts: StateOptions, fixture: Option<&str>) -> Server {
+pub async fn start_with(opts: ServerSettings, fixture: Option<&str>) -> Server {
+    start_emulated(opts, None, fixture).await
+}
+
+/// [`start_with`], with these emulator controls mounted (when `Some`).
+pub async fn start_emulated(
+    opts: ServerSettings,
+    emulator: Option<Emulator>,
+    fixture: Option<&str>,
+) -> Server {
     let data = Data::new();
     let store = sessions_store::open(&data.url).await.unwrap();
     if let Some(f) = fixture {
@@ -99,27 +109,31 @@ pub async fn start_with(opts: StateOptions, fixture: Option<&str>) -> Server {
             .unwrap();
         store.revoke_token(&TokenHash::of(REVOKED)).await.unwrap();
     }
-    launch(data, store, opts).await
+    let url = data.url.clone();
+    launch_on(Some(data), url, store, opts, emulator).await
 }
 
 /// Reopens the database of a stopped server.
-pub async fn reopen(data: Data, opts: StateOptions) -> Server {
+pub async fn reopen(data: Data, opts: ServerSettings) -> Server {
     let store = sessions_store::open(&data.url).await.unwrap();
     launch(data, store, opts).await
 }
 
-async fn launch(data: Data, store: DynStore, opts: StateOptions) -> Server {
+async fn launch(data: Data, store: DynStore, opts: ServerSettings) -> Server {
     let url = data.url.clone();
-    launch_on(Some(data), url, store, opts).await
+    launch_on(Some(data), url, store, opts, None).await
 }
 
 pub async fn launch_on(
     data: Option<Data>,
     url: String,
     store: DynStore,
-    opts: StateOptions,
+    opts: ServerSettings,
+    emulator: Option<Emulator>,
 ) -> Server {
-    let state = AppState::new(store.clone(), opts).await.unwrap();
+    let state = AppState::with_emulator(store.clone(), opts, emulator)
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = oneshot::channel::<()>();
@@ -147,9 +161,9 @@ impl Server {
     }
 
     /// Another node on the same database, with its own store handle.
-    pub async fn second_node(&self, opts: StateOptions) -> Server {
+    pub async fn second_node(&self, opts: ServerSettings) -> Server {
         let store = sessions_store::open(&self.url).await.unwrap();
-        launch_on(None, self.url.clone(), store, opts).await
+        launch_on(None, self.url.clone(), store, opts, None).await
     }
 
     /// Stops gracefully and hands back the data.

@@ -15,12 +15,12 @@ pub async fn run(g: &Global, a: ListArgs) -> Result<Outcome> {
         team_id: a.team,
         user_id: a.user,
         limit: a.limit,
-        cursor: a.cursor,
+        cursor: a.pages.cursor,
     };
     check(&req)?;
     let client = client(g, false)?;
     req.user_id = super::resolve::optional_user(|| Ok(client.clone()), req.user_id).await?;
-    if a.all {
+    if a.pages.all {
         // Pages are fetched by a task one page ahead of the writer (a channel of one), so the
         // next request is in flight while this page is written; memory stays at two pages.
         let (tx, mut rx) = tokio::sync::mpsc::channel(1);
@@ -33,7 +33,7 @@ pub async fn run(g: &Global, a: ListArgs) -> Result<Outcome> {
                 }
             }
         });
-        let mut out = SessionWriter::begin(stdout(), a.format, true)?;
+        let mut out = SessionWriter::begin(stdout(), a.pages.format, true)?;
         while let Some(page) = rx.recv().await {
             for s in &page?.active_sessions {
                 out.session(s)?;
@@ -45,7 +45,7 @@ pub async fn run(g: &Global, a: ListArgs) -> Result<Outcome> {
         tracing::debug!(sessions = n, "listed every page");
     } else {
         let page = client.admin_users_session_list(req).await?;
-        let mut out = SessionWriter::begin(stdout(), a.format, false)?;
+        let mut out = SessionWriter::begin(stdout(), a.pages.format, false)?;
         for s in &page.active_sessions {
             out.session(s)?;
         }
@@ -53,7 +53,7 @@ pub async fn run(g: &Global, a: ListArgs) -> Result<Outcome> {
         out.finish(next)?;
         // JSON carries the cursor itself; other formats get a hint people (and scripts reading
         // stderr) can use.
-        if !next.is_empty() && a.format != Format::Json && !g.quiet {
+        if !next.is_empty() && a.pages.format != Format::Json && !g.quiet {
             let mut err = std::io::stderr().lock();
             writeln!(
                 err,

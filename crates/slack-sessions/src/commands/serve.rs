@@ -3,11 +3,10 @@
 use std::io::Write;
 
 use anyhow::{Context, Result};
-use sessions_server::emulator::{EmulatorConfig, RateLimitMode};
-use sessions_server::{ServeConfig, Started};
+use sessions_server::Started;
 
 use super::Outcome;
-use crate::cli::{RateLimits, ServeArgs};
+use crate::cli::ServeArgs;
 
 /// The start banner on stdout: where to point clients, and with `--demo` how to try it.
 fn banner(started: &Started, print_control_token: bool) -> String {
@@ -57,48 +56,8 @@ fn banner(started: &Started, print_control_token: bool) -> String {
 }
 
 pub async fn run(a: ServeArgs) -> Result<Outcome> {
-    let database_url = match a.database_url {
-        Some(url) => url,
-        None => {
-            std::fs::create_dir_all(&a.data_dir)
-                .with_context(|| format!("creating data dir {}", a.data_dir.display()))?;
-            format!("sqlite://{}", a.data_dir.join("sessions.db").display())
-        }
-    };
-    let print_control_token = a.control_token.is_none();
-    let config = ServeConfig {
-        listen: a.listen,
-        database_url,
-        fixtures: a.fixtures,
-        demo: a.demo,
-        control_token: a.control_token,
-        control: a.control,
-        control_allow_remote: a.control_allow_remote,
-        max_body_bytes: a.max_body_bytes,
-        limits: sessions_server::net::Limits {
-            max_connections: a.max_connections as usize,
-            max_header_bytes: a.max_header_bytes,
-            header_timeout: a.header_timeout,
-            body_timeout: a.body_timeout,
-            write_timeout: a.write_timeout,
-        },
-        bulk_lease_secs: a.bulk_lease_secs,
-        bulk_hold: std::time::Duration::from_millis(a.bulk_hold_ms),
-        emulator: Some(EmulatorConfig {
-            rate_limits: match a.rate_limits {
-                RateLimits::Off => RateLimitMode::Off,
-                RateLimits::Slack => RateLimitMode::Slack,
-            },
-            rate_limit_file: a.rate_limit_file,
-            seed: a.fault_seed,
-            ..EmulatorConfig::default()
-        }),
-        trust_forwarded_for: a.trust_forwarded_for,
-        audit_retention: a
-            .audit_retention_days
-            .map(|d| std::time::Duration::from_secs(u64::from(d) * 86_400)),
-        ..ServeConfig::default()
-    };
+    let print_control_token = a.settings.control_token.is_none();
+    let config = a.settings;
     sessions_server::run(
         config,
         move |started| {

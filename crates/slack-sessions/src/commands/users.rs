@@ -143,7 +143,7 @@ fn not_found(entry: &str, code: ErrorCode) -> anyhow::Error {
 
 async fn list(g: &Global, a: UsersListArgs) -> Result<Outcome> {
     let req = UsersListRequest {
-        cursor: a.cursor,
+        cursor: a.pages.cursor,
         limit: a.limit,
         team_id: a.team,
     };
@@ -153,7 +153,7 @@ async fn list(g: &Global, a: UsersListArgs) -> Result<Outcome> {
     let mut rows = Vec::new();
     let mut members = Vec::new();
     let mut write = |u: User, out: &mut dyn Write| -> Result<()> {
-        match a.format {
+        match a.pages.format {
             Format::Ndjson => {
                 serde_json::to_writer(&mut *out, &u)?;
                 writeln!(out)?;
@@ -164,7 +164,7 @@ async fn list(g: &Global, a: UsersListArgs) -> Result<Outcome> {
         }
         Ok(())
     };
-    if a.format == Format::Csv {
+    if a.pages.format == Format::Csv {
         let head: Vec<String> = HEADERS
             .iter()
             .map(|h| h.to_lowercase().replace(' ', "_"))
@@ -172,7 +172,7 @@ async fn list(g: &Global, a: UsersListArgs) -> Result<Outcome> {
         write_csv_row(&mut out, &head)?;
     }
     let mut next = String::new();
-    if a.all {
+    if a.pages.all {
         let mut pages = std::pin::pin!(client.users_list_pages(req));
         while let Some(page) = pages.next().await {
             for u in page?.members {
@@ -187,7 +187,7 @@ async fn list(g: &Global, a: UsersListArgs) -> Result<Outcome> {
             write(u, &mut out)?;
         }
     }
-    match a.format {
+    match a.pages.format {
         Format::Table => write_table(&mut out, &HEADERS, &rows)?,
         Format::Json => {
             let doc = serde_json::json!({"members": members, "next_cursor": next});
@@ -197,7 +197,7 @@ async fn list(g: &Global, a: UsersListArgs) -> Result<Outcome> {
         Format::Ndjson | Format::Csv => {}
     }
     out.flush()?;
-    if !next.is_empty() && a.format != Format::Json && !g.quiet {
+    if !next.is_empty() && a.pages.format != Format::Json && !g.quiet {
         writeln!(
             std::io::stderr().lock(),
             "More users: slack-sessions users list --cursor {next} (or --all)"

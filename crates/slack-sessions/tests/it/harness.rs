@@ -108,9 +108,12 @@ impl Server {
         let dir = tempfile::tempdir().unwrap();
         let fixture_path: PathBuf = dir.path().join("fixture.json");
         std::fs::write(&fixture_path, serde_json::to_vec(fixture).unwrap()).unwrap();
-        let config = sessions_server::ServeConfig {
+        let config = sessions_server::ServerSettings {
             listen: "127.0.0.1:0".parse().unwrap(),
-            database_url: format!("sqlite://{}", dir.path().join("sessions.db").display()),
+            database_url: Some(format!(
+                "sqlite://{}",
+                dir.path().join("sessions.db").display()
+            )),
             fixtures: Some(fixture_path),
             demo: false,
             control_token: Some("control-test".into()),

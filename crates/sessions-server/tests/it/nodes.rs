@@ -1,9 +1,8 @@
 //! Two server nodes on one store: cursors and jobs cross nodes.
 
-use std::time::Duration;
-
 use sessions_client::ListRequest;
 use sessions_server::StateOptions;
+use sessions_test_support::wait;
 
 use crate::support::*;
 
@@ -53,14 +52,11 @@ async fn a_cursor_from_one_node_is_accepted_by_another_and_jobs_move_between_nod
         .await;
     assert_eq!(r.body["ok"], true, "{}", r.text);
     let job = r.header("x-sessions-job-id").unwrap().to_owned();
-    let mut left = Vec::new();
-    for _ in 0..100 {
-        left = session_ids(&a.store, "E1").await;
-        if !left.contains(&101) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let left = wait::until("B's worker to run A's job", || async {
+        let left = session_ids(&a.store, "E1").await;
+        (!left.contains(&101)).then_some(left)
+    })
+    .await;
     assert_eq!(left, vec![104, 105, 106, 107]);
     let r = b
         .control(reqwest::Method::GET, &format!("jobs/E1/{job}"), None)

@@ -94,10 +94,14 @@ impl ServeProcess {
         };
         let http = reqwest::Client::new();
         let health = format!("{}/health", p.control);
-        crate::wait::until_true(&format!("serve at {} to be healthy", p.api), || {
-            let req = http.get(&health).bearer_auth(CONTROL).send();
-            async move { req.await.is_ok_and(|r| r.status().is_success()) }
-        })
+        crate::wait::until_true_or(
+            &format!("serve at {} to be healthy", p.api),
+            || {
+                let req = http.get(&health).bearer_auth(CONTROL).send();
+                async move { req.await.is_ok_and(|r| r.status().is_success()) }
+            },
+            || format!("its stderr:\n{}", p.stderr()),
+        )
         .await;
         p
     }
@@ -110,6 +114,54 @@ impl ServeProcess {
     /// The process, to signal or wait for it.
     pub fn child(&mut self) -> &mut Child {
         &mut self.child
+    }
+
+    /// SIGKILL: no shutdown code runs, leases are left as they are.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("killing serve");
+        self.child.wait().expect("reaping serve");
+    }
+
+    /// `GET /control{path}`; the answer must be a success, and JSON.
+    pub async fn control_get(&self, path: &str) -> serde_json::Value {
+        let r = reqwest::Client::new()
+            .get(format!("{}{path}", self.control))
+            .bearer_auth(CONTROL)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET /control{path}: {e}"));
+        let status = r.status();
+        let body = r.bytes().await.expect("reading the answer");
+        assert!(
+            status.is_success(),
+            "GET /control{path}: {status} {}",
+            String::from_utf8_lossy(&body)
+        );
+        serde_json::from_slice(&body)
+            .unwrap_or_else(|e| panic!("GET /control{path} answered no JSON: {e}"))
+    }
+
+    /// `{method} /control{path}` with a JSON body; the answer must be a success.
+    pub async fn control_send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &serde_json::Value,
+    ) {
+        let r = reqwest::Client::new()
+            .request(method.clone(), format!("{}{path}", self.control))
+            .bearer_auth(CONTROL)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} /control{path}: {e}"));
+        let status = r.status();
+        assert!(
+            status.is_success(),
+            "{method} /control{path}: {status} {}",
+            r.text().await.unwrap_or_default()
+        );
     }
 }
 

@@ -2,6 +2,7 @@
 //! kind of admin action (and a refused one), with filters, cursors and every format.
 
 use serde_json::Value;
+use sessions_test_support::wait;
 
 use crate::harness::{fixture, Run, Server, ADMIN_TOKEN, MEMBER_TOKEN, READONLY_TOKEN};
 
@@ -63,7 +64,7 @@ fn with_history() -> Server {
     s.run(&["reset-bulk", "W0DEV", "W0OPS", "--no-throttle"])
         .ok();
     // The job's per-user entries arrive when the worker finishes it.
-    s.wait_for("the resetBulk job's entries", || {
+    wait::until_true_blocking("the resetBulk job's entries", || {
         count(&s, &["--action", "user_session_reset_by_admin"]) == 3
     });
     s.run(&["settings", "set", "W0ADMIN", "--duration", "12h"])

@@ -4,9 +4,9 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command as StdCommand, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use sessions_test_support::wait;
 
 use crate::harness::{bin, fixture, Run, ADMIN_TOKEN};
 
@@ -334,21 +334,26 @@ fn delayed_reset_bulk_is_accepted_then_done_after_the_clock_moves() {
     s.ok("PUT", "emulator/jobs", Some(json!({"delay_seconds": 600})));
     s.cli(&["reset-bulk", "W0DEV", "W0OPS", "--no-throttle"])
         .ok();
-    std::thread::sleep(Duration::from_millis(600));
-    let v = s.ok("GET", "emulator/jobs", None);
+    // Accepted, not done: the worker leaves it alone. Proof that the worker has looked at the
+    // queue since: an undelayed job recorded after it (for a user without sessions) is run.
+    s.ok("PUT", "emulator/jobs", Some(json!({"delay_seconds": 0})));
+    s.cli(&["reset-bulk", "W0MEMBER", "--no-throttle"]).ok();
+    let v = wait::until_blocking("the undelayed job to run", || {
+        let v = s.ok("GET", "emulator/jobs", None);
+        (v["jobs"][1]["state"] == "done").then_some(v)
+    });
     assert_eq!(v["pending"], 1, "{v}");
-    assert_eq!(v["jobs"][0]["state"], "pending");
+    assert_eq!(v["jobs"][0]["state"], "pending", "{v}");
+    assert_eq!(v["jobs"][0]["user_ids"], json!(["W0DEV", "W0OPS"]), "{v}");
     assert!(s.session_ids().contains(&1001));
     s.ok(
         "POST",
         "emulator/clock/advance",
         Some(json!({"seconds": 600})),
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while s.ok("GET", "emulator/jobs", None)["jobs"][0]["state"] != "done" {
-        assert!(Instant::now() < deadline, "the job never ran");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait::until_blocking("the delayed job to run", || {
+        (s.ok("GET", "emulator/jobs", None)["jobs"][0]["state"] == "done").then_some(())
+    });
     assert_eq!(s.session_ids(), [1005]);
 }
 

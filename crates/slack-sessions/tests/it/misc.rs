@@ -2,9 +2,9 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
-use std::time::Duration;
 
 use serde_json::Value;
+use sessions_test_support::wait;
 
 use crate::harness::{bin, Run, Server};
 
@@ -163,17 +163,7 @@ fn serve_demo_prints_a_banner_that_works_and_stops_on_sigterm() {
         .status()
         .unwrap();
     assert!(status.success());
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let exit = loop {
-        if let Some(exit) = child.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "serve did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let exit = wait::until_blocking("serve to stop on SIGTERM", || child.try_wait().unwrap());
     assert_eq!(exit.code(), Some(0), "serve exit: {exit:?}");
 }
 
@@ -247,8 +237,10 @@ fn sigterm_during_start_up_is_a_graceful_stop() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Long enough for the process to start, well short of the load.
-    std::thread::sleep(Duration::from_millis(150));
+    // The process has started (its signal handlers are installed before the store is opened)
+    // once its database file exists; the load of the fixture into it takes far longer.
+    let db = dir.path().join("data/sessions.db");
+    wait::until_blocking("serve to open its database", || db.exists().then_some(()));
     let status = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

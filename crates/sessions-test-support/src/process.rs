@@ -11,25 +11,38 @@ use std::process::{Child, Command, Stdio};
 /// Control token every [`ServeProcess`] is started with.
 pub const CONTROL: &str = "procs-control-token";
 
-/// Spawns `cmd` (its stdout must be piped) and reads its stdout until a line that starts,
-/// once trimmed, with `prefix`; returns the child and the rest of that line (trimmed), or
-/// `None` if stdout ended first. The rest of stdout is drained so the child never blocks on
-/// a full pipe.
-pub fn spawn_until_line_blocking(mut cmd: Command, prefix: &str) -> (Child, Option<String>) {
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawning {cmd:?}: {e}"));
+/// Reads `child`'s stdout (it must be piped) line by line up to and including the first line
+/// for which `last` is true, or to its end, and returns those lines (each ending in `\n`). The
+/// rest of stdout is drained on a thread of its own so the child never blocks on a full pipe.
+pub fn read_banner(child: &mut Child, last: impl Fn(&str) -> bool) -> String {
     let stdout = child.stdout.take().expect("stdout must be piped");
     let mut lines = BufReader::new(stdout).lines();
-    let mut found = None;
+    let mut banner = String::new();
     for line in lines.by_ref() {
         let Ok(line) = line else { break };
-        if let Some(rest) = line.trim().strip_prefix(prefix) {
-            found = Some(rest.trim().to_owned());
+        banner.push_str(&line);
+        banner.push('\n');
+        if last(&line) {
             break;
         }
     }
     std::thread::spawn(move || lines.for_each(drop));
+    banner
+}
+
+/// Spawns `cmd` (its stdout must be piped) and reads its stdout until a line that starts,
+/// once trimmed, with `prefix` ([`read_banner`]); returns the child and the rest of that line
+/// (trimmed), or `None` if stdout ended first.
+pub fn spawn_until_line_blocking(mut cmd: Command, prefix: &str) -> (Child, Option<String>) {
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawning {cmd:?}: {e}"));
+    let banner = read_banner(&mut child, |l| l.trim().starts_with(prefix));
+    let found = banner
+        .lines()
+        .last()
+        .and_then(|l| l.trim().strip_prefix(prefix))
+        .map(|rest| rest.trim().to_owned());
     (child, found)
 }
 

@@ -96,14 +96,17 @@ async fn wait_until_entries(
     org: &str,
     done: impl Fn(usize) -> bool,
 ) -> Vec<sessions_store::AuditEntry> {
-    wait::until(&format!("the audit entries of {org} to reach the expected count"), || async {
-        let got = s
-            .store
-            .list_audit(org, &AuditFilter::default(), AuditPage::Newest, 1000)
-            .await
-            .unwrap();
-        done(got.len()).then_some(got)
-    })
+    wait::until(
+        &format!("the audit entries of {org} to reach the expected count"),
+        || async {
+            let got = s
+                .store
+                .list_audit(org, &AuditFilter::default(), AuditPage::Newest, 1000)
+                .await
+                .unwrap();
+            done(got.len()).then_some(got)
+        },
+    )
     .await
 }
 

@@ -408,7 +408,10 @@ async fn reset_bulk_names_every_offending_user_and_records_nothing() {
         .await;
     assert_eq!(r.body["ok"], true, "{}", r.text);
     wait_for_job(&s, "E1", r.header("x-sessions-job-id").unwrap()).await;
-    assert_eq!(session_ids(&s.store, "E1").await, vec![101, 102, 103, 106, 107]);
+    assert_eq!(
+        session_ids(&s.store, "E1").await,
+        vec![101, 102, 103, 106, 107]
+    );
     // a bot alone: its own code
     let err = s
         .client(ADMIN)

@@ -4,7 +4,6 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`; `scripts/ensure-postgres.sh` starts one).
 //! Without it these tests fail, on purpose.
 
-
 use sessions_client::{GetSettingsRequest, InvalidateRequest, ListRequest, SetSettingsRequest};
 use sessions_server::StateOptions;
 use sessions_store::{Fixture, TokenHash};

@@ -200,7 +200,6 @@ struct Serve {
 
 impl Serve {
     fn start(extra: &[&str]) -> Serve {
-        use std::io::{BufRead, BufReader};
         let dir = tempfile::tempdir().unwrap();
         let mut f = fixture(0);
         for t in f["orgs"][0]["tokens"].as_array_mut().unwrap() {
@@ -211,30 +210,10 @@ impl Serve {
                     .push("auditlogs:read".into());
             }
         }
-        let path = dir.path().join("fixture.json");
-        std::fs::write(&path, serde_json::to_vec(&f).unwrap()).unwrap();
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("slack-sessions"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path())
-            .arg("--fixtures")
-            .arg(&path)
-            .args(extra)
-            .env_remove("RUST_LOG")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let api_url = lines
-            .by_ref()
-            .map(|l| l.unwrap())
-            .find_map(|l| {
-                l.trim()
-                    .strip_prefix("API URL:")
-                    .map(|u| u.trim().to_owned())
-            })
-            .expect("no API URL in the banner");
-        std::thread::spawn(move || for _ in lines {});
+        let mut cmd = crate::procs::serve_command(dir.path(), &f);
+        cmd.args(extra);
+        let (child, api_url) = crate::procs::spawn_until_line_blocking(cmd, "API URL:");
+        let api_url = api_url.expect("no API URL in the banner");
         Serve {
             child,
             api_url,

@@ -25,49 +25,25 @@ struct Serve {
 impl Serve {
     fn start(extra: &[&str]) -> Serve {
         let dir = tempfile::tempdir().unwrap();
-        let fixture_path = dir.path().join("fixture.json");
-        std::fs::write(&fixture_path, serde_json::to_vec(&fixture(0)).unwrap()).unwrap();
-        let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("slack-sessions"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path())
-            .arg("--fixtures")
-            .arg(&fixture_path)
+        let mut child = crate::procs::serve_command(dir.path(), &fixture(0))
             .args(["--control-token", CONTROL])
             .args(extra)
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut api_url = None;
-        let mut control_url = None;
-        let mut banner = String::new();
-        for line in lines.by_ref() {
-            let line = line.unwrap();
-            banner.push_str(&line);
-            banner.push('\n');
-            if line.contains("Press Ctrl-C") {
-                break;
-            }
-            if let Some(u) = line.trim().strip_prefix("Emulator:") {
-                assert!(u.trim().ends_with("/control/emulator/"), "{banner}");
-                break;
-            }
-            if let Some(u) = line.trim().strip_prefix("API URL:") {
-                api_url = Some(u.trim().to_owned());
-            }
-            if let Some(u) = line.trim().strip_prefix("Control URL:") {
-                control_url = Some(u.trim().to_owned());
-            }
-        }
-        assert!(banner.contains("Emulator:"), "no emulator line: {banner}");
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        let banner = crate::procs::read_banner(&mut child, |line| {
+            line.contains("Press Ctrl-C") || line.trim().starts_with("Emulator:")
+        });
+        let field = |name: &str| {
+            banner
+                .lines()
+                .find_map(|l| Some(l.trim().strip_prefix(name)?.trim().to_owned()))
+        };
+        let emulator = field("Emulator:").unwrap_or_else(|| panic!("no emulator line: {banner}"));
+        assert!(emulator.ends_with("/control/emulator/"), "{banner}");
         Serve {
             child,
-            api_url: api_url.expect("no API URL in the banner"),
-            control_url: control_url.expect("no Control URL in the banner"),
+            api_url: field("API URL:").expect("no API URL in the banner"),
+            control_url: field("Control URL:").expect("no Control URL in the banner"),
             _dir: dir,
             rt: tokio::runtime::Builder::new_current_thread()
                 .enable_all()

@@ -160,7 +160,6 @@ impl Server {
     pub fn run(&self, args: &[&str]) -> Run {
         Run::of(self.cli().args(args))
     }
-
 }
 
 impl Drop for Server {

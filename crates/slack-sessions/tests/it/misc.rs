@@ -1,6 +1,5 @@
 //! whoami, invalidate/reset, completions, help and `serve`.
 
-use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
 use serde_json::Value;
@@ -109,18 +108,13 @@ fn serve_demo_prints_a_banner_that_works_and_stops_on_sigterm() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut banner = String::new();
-    let mut example = None;
-    while let Some(Ok(line)) = lines.next() {
-        banner.push_str(&line);
-        banner.push('\n');
-        if line.trim_start().starts_with("SLACK_API_URL=") {
-            example = Some(line.trim().to_owned());
-            break;
-        }
-    }
-    let example = example.unwrap_or_else(|| panic!("no example command in banner:\n{banner}"));
+    let banner =
+        crate::procs::read_banner(&mut child, |l| l.trim_start().starts_with("SLACK_API_URL="));
+    let example = banner
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("SLACK_API_URL="))
+        .unwrap_or_else(|| panic!("no example command in banner:\n{banner}"));
     assert!(banner.contains("API URL:"), "{banner}");
     assert!(banner.contains("Control URL:"), "{banner}");
     assert!(banner.contains("Sessions:"), "{banner}");

@@ -665,14 +665,7 @@ async fn without_retention_entries_are_kept() {
     // Nothing to wait for: the clock has moved when its call returns, and deletion happens only
     // in the retention worker, which prunes as soon as it starts. The store's metrics prove it
     // never ran: no prune call at all.
-    let metrics = http()
-        .get(format!("{}/metrics", s.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics().await;
     assert!(metrics.contains(r#"op="reset_user""#), "{metrics}");
     assert!(!metrics.contains(r#"op="prune_audit""#), "{metrics}");
     assert_eq!(entries(&logs(&s, Some(AUDITOR), &[]).await).len(), 1);

@@ -328,17 +328,6 @@ async fn reset_filters_and_errors() {
     assert_eq!(session_ids(&s.store, "E1").await, vec![104, 107]);
 }
 
-async fn wait_for_job(s: &Server, org: &str, id: &str) -> serde_json::Value {
-    wait::until(&format!("job {id} to finish"), || async {
-        let r = s
-            .control(reqwest::Method::GET, &format!("jobs/{org}/{id}"), None)
-            .await;
-        assert_eq!(r.status, 200, "{}", r.text);
-        (r.body["state"] == "done").then_some(r.body)
-    })
-    .await
-}
-
 #[tokio::test]
 async fn reset_bulk_records_a_job_that_the_worker_completes() {
     let s = start().await;
@@ -352,7 +341,7 @@ async fn reset_bulk_records_a_job_that_the_worker_completes() {
     r.slack();
     assert_eq!(r.body["ok"], true, "{}", r.text);
     let job = r.header("x-sessions-job-id").unwrap().to_owned();
-    let done = wait_for_job(&s, "E1", &job).await;
+    let done = s.job_done("E1", &job).await;
     assert_eq!(done["user_ids"], serde_json::json!(["WDANA", "WSAM"]));
     assert_eq!(
         session_ids(&s.store, "E1").await,
@@ -399,15 +388,7 @@ async fn reset_bulk_names_every_offending_user_and_records_nothing() {
     assert_eq!(s.store.pending_bulk_jobs().await.unwrap(), 0);
     // Proof that the worker has run since (jobs run in the order recorded): a valid job
     // recorded now is done, and it is the only change.
-    let r = s
-        .post_form(
-            "admin.users.session.resetBulk",
-            Some(ADMIN),
-            &[("user_ids", "WSAM")],
-        )
-        .await;
-    assert_eq!(r.body["ok"], true, "{}", r.text);
-    wait_for_job(&s, "E1", r.header("x-sessions-job-id").unwrap()).await;
+    s.job_done("E1", &s.reset_bulk("WSAM").await).await;
     assert_eq!(
         session_ids(&s.store, "E1").await,
         vec![101, 102, 103, 106, 107]

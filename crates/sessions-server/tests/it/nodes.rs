@@ -43,15 +43,7 @@ async fn a_cursor_from_one_node_is_accepted_by_another_and_jobs_move_between_nod
     assert_eq!(ids, vec![105, 106, 107]);
 
     // recorded on A (no worker), finished by B's worker
-    let r = a
-        .post_form(
-            "admin.users.session.resetBulk",
-            Some(ADMIN),
-            &[("user_ids", "WDANA")],
-        )
-        .await;
-    assert_eq!(r.body["ok"], true, "{}", r.text);
-    let job = r.header("x-sessions-job-id").unwrap().to_owned();
+    let job = a.reset_bulk("WDANA").await;
     let left = wait::until("B's worker to run A's job", || async {
         let left = session_ids(&a.store, "E1").await;
         (!left.contains(&101)).then_some(left)

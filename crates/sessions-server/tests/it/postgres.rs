@@ -8,7 +8,6 @@ use sessions_client::{GetSettingsRequest, InvalidateRequest, ListRequest, SetSet
 use sessions_server::StateOptions;
 use sessions_store::{Fixture, TokenHash};
 use sessions_test_support::pg::TempDb;
-use sessions_test_support::wait;
 
 use crate::support::*;
 
@@ -99,22 +98,8 @@ async fn two_nodes_share_sessions_cursors_settings_and_jobs() {
     assert_ne!(id, id2);
 
     // resetBulk recorded on A (no worker there) is finished by B
-    let r = a
-        .post_form(
-            "admin.users.session.resetBulk",
-            Some(ADMIN),
-            &[("user_ids", "WSAM")],
-        )
-        .await;
-    assert_eq!(r.body["ok"], true, "{}", r.text);
-    let job = r.header("x-sessions-job-id").unwrap().to_owned();
-    wait::until_true(&format!("job {job} to be done on node B"), || async {
-        let j = b
-            .control(reqwest::Method::GET, &format!("jobs/E1/{job}"), None)
-            .await;
-        j.body["state"] == "done"
-    })
-    .await;
+    let job = a.reset_bulk("WSAM").await;
+    b.job_done("E1", &job).await;
     assert_eq!(session_ids(&a.store, "E1").await, vec![102, 103, 106, 107]);
 
     assert!(a.halt().await.is_none());

@@ -208,6 +208,44 @@ impl Server {
         Resp::from(rb.send().await.unwrap()).await
     }
 
+    /// Records a resetBulk of `user_ids` (comma-separated) as the admin; returns the job's id.
+    pub async fn reset_bulk(&self, user_ids: &str) -> String {
+        let r = self
+            .post_form(
+                "admin.users.session.resetBulk",
+                Some(ADMIN),
+                &[("user_ids", user_ids)],
+            )
+            .await;
+        assert_eq!(r.body["ok"], true, "{}", r.text);
+        r.header("x-sessions-job-id").unwrap().to_owned()
+    }
+
+    /// Waits until job `id` of `org`, read through this node's control API, is done; returns
+    /// its record.
+    pub async fn job_done(&self, org: &str, id: &str) -> Value {
+        sessions_test_support::wait::until(&format!("job {id} to be done"), || async {
+            let r = self
+                .control(reqwest::Method::GET, &format!("jobs/{org}/{id}"), None)
+                .await;
+            assert_eq!(r.status, 200, "{}", r.text);
+            (r.body["state"] == "done").then_some(r.body)
+        })
+        .await
+    }
+
+    /// The `/metrics` exposition text.
+    pub async fn metrics(&self) -> String {
+        http()
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// Signs a user in through the control API; returns (session_id, token).
     pub async fn sign_in(&self, org: &str, user: &str, team: &str, client: &str) -> (u64, String) {
         let r = self

@@ -9,6 +9,7 @@ use reqwest::header::{HeaderMap, CONTENT_SECURITY_POLICY, LOCATION, SET_COOKIE};
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 use sessions_console::{Console, ConsoleConfig, COOKIE, CSP};
+use sessions_test_support::wait;
 
 const TOKEN: &str = "xoxp-console-admin";
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/browser/console-fixture.json");
@@ -390,17 +391,14 @@ async fn an_unfinished_run_on_disk_is_offered_for_resume_and_resumes() {
         )
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    let mut finished = serde_json::Value::Null;
-    for _ in 0..200 {
+    let finished = wait::until("the resumed run to finish", || async {
         let (_, _, body) = s
             .get(&format!("/revoke/runs/{id}/progress.json"), Some(&cookie))
             .await;
-        finished = serde_json::from_str(&body).unwrap();
-        if finished["finished"] == true {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+        let progress: serde_json::Value = serde_json::from_str(&body).unwrap();
+        (progress["finished"] == true).then_some(progress)
+    })
+    .await;
     assert_eq!(finished["completed"], true, "{finished}");
     assert_eq!(finished["done"], 2, "{finished}");
     assert!(!s.signed_in("xoxc-lee-phone").await);

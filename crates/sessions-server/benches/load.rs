@@ -8,7 +8,8 @@
 //! fresh storage with the baseline re-measured just before it (comma-separated; default
 //! `sqlite`): `sqlite` (a file in a tempdir), `sqlite-nocache` (the same with the SQLite
 //! store's token cache off, so every call authenticates against the database), `postgres` (one node on a fresh database on
-//! `LOAD_PG_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`, dropped afterwards),
+//! `LOAD_PG_URL`, default the tests' `SESSIONS_TEST_PG_URL` or `postgres://postgres@127.0.0.1:5432/postgres`,
+//! dropped afterwards),
 //! `postgres2` (two nodes in this process, each with its own pool, on one fresh database;
 //! request i goes to node i mod 2, so list pages alternate nodes with one cursor chain).
 //! `LOAD_PG_POOL=N` sets the PostgreSQL pool size of each node (default 4 x cores).
@@ -21,6 +22,7 @@ use std::time::{Duration, Instant};
 use axum::routing::post;
 use sessions_server::{AppState, ServerSettings};
 use sessions_store::{Fixture, FixtureOrg};
+use sessions_test_support::pg::TempDb;
 
 #[path = "support/synthetic.rs"]
 mod synthetic;
@@ -151,19 +153,9 @@ impl Target {
     }
 }
 
+/// The PostgreSQL server the PostgreSQL targets use: `LOAD_PG_URL`, else the tests' one.
 fn pg_admin_url() -> String {
-    std::env::var("LOAD_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-/// Runs one statement on the PostgreSQL admin database.
-async fn pg_admin(sql: String) {
-    let admin = pg_admin_url();
-    let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {admin} (LOAD_PG_URL): {e}"));
-    tokio::spawn(conn);
-    client.batch_execute(&sql).await.unwrap();
+    std::env::var("LOAD_PG_URL").unwrap_or_else(|_| sessions_test_support::pg::admin_url())
 }
 
 /// Where the nodes of one target listen; its storage is removed by [`Deployment::remove`].
@@ -173,7 +165,7 @@ struct Deployment {
     stops: Vec<tokio::sync::oneshot::Sender<()>>,
     tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
     _dir: Option<tempfile::TempDir>,
-    pg_db: Option<String>,
+    pg_db: Option<TempDb>,
 }
 
 impl Deployment {
@@ -185,21 +177,12 @@ impl Deployment {
                 (vec![url], Some(dir), None)
             }
             Target::Postgres { nodes } => {
-                let name = format!("sessions_bench_{:016x}", rand::random::<u64>());
-                pg_admin(format!("CREATE DATABASE {name}")).await;
-                let (base, _) = pg_admin_url()
-                    .rsplit_once('/')
-                    .map(|(b, d)| (b.to_owned(), d.to_owned()))
-                    .unwrap();
+                let db = TempDb::fresh_at(&pg_admin_url(), "bench").await;
                 // LOAD_PG_POOL=N sets each node's pool size (default: the store's, 4 x cores).
                 let query = std::env::var("LOAD_PG_POOL")
                     .map(|n| format!("?pool_size={n}"))
                     .unwrap_or_default();
-                (
-                    vec![format!("{base}/{name}{query}"); nodes],
-                    None,
-                    Some(name),
-                )
+                (vec![format!("{}{query}", db.url); nodes], None, Some(db))
             }
         };
         let mut d = Deployment {
@@ -261,9 +244,8 @@ impl Deployment {
         for t in self.tasks.drain(..) {
             let _ = t.await;
         }
-        if let Some(name) = self.pg_db.take() {
-            pg_admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
-        }
+        // Dropped (forcibly) once the nodes are gone.
+        drop(self.pg_db.take());
     }
 }
 

@@ -33,20 +33,27 @@ pub struct TempDb {
     pub url: String,
     /// Its name.
     pub name: String,
+    /// The admin database it was made from (and is dropped through).
+    admin: String,
 }
 
 impl TempDb {
-    /// Creates a fresh database; `purpose` (lowercase letters, digits, `_`) goes into its
-    /// name so a leftover tells which tests made it. Panics, naming the command that starts
-    /// PostgreSQL, when the server is unreachable.
+    /// Creates a fresh database on [`admin_url`]; `purpose` (lowercase letters, digits, `_`)
+    /// goes into its name so a leftover tells which tests made it. Panics, naming the command
+    /// that starts PostgreSQL, when the server is unreachable.
     pub async fn fresh(purpose: &str) -> TempDb {
+        TempDb::fresh_at(&admin_url(), purpose).await
+    }
+
+    /// [`TempDb::fresh`] on the server of another admin URL (a bench's own setting).
+    pub async fn fresh_at(admin: &str, purpose: &str) -> TempDb {
         assert!(
             purpose
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
             "database purpose {purpose:?} must be lowercase letters, digits and _"
         );
-        let client = admin().await;
+        let client = admin_at(admin).await;
         static SWEPT: Once = Once::new();
         let mut first = false;
         SWEPT.call_once(|| first = true);
@@ -61,10 +68,11 @@ impl TempDb {
         client
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .await
-            .unwrap_or_else(|e| panic!("CREATE DATABASE {name} on {}: {e}", admin_url()));
+            .unwrap_or_else(|e| panic!("CREATE DATABASE {name} on {admin}: {e}"));
         TempDb {
-            url: with_database(&admin_url(), &name),
+            url: with_database(admin, &name),
             name,
+            admin: admin.to_owned(),
         }
     }
 
@@ -79,12 +87,12 @@ impl TempDb {
 
 impl Drop for TempDb {
     fn drop(&mut self) {
-        let name = self.name.clone();
+        let (admin, name) = (self.admin.clone(), self.name.clone());
         // Drop is synchronous and may run inside a test's runtime: use a thread of our own.
         // Best effort: a database left behind is swept by a later run.
         let _ = std::thread::spawn(move || {
             runtime().block_on(async {
-                let (client, conn) = tokio_postgres::connect(&admin_url(), NoTls).await.ok()?;
+                let (client, conn) = tokio_postgres::connect(&admin, NoTls).await.ok()?;
                 tokio::spawn(conn);
                 client
                     .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -96,10 +104,14 @@ impl Drop for TempDb {
     }
 }
 
-/// A connection to the admin database.
+/// A connection to the admin database ([`admin_url`]), to create, drop or inspect databases.
 pub async fn admin() -> Client {
-    let url = admin_url();
-    let (client, conn) = tokio_postgres::connect(&url, NoTls)
+    admin_at(&admin_url()).await
+}
+
+/// A connection to the admin database at `url`.
+pub async fn admin_at(url: &str) -> Client {
+    let (client, conn) = tokio_postgres::connect(url, NoTls)
         .await
         .unwrap_or_else(|e| {
             panic!("PostgreSQL is required at {url} (start it with: bash scripts/ensure-postgres.sh): {e}")

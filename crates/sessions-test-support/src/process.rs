@@ -11,25 +11,38 @@ use std::process::{Child, Command, Stdio};
 /// Control token every [`ServeProcess`] is started with.
 pub const CONTROL: &str = "procs-control-token";
 
-/// Spawns `cmd` (its stdout must be piped) and reads its stdout until a line that starts,
-/// once trimmed, with `prefix`; returns the child and the rest of that line (trimmed), or
-/// `None` if stdout ended first. The rest of stdout is drained so the child never blocks on
-/// a full pipe.
-pub fn spawn_until_line_blocking(mut cmd: Command, prefix: &str) -> (Child, Option<String>) {
-    let mut child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawning {cmd:?}: {e}"));
+/// Reads `child`'s stdout (it must be piped) line by line up to and including the first line
+/// for which `last` is true, or to its end, and returns those lines (each ending in `\n`). The
+/// rest of stdout is drained on a thread of its own so the child never blocks on a full pipe.
+pub fn read_banner(child: &mut Child, last: impl Fn(&str) -> bool) -> String {
     let stdout = child.stdout.take().expect("stdout must be piped");
     let mut lines = BufReader::new(stdout).lines();
-    let mut found = None;
+    let mut banner = String::new();
     for line in lines.by_ref() {
         let Ok(line) = line else { break };
-        if let Some(rest) = line.trim().strip_prefix(prefix) {
-            found = Some(rest.trim().to_owned());
+        banner.push_str(&line);
+        banner.push('\n');
+        if last(&line) {
             break;
         }
     }
     std::thread::spawn(move || lines.for_each(drop));
+    banner
+}
+
+/// Spawns `cmd` (its stdout must be piped) and reads its stdout until a line that starts,
+/// once trimmed, with `prefix` ([`read_banner`]); returns the child and the rest of that line
+/// (trimmed), or `None` if stdout ended first.
+pub fn spawn_until_line_blocking(mut cmd: Command, prefix: &str) -> (Child, Option<String>) {
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawning {cmd:?}: {e}"));
+    let banner = read_banner(&mut child, |l| l.trim().starts_with(prefix));
+    let found = banner
+        .lines()
+        .last()
+        .and_then(|l| l.trim().strip_prefix(prefix))
+        .map(|rest| rest.trim().to_owned());
     (child, found)
 }
 
@@ -94,10 +107,14 @@ impl ServeProcess {
         };
         let http = reqwest::Client::new();
         let health = format!("{}/health", p.control);
-        crate::wait::until_true(&format!("serve at {} to be healthy", p.api), || {
-            let req = http.get(&health).bearer_auth(CONTROL).send();
-            async move { req.await.is_ok_and(|r| r.status().is_success()) }
-        })
+        crate::wait::until_true_or(
+            &format!("serve at {} to be healthy", p.api),
+            || {
+                let req = http.get(&health).bearer_auth(CONTROL).send();
+                async move { req.await.is_ok_and(|r| r.status().is_success()) }
+            },
+            || format!("its stderr:\n{}", p.stderr()),
+        )
         .await;
         p
     }
@@ -110,6 +127,54 @@ impl ServeProcess {
     /// The process, to signal or wait for it.
     pub fn child(&mut self) -> &mut Child {
         &mut self.child
+    }
+
+    /// SIGKILL: no shutdown code runs, leases are left as they are.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("killing serve");
+        self.child.wait().expect("reaping serve");
+    }
+
+    /// `GET /control{path}`; the answer must be a success, and JSON.
+    pub async fn control_get(&self, path: &str) -> serde_json::Value {
+        let r = reqwest::Client::new()
+            .get(format!("{}{path}", self.control))
+            .bearer_auth(CONTROL)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET /control{path}: {e}"));
+        let status = r.status();
+        let body = r.bytes().await.expect("reading the answer");
+        assert!(
+            status.is_success(),
+            "GET /control{path}: {status} {}",
+            String::from_utf8_lossy(&body)
+        );
+        serde_json::from_slice(&body)
+            .unwrap_or_else(|e| panic!("GET /control{path} answered no JSON: {e}"))
+    }
+
+    /// `{method} /control{path}` with a JSON body; the answer must be a success.
+    pub async fn control_send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &serde_json::Value,
+    ) {
+        let r = reqwest::Client::new()
+            .request(method.clone(), format!("{}{path}", self.control))
+            .bearer_auth(CONTROL)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} /control{path}: {e}"));
+        let status = r.status();
+        assert!(
+            status.is_success(),
+            "{method} /control{path}: {status} {}",
+            r.text().await.unwrap_or_default()
+        );
     }
 }
 

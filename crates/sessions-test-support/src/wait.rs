@@ -22,7 +22,17 @@ pub const POLL: Duration = Duration::from_millis(20);
 
 /// Polls `check` until it returns `Some`, and returns that; panics naming `what` after
 /// [`deadline`].
-pub async fn until<T, F, Fut>(what: &str, mut check: F) -> T
+pub async fn until<T, F, Fut>(what: &str, check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    until_or(what, check, String::new).await
+}
+
+/// [`until`] whose failure message also shows what `report` tells (a process's log, say),
+/// gathered only when the wait fails.
+pub async fn until_or<T, F, Fut>(what: &str, mut check: F, report: impl FnOnce() -> String) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
@@ -32,25 +42,40 @@ where
         if let Some(v) = check().await {
             return v;
         }
-        assert!(
-            Instant::now() < end,
-            "timed out after {:?} waiting for {what}",
-            deadline()
-        );
+        if Instant::now() >= end {
+            panic!(
+                "timed out after {:?} waiting for {what}\n{}",
+                deadline(),
+                report()
+            );
+        }
         tokio::time::sleep(POLL).await;
     }
 }
 
 /// [`until`] for a condition that is a plain `bool`.
-pub async fn until_true<F, Fut>(what: &str, mut check: F)
+pub async fn until_true<F, Fut>(what: &str, check: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = bool>,
 {
-    until(what, || {
-        let fut = check();
-        async move { fut.await.then_some(()) }
-    })
+    until_true_or(what, check, String::new).await
+}
+
+/// [`until_or`] for a condition that is a plain `bool`.
+pub async fn until_true_or<F, Fut>(what: &str, mut check: F, report: impl FnOnce() -> String)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    until_or(
+        what,
+        || {
+            let fut = check();
+            async move { fut.await.then_some(()) }
+        },
+        report,
+    )
     .await
 }
 
@@ -68,4 +93,9 @@ pub fn until_blocking<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T 
         );
         std::thread::sleep(POLL);
     }
+}
+
+/// [`until_blocking`] for a condition that is a plain `bool`.
+pub fn until_true_blocking(what: &str, mut check: impl FnMut() -> bool) {
+    until_blocking(what, || check().then_some(()))
 }

@@ -2,6 +2,7 @@
 
 use futures::{StreamExt, TryStreamExt};
 use sessions_client::*;
+use sessions_test_support::wait;
 use wiremock::matchers::{any, body_string};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -214,6 +215,11 @@ async fn scan_ahead_requests_one_page_ahead_and_no_more_while_scan_waits_to_be_p
     // The lazy scan: one call per page polled, nothing ahead.
     let mut lazy = Box::pin(c.admin_users_session_scan(ListRequest::org()));
     assert_eq!(lazy.next().await.unwrap().unwrap().len(), 1);
+    // The short sleeps here are kept on purpose: they check that a request is NOT made
+    // without a poll, by a task the client does not expose, so there is no later event to wait
+    // for; they give a wrongly made request time to reach the mock (whose `expect(0)` on page 3
+    // checks the same once more when it drops). Shorter sleeps could only miss a bug, never fail
+    // a correct client.
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     assert_eq!(requests().await, 1);
     drop(lazy);
@@ -221,12 +227,10 @@ async fn scan_ahead_requests_one_page_ahead_and_no_more_while_scan_waits_to_be_p
     let mut s = Box::pin(c.admin_users_session_scan_ahead(ListRequest::org()));
     assert_eq!(s.next().await.unwrap().unwrap().len(), 1);
     // While the caller holds page 1, page 2 is fetched without being polled for.
-    let mut waited = 0;
-    while requests().await < 3 {
-        assert!(waited < 500, "the next page was not requested ahead");
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        waited += 1;
-    }
+    wait::until_true("the next page to be requested ahead", || async {
+        requests().await >= 3
+    })
+    .await;
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     assert_eq!(requests().await, 3, "only one page ahead");
     // Dropping the stream (page 2 arrived, page 3 not yet asked for) asks for nothing more;

@@ -29,6 +29,7 @@ impl Origin {
             .map(|c| c.0.ip().to_canonical());
         let forwarded = state
             .inner
+            .settings
             .trust_forwarded_for
             .then(|| forwarded_for(&parts.headers))
             .flatten();

@@ -13,6 +13,7 @@ use sessions_client::{
 };
 use sessions_server::emulator::{EmulatorConfig, RateLimitMode};
 use sessions_server::{ServerSettings, Started};
+use sessions_test_support::wait;
 
 use crate::support::{ADMIN, CONTROL, FIXTURE, OTHER_ADMIN};
 
@@ -737,12 +738,33 @@ async fn delayed_reset_bulk_is_accepted_but_not_done_until_its_time() {
         .parse()
         .unwrap();
 
-    // Accepted, not done: the worker leaves it alone (give it several polls).
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Accepted, not done: the worker leaves it alone. Proof that the worker has looked at the
+    // queue since: an undelayed job recorded after it ("at once" again) is run.
+    emu.ok("PUT", "emulator/jobs", Some(json!({"delay_seconds": 0})))
+        .await;
+    c.admin_users_session_reset_bulk(ResetBulkRequest::new(["WOWNER"]))
+        .await
+        .unwrap_err(); // an admin may not reset the primary owner...
+    emu.client(crate::support::OWNER, RetryPolicy::disabled())
+        .admin_users_session_reset_bulk(ResetBulkRequest::new(["WOWNER"]))
+        .await
+        .unwrap();
+    wait::until_true("the undelayed job to run", || async {
+        !emu.ids(ADMIN).await.contains(&106)
+    })
+    .await;
     let v = emu.ok("GET", "emulator/jobs?org_id=E1", None).await;
-    assert_eq!(v["pending"], 1);
-    assert_eq!(v["jobs"][0]["job_id"], job_id);
-    assert_eq!(v["jobs"][0]["state"], "pending");
+    assert_eq!(v["pending"], 1, "{v}");
+    let delayed = |v: &Value| {
+        v["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|j| j["job_id"] == job_id)
+            .unwrap_or_else(|| panic!("job {job_id} not listed: {v}"))
+            .clone()
+    };
+    assert_eq!(delayed(&v)["state"], "pending");
     assert!(emu.ids(ADMIN).await.contains(&101));
     let job = emu.ok("GET", &format!("jobs/E1/{job_id}"), None).await;
     assert_eq!(job["state"], "pending");
@@ -754,37 +776,17 @@ async fn delayed_reset_bulk_is_accepted_but_not_done_until_its_time() {
         Some(json!({"seconds": 3600})),
     )
     .await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    let v = wait::until("the delayed job to finish", || async {
         let v = emu.ok("GET", "emulator/jobs", None).await;
-        if v["jobs"][0]["state"] == "done" {
-            assert_eq!(v["pending"], 0);
-            break;
-        }
-        assert!(Instant::now() < deadline, "job never finished: {v}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        (delayed(&v)["state"] == "done").then_some(v)
+    })
+    .await;
+    assert_eq!(v["pending"], 0, "{v}");
     let ids = emu.ids(ADMIN).await;
     assert!(
         ids.iter().all(|i| ![101, 102, 103, 104, 105].contains(i)),
         "{ids:?}"
     );
-
-    // Back to "at once".
-    emu.ok("PUT", "emulator/jobs", Some(json!({"delay_seconds": 0})))
-        .await;
-    c.admin_users_session_reset_bulk(ResetBulkRequest::new(["WOWNER"]))
-        .await
-        .unwrap_err(); // an admin may not reset the primary owner...
-    emu.client(crate::support::OWNER, RetryPolicy::disabled())
-        .admin_users_session_reset_bulk(ResetBulkRequest::new(["WOWNER"]))
-        .await
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while emu.ids(ADMIN).await.contains(&106) {
-        assert!(Instant::now() < deadline, "an undelayed job did not run");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 
     for bad in [json!({"delay_seconds": -1}), json!({"delay": 5})] {
         let (status, _) = emu.control("PUT", "emulator/jobs", Some(bad)).await;

@@ -1,9 +1,8 @@
 //! Two server nodes on one store: cursors and jobs cross nodes.
 
-use std::time::Duration;
-
 use sessions_client::ListRequest;
 use sessions_server::ServerSettings;
+use sessions_test_support::wait;
 
 use crate::support::*;
 
@@ -44,23 +43,12 @@ async fn a_cursor_from_one_node_is_accepted_by_another_and_jobs_move_between_nod
     assert_eq!(ids, vec![105, 106, 107]);
 
     // recorded on A (no worker), finished by B's worker
-    let r = a
-        .post_form(
-            "admin.users.session.resetBulk",
-            Some(ADMIN),
-            &[("user_ids", "WDANA")],
-        )
-        .await;
-    assert_eq!(r.body["ok"], true, "{}", r.text);
-    let job = r.header("x-sessions-job-id").unwrap().to_owned();
-    let mut left = Vec::new();
-    for _ in 0..100 {
-        left = session_ids(&a.store, "E1").await;
-        if !left.contains(&101) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let job = a.reset_bulk("WDANA").await;
+    let left = wait::until("B's worker to run A's job", || async {
+        let left = session_ids(&a.store, "E1").await;
+        (!left.contains(&101)).then_some(left)
+    })
+    .await;
     assert_eq!(left, vec![104, 105, 106, 107]);
     let r = b
         .control(reqwest::Method::GET, &format!("jobs/E1/{job}"), None)

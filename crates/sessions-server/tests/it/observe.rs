@@ -461,8 +461,7 @@ async fn clients_that_stop_reading_are_disconnected() {
         .build()
         .unwrap();
     let metrics_url = format!("{}/metrics", s.base);
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
+    sessions_test_support::wait::until_true("the stalled connection to be dropped", || async {
         let text = probe
             .get(&metrics_url)
             .send()
@@ -471,15 +470,9 @@ async fn clients_that_stop_reading_are_disconnected() {
             .text()
             .await
             .unwrap();
-        if sample(&text, "sessions_http_connections_open") == Some(1.0) {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the stalled connection was never dropped"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        sample(&text, "sessions_http_connections_open") == Some(1.0)
+    })
+    .await;
     // The server gave up on this connection: reading drains what was sent, then ends.
     let mut out = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut out))
@@ -508,38 +501,50 @@ async fn connections_over_the_cap_wait_while_all_are_busy() {
     )
     .await;
     // The first connection takes the only slot with a request whose body is still arriving:
-    // busy, so it is not shed.
+    // busy, so it is not shed. The server's "100 Continue" shows the handler is reading it.
     let mut hog = TcpStream::connect(addr_of(&s)).await.unwrap();
     hog.write_all(
         format!(
             "POST /api/auth.test HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {ADMIN}\r\n\
-             content-type: application/x-www-form-urlencoded\r\ncontent-length: 6\r\n\r\nx="
+             content-type: application/x-www-form-urlencoded\r\ncontent-length: 6\r\n\
+             expect: 100-continue\r\n\r\n"
         )
         .as_bytes(),
     )
     .await
     .unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut head = Vec::new();
+    while !String::from_utf8_lossy(&head).contains("\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        let n = tokio::time::timeout(Duration::from_secs(30), hog.read(&mut byte))
+            .await
+            .expect("100 Continue")
+            .unwrap();
+        assert_eq!(n, 1, "closed before 100 Continue: {head:?}");
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 100"), "{head:?}");
+    hog.write_all(b"x=").await.unwrap();
+    // The next connection waits. What it gets shows when it was served: its metrics already
+    // count the busy request as answered, so it was served only after that one completed.
     let mut waiting = TcpStream::connect(addr_of(&s)).await.unwrap();
     waiting
-        .write_all(
-            format!(
-                "POST /api/auth.test HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {ADMIN}\r\n\
-                 connection: close\r\ncontent-length: 0\r\n\r\n"
-            )
-            .as_bytes(),
-        )
+        .write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
         .await
         .unwrap();
-    let mut buf = [0u8; 64];
-    let early = tokio::time::timeout(Duration::from_millis(500), waiting.read(&mut buf)).await;
-    assert!(early.is_err(), "served while over the cap");
     // The busy request completes and its connection turns idle: it is shed for the waiting
     // one, which gets a normal answer.
     hog.write_all(b"1234").await.unwrap();
     let text = read_all(&mut waiting).await;
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
-    assert!(text.contains(r#""ok":true"#), "{text}");
+    assert_eq!(
+        sample(
+            &text,
+            r#"sessions_api_requests_total{method="auth.test",code="ok"}"#
+        ),
+        Some(1.0),
+        "served while over the cap: {text}"
+    );
     let hog_text = read_all(&mut hog).await;
     assert!(hog_text.starts_with("HTTP/1.1 200"), "{hog_text}");
     s.stop().await;
@@ -644,33 +649,15 @@ async fn success_answers_match_the_documented_required_fields() {
 /// under a running server is the realistic way to lose a store.
 #[tokio::test]
 async fn ready_and_metrics_report_a_lost_store_and_the_api_stays_slack_shaped() {
-    let admin = std::env::var("SESSIONS_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let (pg, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
-        .await
-        .expect("PostgreSQL (SESSIONS_TEST_PG_URL) is required by this test");
-    tokio::spawn(conn);
-    let name = format!(
-        "obs_ready_{}_{:08x}",
-        std::process::id(),
-        rand::random::<u32>()
-    );
-    pg.batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-    let store = sessions_store::open(&url).await.unwrap();
-    let state = AppState::new(store, options()).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(sessions_server::serve(listener, state, async {
-        stopped.await.ok();
-    }));
+    let db = sessions_test_support::pg::TempDb::fresh("obs_ready").await;
+    let pg = sessions_test_support::pg::admin().await;
+    let store = sessions_store::open(&db.url).await.unwrap();
+    let s = crate::support::launch_on(None, db.url.clone(), store, options(), None).await;
+    let base = s.base.clone();
 
     let (status, _) = get(format!("{base}/ready")).await;
     assert_eq!(status, 200);
-    pg.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+    pg.batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", db.name))
         .await
         .unwrap();
 
@@ -718,6 +705,5 @@ async fn ready_and_metrics_report_a_lost_store_and_the_api_stays_slack_shaped() 
         ),
         Some(1.0)
     );
-    stop.send(()).unwrap();
-    server.await.unwrap().unwrap();
+    s.halt().await;
 }

@@ -4,70 +4,12 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`; `scripts/ensure-postgres.sh` starts one).
 //! Without it these tests fail, on purpose.
 
-use std::time::Duration;
-
 use sessions_client::{GetSettingsRequest, InvalidateRequest, ListRequest, SetSettingsRequest};
 use sessions_server::ServerSettings;
 use sessions_store::{Fixture, TokenHash};
-use tokio_postgres::NoTls;
+use sessions_test_support::pg::TempDb;
 
 use crate::support::*;
-
-fn admin_url() -> String {
-    std::env::var("SESSIONS_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-/// A database for one test, dropped afterwards.
-struct TempDb {
-    url: String,
-    name: String,
-}
-
-impl TempDb {
-    async fn new() -> TempDb {
-        let admin = admin_url();
-        let (client, conn) = tokio_postgres::connect(&admin, NoTls)
-            .await
-            .unwrap_or_else(|e| {
-                panic!("PostgreSQL is required at {admin} (scripts/ensure-postgres.sh): {e}")
-            });
-        tokio::spawn(conn);
-        let name = format!("srv_test_{:016x}", rand::random::<u64>());
-        client
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap();
-        let (base, _) = admin.rsplit_once('/').unwrap();
-        TempDb {
-            url: format!("{base}/{name}"),
-            name,
-        }
-    }
-}
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        let name = self.name.clone();
-        let admin = admin_url();
-        // Drop is synchronous and runs inside the test's runtime: use a thread of our own.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            rt.block_on(async {
-                let (client, conn) = tokio_postgres::connect(&admin, NoTls).await.ok()?;
-                tokio::spawn(conn);
-                client
-                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await
-                    .ok()
-            })
-        })
-        .join();
-    }
-}
 
 async fn node(db: &TempDb, opts: ServerSettings) -> Server {
     let store = sessions_store::open(&db.url).await.unwrap();
@@ -76,7 +18,7 @@ async fn node(db: &TempDb, opts: ServerSettings) -> Server {
 
 #[tokio::test]
 async fn two_nodes_share_sessions_cursors_settings_and_jobs() {
-    let db = TempDb::new().await;
+    let db = TempDb::fresh("srv_nodes").await;
     let a = node(
         &db,
         ServerSettings {
@@ -156,27 +98,8 @@ async fn two_nodes_share_sessions_cursors_settings_and_jobs() {
     assert_ne!(id, id2);
 
     // resetBulk recorded on A (no worker there) is finished by B
-    let r = a
-        .post_form(
-            "admin.users.session.resetBulk",
-            Some(ADMIN),
-            &[("user_ids", "WSAM")],
-        )
-        .await;
-    assert_eq!(r.body["ok"], true, "{}", r.text);
-    let job = r.header("x-sessions-job-id").unwrap().to_owned();
-    let mut state = serde_json::Value::Null;
-    for _ in 0..100 {
-        let j = b
-            .control(reqwest::Method::GET, &format!("jobs/E1/{job}"), None)
-            .await;
-        state = j.body["state"].clone();
-        if state == "done" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(state, "done");
+    let job = a.reset_bulk("WSAM").await;
+    b.job_done("E1", &job).await;
     assert_eq!(session_ids(&a.store, "E1").await, vec![102, 103, 106, 107]);
 
     assert!(a.halt().await.is_none());

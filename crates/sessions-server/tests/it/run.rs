@@ -1,9 +1,9 @@
 //! `run`: fixtures, demo seeding, start-up refusal, and rate limiting through the emulator.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use sessions_server::{ServerSettings, Started};
+use sessions_test_support::wait;
 
 use crate::support::*;
 
@@ -29,29 +29,30 @@ async fn run_server(
         .await
         .unwrap();
     });
-    for _ in 0..200 {
-        if let Some(s) = seen.lock().unwrap().clone() {
-            return (s, tx, task);
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("server never started");
+    let started = wait::until("the server to start", || {
+        let s = seen.lock().unwrap().clone();
+        async move { s }
+    })
+    .await;
+    (started, tx, task)
 }
 
-fn config(dir: &tempfile::TempDir) -> ServerSettings {
+/// Serves `data`'s database; the same `data` gives the same database, so a test can stop a
+/// server and start another on it.
+fn config(data: &Data) -> ServerSettings {
     ServerSettings {
         listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: Some(database_url(dir, "run")),
+        database_url: Some(data.url.clone()),
         ..ServerSettings::default()
     }
 }
 
 #[tokio::test]
 async fn demo_is_seeded_once_and_usable() {
-    let dir = tempfile::tempdir().unwrap();
+    let data = Data::new();
     let (started, stop, task) = run_server(ServerSettings {
         demo: true,
-        ..config(&dir)
+        ..config(&data)
     })
     .await;
     let demo = started.demo.clone().expect("demo info");
@@ -95,7 +96,7 @@ async fn demo_is_seeded_once_and_usable() {
     // restart: not re-seeded (the invalidation stays), demo still described
     let (started, stop, task) = run_server(ServerSettings {
         demo: true,
-        ..config(&dir)
+        ..config(&data)
     })
     .await;
     assert!(started.demo.is_some());
@@ -116,12 +117,12 @@ const DEMO: &str = sessions_server::DEMO_ADMIN_TOKEN;
 
 #[tokio::test]
 async fn fixtures_load_at_start_and_bad_files_refuse_to_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let good = dir.path().join("good.json");
+    let data = Data::new();
+    let good = data.dir().join("good.json");
     std::fs::write(&good, FIXTURE).unwrap();
     let (started, stop, task) = run_server(ServerSettings {
         fixtures: Some(good),
-        ..config(&dir)
+        ..config(&data)
     })
     .await;
     assert!(started.demo.is_none());
@@ -133,7 +134,7 @@ async fn fixtures_load_at_start_and_bad_files_refuse_to_start() {
     stop.send(()).unwrap();
     task.await.unwrap();
 
-    let bad = dir.path().join("bad.json");
+    let bad = data.dir().join("bad.json");
     std::fs::write(
         &bad,
         FIXTURE.replace(
@@ -145,7 +146,7 @@ async fn fixtures_load_at_start_and_bad_files_refuse_to_start() {
     let err = sessions_server::run(
         ServerSettings {
             fixtures: Some(bad),
-            ..config(&dir)
+            ..config(&data)
         },
         |_| panic!("must not start"),
         async {},

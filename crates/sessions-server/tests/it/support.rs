@@ -1,8 +1,8 @@
 //! Spawning a real server (127.0.0.1:0) and talking to it.
 //!
 //! The backend comes from `SESSIONS_TEST_BACKEND`: `sqlite` (default; a file in a tempdir) or
-//! `postgres` (a fresh database per server on `SESSIONS_TEST_PG_URL`, default
-//! `postgres://postgres@127.0.0.1:5432/postgres`, dropped with its [`Data`]). With `postgres`
+//! `postgres` (a fresh database per server, [`sessions_test_support::pg::TempDb`] on
+//! `SESSIONS_TEST_PG_URL`, dropped with its [`Data`]). With `postgres`
 //! every test fails, never skips, when PostgreSQL is unreachable. Every test runs unchanged on
 //! both: reopening a stopped server reopens the same database.
 
@@ -11,6 +11,7 @@ use sessions_client::{Client, RetryPolicy};
 use sessions_server::emulator::Emulator;
 use sessions_server::{AppState, ServerSettings};
 use sessions_store::{DynStore, Fixture, TokenHash};
+use sessions_test_support::pg::TempDb;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -221,6 +222,44 @@ impl Server {
         Resp::from(rb.send().await.unwrap()).await
     }
 
+    /// Records a resetBulk of `user_ids` (comma-separated) as the admin; returns the job's id.
+    pub async fn reset_bulk(&self, user_ids: &str) -> String {
+        let r = self
+            .post_form(
+                "admin.users.session.resetBulk",
+                Some(ADMIN),
+                &[("user_ids", user_ids)],
+            )
+            .await;
+        assert_eq!(r.body["ok"], true, "{}", r.text);
+        r.header("x-sessions-job-id").unwrap().to_owned()
+    }
+
+    /// Waits until job `id` of `org`, read through this node's control API, is done; returns
+    /// its record.
+    pub async fn job_done(&self, org: &str, id: &str) -> Value {
+        sessions_test_support::wait::until(&format!("job {id} to be done"), || async {
+            let r = self
+                .control(reqwest::Method::GET, &format!("jobs/{org}/{id}"), None)
+                .await;
+            assert_eq!(r.status, 200, "{}", r.text);
+            (r.body["state"] == "done").then_some(r.body)
+        })
+        .await
+    }
+
+    /// The `/metrics` exposition text.
+    pub async fn metrics(&self) -> String {
+        http()
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// Signs a user in through the control API; returns (session_id, token).
     pub async fn sign_in(&self, org: &str, user: &str, team: &str, client: &str) -> (u64, String) {
         let r = self
@@ -322,153 +361,36 @@ pub fn backend() -> Backend {
     }
 }
 
-/// A server's storage: a tempdir (holding the SQLite file) or a PostgreSQL database of its own,
-/// either dropped with this value.
+/// A server's storage: a tempdir (holding the SQLite file) or a PostgreSQL database of its own
+/// ([`TempDb`]), either dropped with this value. The tempdir exists on both backends, for the
+/// files a test writes next to its data (fixtures).
 pub struct Data {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     pub url: String,
-    pg_name: Option<String>,
+    _pg: Option<TempDb>,
 }
 
 impl Data {
     /// Fresh, empty storage on the selected backend.
     pub fn new() -> Data {
         let dir = tempfile::tempdir().unwrap();
-        let (url, pg_name) = match backend() {
-            Backend::Sqlite => (sqlite_url(&dir, "state"), None),
+        let (url, pg) = match backend() {
+            Backend::Sqlite => (
+                format!("sqlite://{}", dir.path().join("state.db").display()),
+                None,
+            ),
             Backend::Postgres => {
-                let name = format!("srvit_{}_{:016x}", run_started(), rand::random::<u64>());
-                (pg_create(&name), Some(name))
+                let db = TempDb::fresh_blocking("srvit");
+                (db.url.clone(), Some(db))
             }
         };
-        Data {
-            _dir: dir,
-            url,
-            pg_name,
-        }
+        Data { dir, url, _pg: pg }
     }
-}
 
-impl Drop for Data {
-    fn drop(&mut self) {
-        if let Some(name) = self.pg_name.take() {
-            pg_admin(move |c| async move {
-                c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await
-            });
-        }
+    /// A directory that lives as long as the data.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
-}
-
-fn sqlite_url(dir: &tempfile::TempDir, name: &str) -> String {
-    format!(
-        "sqlite://{}",
-        dir.path().join(format!("{name}.db")).display()
-    )
-}
-
-/// A database URL tied to `dir` and `name` on the selected backend: the same arguments give the
-/// same database, so a test can stop a server and start another on the same data. On PostgreSQL
-/// the database is created on first use and dropped by a later test run (see [`pg_create`]).
-pub fn database_url(dir: &tempfile::TempDir, name: &str) -> String {
-    match backend() {
-        Backend::Sqlite => sqlite_url(dir, name),
-        Backend::Postgres => {
-            use std::hash::{Hash, Hasher};
-            let mut h = std::collections::hash_map::DefaultHasher::new();
-            (dir.path(), name).hash(&mut h);
-            pg_create(&format!("srvit_{}_{:016x}", run_started(), h.finish()))
-        }
-    }
-}
-
-fn pg_admin_url() -> String {
-    std::env::var("SESSIONS_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-/// Runs `f` with a connection to the admin database, on a thread and runtime of its own (so it
-/// works from sync code, `Drop`, and any test runtime flavour).
-fn pg_admin<F, Fut>(f: F)
-where
-    F: FnOnce(tokio_postgres::Client) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = Result<(), tokio_postgres::Error>>,
-{
-    let admin = pg_admin_url();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
-                .await
-                .unwrap_or_else(|e| {
-                    panic!(
-                        "SESSIONS_TEST_BACKEND=postgres needs PostgreSQL at {admin} \
-                         (bash scripts/ensure-postgres.sh): {e}"
-                    )
-                });
-            tokio::spawn(conn);
-            f(client).await.unwrap();
-        })
-    })
-    .join()
-    .unwrap_or_else(|_| panic!("PostgreSQL administration failed (see above)"));
-}
-
-/// Unix time at which this test process first asked for a database; part of database names.
-fn run_started() -> u64 {
-    static STARTED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    *STARTED.get_or_init(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs()
-    })
-}
-
-/// Creates database `name` unless it exists; returns its URL. The first call in a process also
-/// drops databases of test runs started more than an hour ago (killed runs, and the
-/// [`database_url`] ones, which nothing else drops); younger ones may belong to a live run.
-fn pg_create(name: &str) -> String {
-    static SWEPT: std::sync::Once = std::sync::Once::new();
-    SWEPT.call_once(|| {
-        let cutoff = run_started().saturating_sub(3600);
-        pg_admin(move |c| async move {
-            let rows = c
-                .query(
-                    "SELECT datname FROM pg_database WHERE datname LIKE 'srvit\\_%'",
-                    &[],
-                )
-                .await?;
-            for row in rows {
-                let db: String = row.get(0);
-                let started = db.split('_').nth(1).and_then(|t| t.parse::<u64>().ok());
-                if started.is_some_and(|t| t < cutoff) {
-                    c.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-                        .await?;
-                }
-            }
-            Ok(())
-        });
-    });
-    let db = name.to_owned();
-    pg_admin(move |c| async move {
-        let exists = c
-            .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&db])
-            .await?
-            .is_some();
-        if !exists {
-            c.batch_execute(&format!("CREATE DATABASE {db}")).await?;
-        }
-        Ok(())
-    });
-    let admin = pg_admin_url();
-    let (base, _) = admin
-        .rsplit_once('/')
-        .expect("SESSIONS_TEST_PG_URL ends in /DATABASE");
-    format!("{base}/{name}")
 }
 
 #[tokio::test]

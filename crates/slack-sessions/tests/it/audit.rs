@@ -2,6 +2,7 @@
 //! kind of admin action (and a refused one), with filters, cursors and every format.
 
 use serde_json::Value;
+use sessions_test_support::wait;
 
 use crate::harness::{fixture, Run, Server, ADMIN_TOKEN, MEMBER_TOKEN, READONLY_TOKEN};
 
@@ -63,7 +64,7 @@ fn with_history() -> Server {
     s.run(&["reset-bulk", "W0DEV", "W0OPS", "--no-throttle"])
         .ok();
     // The job's per-user entries arrive when the worker finishes it.
-    s.wait_for("the resetBulk job's entries", || {
+    wait::until_true_blocking("the resetBulk job's entries", || {
         count(&s, &["--action", "user_session_reset_by_admin"]) == 3
     });
     s.run(&["settings", "set", "W0ADMIN", "--duration", "12h"])
@@ -199,7 +200,6 @@ struct Serve {
 
 impl Serve {
     fn start(extra: &[&str]) -> Serve {
-        use std::io::{BufRead, BufReader};
         let dir = tempfile::tempdir().unwrap();
         let mut f = fixture(0);
         for t in f["orgs"][0]["tokens"].as_array_mut().unwrap() {
@@ -210,30 +210,10 @@ impl Serve {
                     .push("auditlogs:read".into());
             }
         }
-        let path = dir.path().join("fixture.json");
-        std::fs::write(&path, serde_json::to_vec(&f).unwrap()).unwrap();
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("slack-sessions"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path())
-            .arg("--fixtures")
-            .arg(&path)
-            .args(extra)
-            .env_remove("RUST_LOG")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let api_url = lines
-            .by_ref()
-            .map(|l| l.unwrap())
-            .find_map(|l| {
-                l.trim()
-                    .strip_prefix("API URL:")
-                    .map(|u| u.trim().to_owned())
-            })
-            .expect("no API URL in the banner");
-        std::thread::spawn(move || for _ in lines {});
+        let mut cmd = crate::procs::serve_command(dir.path(), &f);
+        cmd.args(extra);
+        let (child, api_url) = crate::procs::spawn_until_line_blocking(cmd, "API URL:");
+        let api_url = api_url.expect("no API URL in the banner");
         Serve {
             child,
             api_url,

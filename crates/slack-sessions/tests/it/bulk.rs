@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use serde_json::Value;
+use sessions_test_support::wait;
 
 use crate::harness::{fixture, Server};
 
@@ -60,7 +61,7 @@ fn more_than_1000_users_with_unknowns_is_a_partial_failure() {
 
     // The 1200 known users' sessions go (the server finishes recorded jobs in the
     // background); other users' sessions stay.
-    s.wait_for("bulk resets to finish", || {
+    wait::until_true_blocking("bulk resets to finish", || {
         let now = listed(&s);
         now.iter().all(|id| *id < 100_000)
     });
@@ -84,14 +85,14 @@ fn users_from_stdin_and_arguments() {
         String::from_utf8(out.stdout).unwrap(),
         "Reset done for 1 user; 0 failed.\n"
     );
-    s.wait_for("the iOS session to go", || !listed(&s).contains(&1002));
+    wait::until_true_blocking("the iOS session to go", || !listed(&s).contains(&1002));
     assert!(listed(&s).is_superset(&[1001, 1003].into_iter().collect()));
 
     let out = s
         .run(&["reset-bulk", "--no-throttle", "--web-only", "W0DEV,W0OPS"])
         .ok();
     assert_eq!(out, "Reset done for 2 users; 0 failed.\n");
-    s.wait_for("the web session to go", || !listed(&s).contains(&1003));
+    wait::until_true_blocking("the web session to go", || !listed(&s).contains(&1003));
     assert!(listed(&s).contains(&1001));
 }
 

@@ -25,8 +25,9 @@ use sessions_client::{
     Client, Error, ErrorCode, GetSettingsRequest, InvalidateRequest, ResetBulkRequest,
     ResetRequest, SetSettingsRequest,
 };
+use sessions_test_support::wait;
 
-use crate::procs::{PgDb, ServeProcess};
+use crate::procs::{serve, ServeClient, ServeProcess, TempDb};
 
 const ADMIN: &str = "xoxp-crash-admin";
 const ORG: &str = "E1";
@@ -199,6 +200,7 @@ async fn load_task(
                 }
             }
         }
+        // Kept: random pacing is part of the load this test generates (nothing to wait for).
         let pause = rng.gen_range(0..12);
         tokio::time::sleep(Duration::from_millis(pause)).await;
     }
@@ -265,31 +267,27 @@ async fn verify(s: &Server, ledger: &Mutex<Ledger>, rng: &mut StdRng, wait_jobs:
             .cloned()
             .collect()
     };
-    let deadline = Instant::now() + Duration::from_secs(20);
     let mut done_users = Vec::new();
     for (id, users) in jobs {
-        loop {
+        let done = || async {
             let job = s.control_get(&format!("/jobs/{ORG}/{id}")).await;
-            if job["state"] == "done" {
-                let results = job["results"].as_array().unwrap();
-                assert_eq!(results.len(), users.len(), "job {id}: {job}");
-                for r in results {
-                    assert!(r[1].is_null(), "job {id} failed for a user: {job}");
-                }
-                let mut l = ledger.lock().unwrap();
-                l.jobs_done.insert(id);
-                l.jobs_taken_over += u64::from(job["attempts"].as_u64().unwrap_or(0) > 1);
-                done_users.extend(users);
-                break;
+            (job["state"] == "done").then_some(job)
+        };
+        let job = if wait_jobs {
+            Some(wait::until(&format!("job {id} to finish after restart"), done).await)
+        } else {
+            done().await
+        };
+        if let Some(job) = job {
+            let results = job["results"].as_array().unwrap();
+            assert_eq!(results.len(), users.len(), "job {id}: {job}");
+            for r in results {
+                assert!(r[1].is_null(), "job {id} failed for a user: {job}");
             }
-            if !wait_jobs {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "job {id} never finished after restart: {job}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            let mut l = ledger.lock().unwrap();
+            l.jobs_done.insert(id);
+            l.jobs_taken_over += u64::from(job["attempts"].as_u64().unwrap_or(0) > 1);
+            done_users.extend(users);
         }
     }
     if !done_users.is_empty() {
@@ -430,7 +428,7 @@ async fn crash_run(db: String, backend: &str) {
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let restarts = Arc::new(AtomicU64::new(0));
     // The fixture is loaded once: loading it again would bring revoked sessions back.
-    let mut server = Server::start(&db, Some(&fixture()), SERVE_FLAGS).await;
+    let mut server = serve(&db, Some(&fixture()), SERVE_FLAGS).await;
     for cycle in 0..KILLS {
         let stop = Arc::new(AtomicBool::new(false));
         let tasks: Vec<_> = (0..TASKS)
@@ -444,13 +442,14 @@ async fn crash_run(db: String, backend: &str) {
                 ))
             })
             .collect();
+        // Kept: the random moment of the SIGKILL is what this test varies.
         tokio::time::sleep(Duration::from_millis(rng.gen_range(80..700))).await;
         server.kill();
         stop.store(true, Ordering::Relaxed);
         for t in tasks {
             t.await.unwrap();
         }
-        server = Server::start(&db, None, SERVE_FLAGS).await;
+        server = serve(&db, None, SERVE_FLAGS).await;
         restarts.fetch_add(1, Ordering::Relaxed);
         verify(&server, &ledger, &mut rng, false).await;
     }
@@ -483,6 +482,6 @@ async fn sigkill_loses_no_acknowledged_write_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkill_loses_no_acknowledged_write_on_postgres() {
-    let db = PgDb::fresh("crash").await;
+    let db = TempDb::fresh("crash").await;
     crash_run(db.url.clone(), "PostgreSQL").await;
 }

@@ -4,9 +4,9 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command as StdCommand, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use sessions_test_support::wait;
 
 use crate::harness::{bin, fixture, Run, ADMIN_TOKEN};
 
@@ -25,49 +25,25 @@ struct Serve {
 impl Serve {
     fn start(extra: &[&str]) -> Serve {
         let dir = tempfile::tempdir().unwrap();
-        let fixture_path = dir.path().join("fixture.json");
-        std::fs::write(&fixture_path, serde_json::to_vec(&fixture(0)).unwrap()).unwrap();
-        let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("slack-sessions"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path())
-            .arg("--fixtures")
-            .arg(&fixture_path)
+        let mut child = crate::procs::serve_command(dir.path(), &fixture(0))
             .args(["--control-token", CONTROL])
             .args(extra)
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut api_url = None;
-        let mut control_url = None;
-        let mut banner = String::new();
-        for line in lines.by_ref() {
-            let line = line.unwrap();
-            banner.push_str(&line);
-            banner.push('\n');
-            if line.contains("Press Ctrl-C") {
-                break;
-            }
-            if let Some(u) = line.trim().strip_prefix("Emulator:") {
-                assert!(u.trim().ends_with("/control/emulator/"), "{banner}");
-                break;
-            }
-            if let Some(u) = line.trim().strip_prefix("API URL:") {
-                api_url = Some(u.trim().to_owned());
-            }
-            if let Some(u) = line.trim().strip_prefix("Control URL:") {
-                control_url = Some(u.trim().to_owned());
-            }
-        }
-        assert!(banner.contains("Emulator:"), "no emulator line: {banner}");
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        let banner = crate::procs::read_banner(&mut child, |line| {
+            line.contains("Press Ctrl-C") || line.trim().starts_with("Emulator:")
+        });
+        let field = |name: &str| {
+            banner
+                .lines()
+                .find_map(|l| Some(l.trim().strip_prefix(name)?.trim().to_owned()))
+        };
+        let emulator = field("Emulator:").unwrap_or_else(|| panic!("no emulator line: {banner}"));
+        assert!(emulator.ends_with("/control/emulator/"), "{banner}");
         Serve {
             child,
-            api_url: api_url.expect("no API URL in the banner"),
-            control_url: control_url.expect("no Control URL in the banner"),
+            api_url: field("API URL:").expect("no API URL in the banner"),
+            control_url: field("Control URL:").expect("no Control URL in the banner"),
             _dir: dir,
             rt: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -334,21 +310,26 @@ fn delayed_reset_bulk_is_accepted_then_done_after_the_clock_moves() {
     s.ok("PUT", "emulator/jobs", Some(json!({"delay_seconds": 600})));
     s.cli(&["reset-bulk", "W0DEV", "W0OPS", "--no-throttle"])
         .ok();
-    std::thread::sleep(Duration::from_millis(600));
-    let v = s.ok("GET", "emulator/jobs", None);
+    // Accepted, not done: the worker leaves it alone. Proof that the worker has looked at the
+    // queue since: an undelayed job recorded after it (for a user without sessions) is run.
+    s.ok("PUT", "emulator/jobs", Some(json!({"delay_seconds": 0})));
+    s.cli(&["reset-bulk", "W0MEMBER", "--no-throttle"]).ok();
+    let v = wait::until_blocking("the undelayed job to run", || {
+        let v = s.ok("GET", "emulator/jobs", None);
+        (v["jobs"][1]["state"] == "done").then_some(v)
+    });
     assert_eq!(v["pending"], 1, "{v}");
-    assert_eq!(v["jobs"][0]["state"], "pending");
+    assert_eq!(v["jobs"][0]["state"], "pending", "{v}");
+    assert_eq!(v["jobs"][0]["user_ids"], json!(["W0DEV", "W0OPS"]), "{v}");
     assert!(s.session_ids().contains(&1001));
     s.ok(
         "POST",
         "emulator/clock/advance",
         Some(json!({"seconds": 600})),
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while s.ok("GET", "emulator/jobs", None)["jobs"][0]["state"] != "done" {
-        assert!(Instant::now() < deadline, "the job never ran");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait::until_blocking("the delayed job to run", || {
+        (s.ok("GET", "emulator/jobs", None)["jobs"][0]["state"] == "done").then_some(())
+    });
     assert_eq!(s.session_ids(), [1005]);
 }
 

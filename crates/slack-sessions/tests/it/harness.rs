@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::Output;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use assert_cmd::Command;
 use serde_json::{json, Value};
@@ -162,18 +162,6 @@ impl Server {
     /// appears in it.
     pub fn run(&self, args: &[&str]) -> Run {
         Run::of(self.cli().args(args))
-    }
-
-    /// Polls `check` until it returns true or 20 s pass.
-    pub fn wait_for(&self, what: &str, mut check: impl FnMut() -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if check() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("timed out waiting for {what}");
     }
 }
 

@@ -1,10 +1,9 @@
 //! whoami, invalidate/reset, completions, help and `serve`.
 
-use std::io::{BufRead, BufReader};
 use std::process::Stdio;
-use std::time::Duration;
 
 use serde_json::Value;
+use sessions_test_support::wait;
 
 use crate::harness::{bin, Run, Server};
 
@@ -109,18 +108,13 @@ fn serve_demo_prints_a_banner_that_works_and_stops_on_sigterm() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut banner = String::new();
-    let mut example = None;
-    while let Some(Ok(line)) = lines.next() {
-        banner.push_str(&line);
-        banner.push('\n');
-        if line.trim_start().starts_with("SLACK_API_URL=") {
-            example = Some(line.trim().to_owned());
-            break;
-        }
-    }
-    let example = example.unwrap_or_else(|| panic!("no example command in banner:\n{banner}"));
+    let banner =
+        crate::procs::read_banner(&mut child, |l| l.trim_start().starts_with("SLACK_API_URL="));
+    let example = banner
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("SLACK_API_URL="))
+        .unwrap_or_else(|| panic!("no example command in banner:\n{banner}"));
     assert!(banner.contains("API URL:"), "{banner}");
     assert!(banner.contains("Control URL:"), "{banner}");
     assert!(banner.contains("Sessions:"), "{banner}");
@@ -163,17 +157,7 @@ fn serve_demo_prints_a_banner_that_works_and_stops_on_sigterm() {
         .status()
         .unwrap();
     assert!(status.success());
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let exit = loop {
-        if let Some(exit) = child.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "serve did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let exit = wait::until_blocking("serve to stop on SIGTERM", || child.try_wait().unwrap());
     assert_eq!(exit.code(), Some(0), "serve exit: {exit:?}");
 }
 
@@ -247,8 +231,10 @@ fn sigterm_during_start_up_is_a_graceful_stop() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Long enough for the process to start, well short of the load.
-    std::thread::sleep(Duration::from_millis(150));
+    // The process has started (its signal handlers are installed before the store is opened)
+    // once its database file exists; the load of the fixture into it takes far longer.
+    let db = dir.path().join("data/sessions.db");
+    wait::until_blocking("serve to open its database", || db.exists().then_some(()));
     let status = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

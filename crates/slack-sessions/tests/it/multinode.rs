@@ -4,16 +4,15 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`), dropped afterwards. PostgreSQL must be
 //! reachable: these tests fail, never skip, without it (`bash scripts/ensure-postgres.sh`).
 
-use std::time::{Duration, Instant};
-
 use futures::TryStreamExt;
 use serde_json::Value;
 use sessions_client::{
     Error, ErrorCode, GetSettingsRequest, InvalidateRequest, ListRequest, ResetBulkRequest,
     ResetRequest, SetSettingsRequest,
 };
+use sessions_test_support::wait;
 
-use crate::procs::{PgDb, ServeProcess};
+use crate::procs::{serve, ServeClient, ServeProcess, TempDb};
 
 const ADMIN: &str = "xoxp-mn-admin";
 
@@ -67,19 +66,12 @@ impl NodeExt for Node {
     }
 }
 
-async fn wait_job_done(node: &Node, id: i64, within: Duration) -> Value {
-    let deadline = Instant::now() + within;
-    loop {
+async fn wait_job_done(node: &Node, id: i64) -> Value {
+    wait::until(&format!("job {id} to be done"), || async {
         let job = node.job(id).await;
-        if job["state"] == "done" {
-            return job;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "job {id} not done in time: {job}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        (job["state"] == "done").then_some(job)
+    })
+    .await
 }
 
 /// Records a resetBulk job through `node`; its id.
@@ -105,9 +97,9 @@ fn assert_invalid_auth(err: Error) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revocation_on_one_node_is_seen_at_once_on_the_other() {
-    let db = PgDb::fresh("mn").await;
-    let a = Node::start(&db.url, Some(&fixture()), &[]).await;
-    let b = Node::start(&db.url, None, &[]).await;
+    let db = TempDb::fresh("mn").await;
+    let a = serve(&db.url, Some(&fixture()), &[]).await;
+    let b = serve(&db.url, None, &[]).await;
 
     // Both nodes accept every session token before anything happens.
     for i in 0..30 {
@@ -150,9 +142,9 @@ async fn a_revocation_on_one_node_is_seen_at_once_on_the_other() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_cursor_pages_alternately_through_both_nodes() {
-    let db = PgDb::fresh("mn").await;
-    let a = Node::start(&db.url, Some(&fixture()), &[]).await;
-    let b = Node::start(&db.url, None, &[]).await;
+    let db = TempDb::fresh("mn").await;
+    let a = serve(&db.url, Some(&fixture()), &[]).await;
+    let b = serve(&db.url, None, &[]).await;
     let (ca, cb) = (a.client(ADMIN), b.client(ADMIN));
 
     let mut seen = Vec::new();
@@ -191,9 +183,9 @@ async fn one_cursor_pages_alternately_through_both_nodes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reset_bulk_jobs_run_exactly_once_across_nodes() {
-    let db = PgDb::fresh("mn").await;
-    let a = Node::start(&db.url, Some(&fixture()), &[]).await;
-    let b = Node::start(&db.url, None, &[]).await;
+    let db = TempDb::fresh("mn").await;
+    let a = serve(&db.url, Some(&fixture()), &[]).await;
+    let b = serve(&db.url, None, &[]).await;
 
     // Six jobs, recorded alternately on A and B; both workers compete for all of them.
     let mut jobs = Vec::new();
@@ -204,7 +196,7 @@ async fn reset_bulk_jobs_run_exactly_once_across_nodes() {
         jobs.push((reset_bulk(node, &refs).await, users));
     }
     for (id, users) in &jobs {
-        let job = wait_job_done(&a, *id, Duration::from_secs(30)).await;
+        let job = wait_job_done(&a, *id).await;
         assert_eq!(
             job["attempts"], 1,
             "job {id} was claimed more than once: {job}"
@@ -226,9 +218,9 @@ async fn reset_bulk_jobs_run_exactly_once_across_nodes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_whose_node_is_killed_mid_way_is_finished_by_another() {
-    let db = PgDb::fresh("mn").await;
+    let db = TempDb::fresh("mn").await;
     // Node A claims jobs but holds them (a slow job), with a short lease.
-    let mut a = Node::start(
+    let mut a = serve(
         &db.url,
         Some(&fixture()),
         &["--bulk-lease-secs", "2", "--bulk-hold-ms", "600000"],
@@ -236,25 +228,18 @@ async fn a_job_whose_node_is_killed_mid_way_is_finished_by_another() {
     .await;
     let id = reset_bulk(&a, &["W010", "W011", "W012"]).await;
     // Wait until A has claimed it.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    let job = wait::until("node A to claim the job", || async {
         let job = a.job(id).await;
-        if job["attempts"] == 1 {
-            assert_eq!(job["state"], "pending");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "node A never claimed the job: {job}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        (job["attempts"] == 1).then_some(job)
+    })
+    .await;
+    assert_eq!(job["state"], "pending");
     // Claimed but not applied: the sessions still work.
     a.client("xoxc-mn-10").auth_test().await.unwrap();
     a.kill();
-    let b = Node::start(&db.url, None, &["--bulk-lease-secs", "2"]).await;
+    let b = serve(&db.url, None, &["--bulk-lease-secs", "2"]).await;
 
-    let job = wait_job_done(&b, id, Duration::from_secs(30)).await;
+    let job = wait_job_done(&b, id).await;
     assert_eq!(job["attempts"], 2, "{job}");
     let want: Vec<Value> = ["W010", "W011", "W012"]
         .iter()
@@ -269,9 +254,9 @@ async fn a_job_whose_node_is_killed_mid_way_is_finished_by_another() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_writers_on_both_nodes_lose_nothing() {
-    let db = PgDb::fresh("mn").await;
-    let a = Node::start(&db.url, Some(&fixture()), &[]).await;
-    let b = Node::start(&db.url, None, &[]).await;
+    let db = TempDb::fresh("mn").await;
+    let a = serve(&db.url, Some(&fixture()), &[]).await;
+    let b = serve(&db.url, None, &[]).await;
     const ROUNDS: u64 = 10;
     let users: Vec<String> = (0..30).map(|i| format!("W{i:03}")).collect();
 

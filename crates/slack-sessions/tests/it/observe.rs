@@ -1,7 +1,7 @@
 //! `serve` observability and exposure flags, through the built binary: JSON logs that never
 //! carry a token, the control API off by default, `--control`, and `/metrics`.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -23,18 +23,10 @@ struct Serve {
 impl Serve {
     fn start(extra: &[&str]) -> Serve {
         let dir = tempfile::tempdir().unwrap();
-        let fixture_path = dir.path().join("fixture.json");
-        std::fs::write(&fixture_path, serde_json::to_vec(&fixture(0)).unwrap()).unwrap();
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin("slack-sessions"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path())
-            .arg("--fixtures")
-            .arg(&fixture_path)
+        let mut child = crate::procs::serve_command(dir.path(), &fixture(0))
             .args(extra)
-            .env_remove("RUST_LOG")
             .env_remove("SLACK_SESSIONS_CONTROL_TOKEN")
             .env_remove("SLACK_SESSIONS_LOG_FORMAT")
-            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
@@ -44,16 +36,7 @@ impl Serve {
             let _ = err.read_to_string(&mut text);
             text
         });
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut banner = String::new();
-        for line in lines.by_ref() {
-            let line = line.unwrap();
-            banner.push_str(&line);
-            banner.push('\n');
-            if line.starts_with("Press Ctrl-C") {
-                break;
-            }
-        }
+        let banner = crate::procs::read_banner(&mut child, |l| l.starts_with("Press Ctrl-C"));
         let api = banner
             .lines()
             .find_map(|l| l.split("API URL:").nth(1))

@@ -5,15 +5,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use futures::TryStreamExt;
 use serde_json::{json, Value};
 use sessions_client::audit::AuditLogsRequest;
 use sessions_client::{Client, ListRequest, RetryPolicy};
+use sessions_test_support::wait;
 
 use crate::harness::{fixture, Run, Server, ADMIN_TOKEN};
-use crate::procs::ServeProcess;
+use crate::procs::serve;
 
 /// `fixture(n)` with emails (`<name>@acme.example`) and an admin token that may also read the
 /// audit log and the directory.
@@ -224,7 +224,7 @@ fn a_leavers_csv_by_email_resets_exactly_those_users_and_names_the_unknown_one()
     );
     // resetBulk jobs finish in the background: wait for them, then check both doors.
     let want = without(&all_ids(&f), &[1001, 1002, 1003, 1004, 2002, 2003]);
-    s.wait_for("the resetBulk job", || listed(&s.api_url) == want);
+    wait::until_true_blocking("the resetBulk job", || listed(&s.api_url) == want);
     assert_eq!(live_sessions(&s.api_url, &f), want);
 }
 
@@ -437,14 +437,6 @@ fn spawn_revoke(api_url: &str, args: &[&str]) -> Child {
         .unwrap()
 }
 
-fn wait_until(what: &str, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !ok() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 #[test]
 fn a_run_killed_mid_way_and_resumed_ends_each_session_exactly_once() {
     // 60 generated users each with one session on 192.0.2.99, plus the standard org.
@@ -467,7 +459,7 @@ fn a_run_killed_mid_way_and_resumed_ends_each_session_exactly_once() {
             "600/min",
         ],
     );
-    wait_until("12 settled calls", || settled_in(&j) >= 12);
+    wait::until_true_blocking("12 settled calls", || settled_in(&j) >= 12);
     first.kill().unwrap();
     first.wait().unwrap();
     let after_kill = settled_in(&j);
@@ -481,7 +473,7 @@ fn a_run_killed_mid_way_and_resumed_ends_each_session_exactly_once() {
         &s.api_url,
         &["--resume", jp, "--yes", "--max-rate", "300/min"],
     );
-    wait_until("the resume to take the journal", || {
+    wait::until_true_blocking("the resume to take the journal", || {
         settled_in(&j) > after_kill
     });
     let refused = s.run(&["revoke", "--resume", jp, "--yes"]);
@@ -490,7 +482,7 @@ fn a_run_killed_mid_way_and_resumed_ends_each_session_exactly_once() {
         refused.stderr.contains("in use by another run"),
         "{refused:?}"
     );
-    wait_until("a few more calls", || settled_in(&j) >= after_kill + 5);
+    wait::until_true_blocking("a few more calls", || settled_in(&j) >= after_kill + 5);
     second.kill().unwrap();
     second.wait().unwrap();
 
@@ -539,7 +531,7 @@ async fn rate_limited_runs_wait_out_every_429_and_fail_nothing() {
     )
     .unwrap();
     let db = format!("sqlite://{}", dir.path().join("s.db").display());
-    let p = ServeProcess::start(
+    let p = serve(
         &db,
         Some(&f.to_string()),
         &["--rate-limit-file", limits.to_str().unwrap()],
@@ -598,7 +590,7 @@ fn ctrl_c_stops_after_the_call_in_flight_and_prints_the_resume_command() {
             "300/min",
         ],
     );
-    wait_until("5 settled calls", || settled_in(&j) >= 5);
+    wait::until_true_blocking("5 settled calls", || settled_in(&j) >= 5);
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

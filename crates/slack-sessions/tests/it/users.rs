@@ -2,6 +2,7 @@
 //! through users.lookupByEmail), and `users get|list`. Effects are checked through the API.
 
 use sessions_client::{Client, GetSettingsRequest, ListRequest, RetryPolicy};
+use sessions_test_support::wait;
 
 use crate::harness::{Server, ADMIN_TOKEN, READONLY_TOKEN};
 
@@ -117,7 +118,7 @@ fn settings_and_reset_bulk_take_emails_from_arguments_and_files() {
         out.starts_with("Reset done for 2 users; 0 failed."),
         "{out}"
     );
-    s.wait_for("the bulk reset", || {
+    wait::until_true_blocking("the bulk reset", || {
         sessions_of(&s, "T0OPS", "W0OPS").is_empty() && sessions_of(&s, "T0ENG", "W0DEV").is_empty()
     });
 }

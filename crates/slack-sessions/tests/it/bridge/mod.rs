@@ -10,16 +10,17 @@ mod push;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::routing::get;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
+use sessions_test_support::wait;
 
 use crate::harness::{fixture, ADMIN_TOKEN};
-use crate::procs::{spawn_until_line, ServeProcess};
+use crate::procs::{serve, spawn_until_line, ServeClient, ServeProcess};
 
 pub const ISSUER: &str = "https://idp.test.example";
 pub const AUDIENCE: &str = "https://slack-bridge.test.example";
@@ -52,7 +53,7 @@ pub fn bridge_fixture() -> String {
 /// A server process on a fresh SQLite file with [`bridge_fixture`].
 pub async fn server(dir: &Path) -> ServeProcess {
     let url = format!("sqlite://{}", dir.join("sessions.db").display());
-    ServeProcess::start(&url, Some(&bridge_fixture()), &[]).await
+    serve(&url, Some(&bridge_fixture()), &[]).await
 }
 
 /// What every bridge test starts with: a temporary dir, a server on it, a transmitter.
@@ -368,23 +369,29 @@ pub async fn audit_count(serve: &ServeProcess, action: &str, user: &str) -> usiz
         .len()
 }
 
-/// Polls `check` until true, or fails after 20 s with `what` and the bridge's log.
-pub async fn eventually<F, Fut>(what: &str, bridge: &BridgeProcess, mut check: F)
+/// Polls `check` until true ([`wait::until_true_or`]); on a timeout, the failure shows the
+/// bridge's log.
+pub async fn eventually<F, Fut>(what: &str, bridge: &BridgeProcess, check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!(
-        "timed out waiting for {what}; bridge log:\n{}",
-        bridge.log()
-    );
+    wait::until_true_or(what, check, || format!("bridge log:\n{}", bridge.log())).await;
+}
+
+/// Proof that the bridge's worker has moved past everything received so far, for tests that
+/// check nothing happened: a session-revoked SET for omar (W0OPS), pushed now, is acted on.
+/// The worker takes due actions in the order they fell due, so an action wrongly made from an
+/// earlier signal would have been taken in that round or before.
+pub async fn worker_caught_up(bridge: &BridgeProcess, serve: &ServeProcess, tx: &Transmitter) {
+    let (status, body) = bridge
+        .push(&tx.session_revoked(&jti(), "omar@acme.example"))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    eventually("the worker to sign omar out", bridge, || async {
+        sessions_of(serve, "W0OPS").await.is_empty()
+    })
+    .await;
 }
 
 /// A shared list the test servers append to.

@@ -17,8 +17,13 @@ async fn a_pushed_session_revoked_signs_out_that_person_only_and_a_replay_acts_o
     let set = tx.session_revoked(&jti(), "dana@acme.example");
     let (status, body) = bridge.push(&set).await;
     assert_eq!(status, 202, "{body}");
-    eventually("dana's sessions to end", &bridge, || async {
+    // Her sessions end during the bridge's call; it records the outcome once the call returns.
+    eventually("dana's sessions to end, recorded", &bridge, || async {
         sessions_of(&serve, "W0DEV").await.is_empty()
+            && bridge
+                .metrics()
+                .await
+                .contains(r#"bridge_actions_total{result="signed_out"} 1"#)
     })
     .await;
     for t in DANA_TOKENS {
@@ -54,13 +59,6 @@ async fn a_pushed_session_revoked_signs_out_that_person_only_and_a_replay_acts_o
             .contains(r#"bridge_events_total{event_type="session-revoked",result="duplicate"} 1"#)
     })
     .await;
-    // Give a wrongly started second sign-out time to show in the audit log.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(
-        audit_count(&serve, "user_session_reset_by_admin", "W0DEV").await,
-        1,
-        "a replayed jti acted twice"
-    );
     let metrics = bridge.metrics().await;
     assert!(
         metrics.contains(r#"bridge_actions_total{result="signed_out"} 1"#),
@@ -78,6 +76,14 @@ async fn a_pushed_session_revoked_signs_out_that_person_only_and_a_replay_acts_o
     assert_eq!(signal["actions"][0]["state"], "signed_out");
     assert_eq!(signal["actions"][0]["user_id"], "W0DEV");
     assert_eq!(status["actions"]["signed_out"], 1);
+    // A wrongly started second sign-out would show in the audit log by the time the worker
+    // has acted on a later signal.
+    worker_caught_up(&bridge, &serve, &tx).await;
+    assert_eq!(
+        audit_count(&serve, "user_session_reset_by_admin", "W0DEV").await,
+        1,
+        "a replayed jti acted twice"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -151,8 +157,10 @@ async fn refused_sets_get_400_with_the_rfc_8935_code_and_change_nothing() {
         (400, Some("invalid_request"))
     );
 
-    // Nothing changed: everyone's sessions are there, nothing reset, nothing recorded.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Nothing changed: nothing recorded, and once the worker has acted on a later signal,
+    // everyone's sessions are there and nothing was reset.
+    assert_eq!(status_json(&bridge.data_dir)["signals"], json!([]));
+    worker_caught_up(&bridge, &serve, &tx).await;
     assert_eq!(sessions_of(&serve, "W0DEV").await, vec![1001, 1002, 1003]);
     for t in DANA_TOKENS {
         assert!(token_works(&serve, t).await);
@@ -161,7 +169,6 @@ async fn refused_sets_get_400_with_the_rfc_8935_code_and_change_nothing() {
         audit_count(&serve, "user_session_reset_by_admin", "W0DEV").await,
         0
     );
-    assert_eq!(status_json(&bridge.data_dir)["signals"], json!([]));
     let metrics = bridge.metrics().await;
     for err in [
         "authentication_failed",
@@ -221,7 +228,7 @@ async fn other_events_and_subjects_are_recorded_and_ignored_verification_is_ackn
     assert_eq!(by_jti("other-1")["note"], "ignored");
     assert_eq!(by_jti("other-1")["actions"], json!([]));
     assert_eq!(by_jti("unmapped-1")["actions"][0]["state"], "not_mapped");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    worker_caught_up(&bridge, &serve, &tx).await;
     assert_eq!(sessions_of(&serve, "W0DEV").await.len(), 3);
     assert_eq!(
         audit_count(&serve, "user_session_reset_by_admin", "W0DEV").await,
@@ -263,11 +270,15 @@ async fn several_signals_together_become_one_reset_bulk() {
     users.sort_unstable();
     assert_eq!(users, ["W0DEV", "W0OPS"], "{bulk:?}");
     assert!(single.is_empty(), "{single:?}");
-    let metrics = bridge.metrics().await;
-    assert!(
-        metrics.contains(r#"bridge_actions_total{result="signed_out"} 2"#),
-        "{metrics}"
-    );
+    // The sessions end when the server runs the job; the bridge records the outcome of its
+    // round around then, not necessarily before.
+    eventually("both sign-outs to be counted", &bridge, || async {
+        bridge
+            .metrics()
+            .await
+            .contains(r#"bridge_actions_total{result="signed_out"} 2"#)
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -297,9 +308,14 @@ async fn a_bridge_killed_after_202_signs_out_when_it_starts_again() {
         .control_send(reqwest::Method::DELETE, "/emulator/faults", &json!({}))
         .await;
     let bridge = BridgeProcess::start(&serve, &tx, &data, &[]).await;
-    eventually("the sign-out after the restart", &bridge, || async {
-        sessions_of(&serve, "W0DEV").await.is_empty()
-    })
+    eventually(
+        "the sign-out after the restart, recorded",
+        &bridge,
+        || async {
+            sessions_of(&serve, "W0DEV").await.is_empty()
+                && status_json(&data)["signals"][0]["actions"][0]["state"] == "signed_out"
+        },
+    )
     .await;
     for t in DANA_TOKENS {
         assert!(!token_works(&serve, t).await);
@@ -325,7 +341,13 @@ async fn sigterm_finishes_the_sign_out_in_flight_then_exits() {
         .push(&tx.session_revoked(&jti(), "dana@acme.example"))
         .await;
     assert_eq!(status, 202);
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    // The round has begun once its journal exists; its sign-out call follows at once and takes
+    // two seconds.
+    let journals = data.join("journals");
+    wait::until_true("the bridge to start its round", || async {
+        std::fs::read_dir(&journals).is_ok_and(|mut d| d.next().is_some())
+    })
+    .await;
     let exit = bridge.terminate();
     assert!(exit.success(), "{exit:?}\n{}", bridge.log());
     let status = status_json(&data);

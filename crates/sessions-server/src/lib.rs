@@ -7,7 +7,7 @@
 //! use sessions_server::{app, demo_fixture, AppState, StateOptions};
 //!
 //! let dir = tempfile::tempdir().unwrap();
-//! let store = sessions_store::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
+//! let store = sessions_server::store::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
 //!     .await
 //!     .unwrap();
 //! let (fixture, demo) = demo_fixture();
@@ -79,6 +79,7 @@ pub mod net;
 pub mod openapi;
 mod service;
 mod state;
+pub mod store;
 mod timed;
 mod worker;
 
@@ -396,7 +397,7 @@ pub async fn run(
         })
         .map(emulation::build)
         .transpose()?;
-    let store = sessions_store::open(&config.database_url).await?;
+    let store = store::open(&config.database_url).await?;
     let clock = config.clock.clone();
     let demo = if config.demo {
         seed_demo(&store, clock.now()).await?

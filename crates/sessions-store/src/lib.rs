@@ -25,7 +25,8 @@
 mod audit;
 mod fixture;
 mod model;
-// Backends: `sqlite` and `postgres` modules implement `Store`.
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::sync::Arc;
 
@@ -332,18 +333,3 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
 /// A shared store handle.
 pub type DynStore = Arc<dyn Store>;
-
-/// Opens a store by URL: `sqlite://PATH` (created if missing) or `postgres://...`.
-/// Runs migrations.
-pub async fn open(url: &str) -> Result<DynStore> {
-    if let Some(path) = url.strip_prefix("sqlite://") {
-        sqlite::open(path).await
-    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        postgres::open(url).await
-    } else {
-        Err(StoreError::BadUrl(url.to_owned()))
-    }
-}
-
-pub mod postgres;
-pub mod sqlite;

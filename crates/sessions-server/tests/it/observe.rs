@@ -235,7 +235,7 @@ async fn control_api_answers_loopback_peers_over_tcp() {
 
 async fn state(opts: StateOptions) -> (AppState, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let store = sessions_store::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
+    let store = sessions_server::store::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
         .await
         .unwrap();
     (AppState::new(store, opts).await.unwrap(), dir)
@@ -676,7 +676,7 @@ async fn ready_and_metrics_report_a_lost_store_and_the_api_stays_slack_shaped() 
         .await
         .unwrap();
     let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-    let store = sessions_store::open(&url).await.unwrap();
+    let store = sessions_server::store::open(&url).await.unwrap();
     let state = AppState::new(store, options()).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

@@ -70,7 +70,7 @@ impl Drop for TempDb {
 }
 
 async fn node(db: &TempDb, opts: StateOptions) -> Server {
-    let store = sessions_store::open(&db.url).await.unwrap();
+    let store = sessions_server::store::open(&db.url).await.unwrap();
     launch_on(None, Default::default(), store, opts).await
 }
 

@@ -90,7 +90,7 @@ pub async fn start() -> Server {
 
 pub async fn start_with(opts: StateOptions, fixture: Option<&str>) -> Server {
     let data = Data::new();
-    let store = sessions_store::open(&data.url).await.unwrap();
+    let store = sessions_server::store::open(&data.url).await.unwrap();
     if let Some(f) = fixture {
         let now = opts.clock.now();
         store
@@ -104,7 +104,7 @@ pub async fn start_with(opts: StateOptions, fixture: Option<&str>) -> Server {
 
 /// Reopens the database of a stopped server.
 pub async fn reopen(data: Data, opts: StateOptions) -> Server {
-    let store = sessions_store::open(&data.url).await.unwrap();
+    let store = sessions_server::store::open(&data.url).await.unwrap();
     launch(data, store, opts).await
 }
 
@@ -148,7 +148,7 @@ impl Server {
 
     /// Another node on the same database, with its own store handle.
     pub async fn second_node(&self, opts: StateOptions) -> Server {
-        let store = sessions_store::open(&self.url).await.unwrap();
+        let store = sessions_server::store::open(&self.url).await.unwrap();
         launch_on(None, self.url.clone(), store, opts).await
     }
 

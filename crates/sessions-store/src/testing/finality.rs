@@ -2,9 +2,9 @@
 //! (run on every backend through `conformance::conformance_tests!`).
 
 use serde_json::json;
-use sessions_store::*;
+use crate::*;
 
-use crate::conformance::{base_fixture, loaded, strings, NOW};
+use super::{base_fixture, loaded, strings, NOW};
 
 const DAY: i64 = 86_400;
 

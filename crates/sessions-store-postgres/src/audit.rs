@@ -9,7 +9,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
 use super::TxError;
-use crate::*;
+use sessions_store::*;
 
 pub(super) const MIGRATION_V2: &str = r#"
 CREATE TABLE audit_log (
@@ -213,7 +213,7 @@ pub(super) async fn append_job_entries(
         .map(|r| -> Result<_, TxError> { Ok((r.try_get(0)?, r.try_get(1)?)) })
         .transpose()?
         .unwrap_or((None, None));
-    for e in crate::audit::job_user_entries(job, now, origin) {
+    for e in sessions_store::job_user_entries(job, now, origin) {
         append_in(tx, &e).await?;
     }
     Ok(())

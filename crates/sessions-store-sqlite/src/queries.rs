@@ -8,7 +8,7 @@ use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::engine::Ctx;
-use crate::*;
+use sessions_store::*;
 
 /// Largest id a session can have (ids are SQLite INTEGERs).
 const ID_MAX: u64 = i64::MAX as u64;

@@ -36,7 +36,7 @@
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! use sessions_store::sqlite::SqliteStore;
+//! use sessions_store_sqlite::SqliteStore;
 //! use sessions_store::Store;
 //!
 //! let dir = tempfile::tempdir().unwrap();
@@ -60,7 +60,7 @@ use std::sync::Arc;
 use engine::{snapshot, Ctx, Engine};
 use token_cache::{Cached, TokenCache};
 
-use crate::*;
+use sessions_store::*;
 
 /// The SQLite store. Cheap to share behind an `Arc`; dropping it finishes queued writes and
 /// closes the file.

@@ -8,12 +8,12 @@
 //!    in the big org and the small one, with the token cache on and off, against the cheapest
 //!    read there is (`team_exists`).
 //!
-//! Run: `cargo run --release -p sessions-store --example sqlite_bench [SESSIONS]`
+//! Run: `cargo run --release -p sessions-store-sqlite --example sqlite_bench [SESSIONS]`
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sessions_store::sqlite::SqliteStore;
+use sessions_store_sqlite::SqliteStore;
 use sessions_store::*;
 
 const NOW: UnixTime = 1_700_000_000;

@@ -2,7 +2,7 @@
 //!
 //! ```no_run
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! use sessions_store::postgres::PgStore;
+//! use sessions_store_postgres::PgStore;
 //! use sessions_store::Store;
 //!
 //! // `pool_size` is ours and is stripped before the URL reaches tokio-postgres.
@@ -68,7 +68,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{NoTls, Row};
 
-use crate::*;
+use sessions_store::*;
 
 mod audit;
 mod directory;

@@ -4,9 +4,9 @@
 use std::collections::BTreeSet;
 
 use serde_json::json;
-use sessions_store::*;
+use crate::*;
 
-use crate::conformance::{base_fixture, loaded, NOW};
+use super::{base_fixture, loaded, NOW};
 
 fn entry(org: &str, at: UnixTime, actor: &str, action: &str, targets: &[&str]) -> AuditEntry {
     AuditEntry {

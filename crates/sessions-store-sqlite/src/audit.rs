@@ -4,7 +4,7 @@ use rusqlite::types::{ToSql, Type};
 use rusqlite::{params, Connection, Row};
 
 use super::engine::Ctx;
-use crate::*;
+use sessions_store::*;
 
 const COLS: &str = "id, org_id, at, actor_user_id, action, method, target_user_ids, session_id, \
                     details, ip, user_agent, result";
@@ -150,7 +150,7 @@ fn job_origin(conn: &Connection, job: &BulkJob) -> Result<(Option<String>, Optio
 /// The per-user entries of a job just completed (same savepoint as the completion).
 pub(super) fn append_job_entries(conn: &Connection, job: &BulkJob, now: UnixTime) -> Result<()> {
     let origin = job_origin(conn, job)?;
-    for e in crate::audit::job_user_entries(job, now, origin) {
+    for e in sessions_store::job_user_entries(job, now, origin) {
         append(conn, &e)?;
     }
     Ok(())

@@ -21,7 +21,7 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{oneshot, Semaphore};
 
 use super::schema;
-use crate::{Result, StoreError};
+use sessions_store::{Result, StoreError};
 
 /// Most writes folded into one transaction; bounds the latency of the first waiter.
 const BATCH_CAP: usize = 512;

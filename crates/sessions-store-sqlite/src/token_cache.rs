@@ -24,7 +24,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use crate::{PrincipalKind, TokenCacheStats, TokenHash, TokenLookup, UnixTime};
+use sessions_store::{PrincipalKind, TokenCacheStats, TokenHash, TokenLookup, UnixTime};
 
 /// Most lookups kept; past it the stale ones go, and if none is stale, all of them.
 const CAPACITY: usize = 10_000;
@@ -198,16 +198,16 @@ mod tests {
         let db = dir.path().join("x.db");
         std::fs::write(dir.path().join("x.db-shm"), [0u8; 96]).unwrap();
         let cache = TokenCache::new(&db, true);
-        let principal = crate::Principal {
-            org: crate::OrgRow {
+        let principal = sessions_store::Principal {
+            org: sessions_store::OrgRow {
                 org_id: "E1".into(),
                 name: "Secret Org".into(),
             },
-            user: crate::UserRow {
+            user: sessions_store::UserRow {
                 org_id: "E1".into(),
                 user_id: "W1".into(),
                 name: "alice".into(),
-                role: crate::Role::Admin,
+                role: sessions_store::Role::Admin,
                 is_bot: false,
                 teams: vec![],
             },

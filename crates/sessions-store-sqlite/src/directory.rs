@@ -6,7 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::engine::Ctx;
 use super::queries::{role, user_teams};
-use crate::*;
+use sessions_store::*;
 
 /// Migration: the profile table. `email_key` is [`email_key`] of the address, computed in Rust
 /// so both backends fold case alike; the partial unique index makes an email unique within an

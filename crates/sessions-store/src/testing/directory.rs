@@ -1,9 +1,9 @@
 //! Conformance bodies for the user directory behind `users.*` (run on every backend through
 //! `conformance::conformance_tests!`).
 
-use sessions_store::*;
+use crate::*;
 
-use crate::conformance::{base_fixture, NOW};
+use super::{base_fixture, NOW};
 
 /// [`base_fixture`] with profiles: W2 dana has a mixed-case email and a real name, W4 otto is
 /// deactivated with an email, W1 has a non-ASCII email; E2's W9 uses dana's address too (emails

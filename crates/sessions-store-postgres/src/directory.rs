@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use tokio_postgres::Row;
 
 use super::{user_from_row, TxError, USER_COLS};
-use crate::*;
+use sessions_store::*;
 
 /// Migration: the profile table (dropped with its user by cascade). `email_key` is
 /// [`email_key`] of the address, computed in Rust so both backends fold case alike; the

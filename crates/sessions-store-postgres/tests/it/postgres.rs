@@ -7,339 +7,25 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use sessions_store::postgres::PgStore;
 use sessions_store::*;
+use sessions_store_postgres::PgStore;
+use sessions_test_support::pg::{admin_url, TempDb};
 use tokio_postgres::NoTls;
 
-const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
-fn admin_url() -> String {
-    std::env::var("SESSIONS_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_ADMIN_URL.to_owned())
-}
-
-/// `url` with its database name replaced.
-fn with_database(url: &str, db: &str) -> String {
-    let (scheme, rest) = url
-        .split_once("://")
-        .expect("SESSIONS_TEST_PG_URL must be a URL");
-    let (authority, query) = match rest.find(['/', '?']) {
-        Some(i) => {
-            let (a, tail) = rest.split_at(i);
-            (a, tail.find('?').map(|q| &tail[q..]).unwrap_or(""))
-        }
-        None => (rest, ""),
-    };
-    format!("{scheme}://{authority}/{db}{query}")
-}
-
-/// A database made for one test, dropped when this guard goes (even when the test panics).
-#[derive(Debug)]
-pub struct TempDb {
-    /// Its URL.
-    pub url: String,
-    name: String,
-    admin: String,
-}
-
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        let (admin, name) = (self.admin.clone(), self.name.clone());
-        // Drop is synchronous and may run inside the test's runtime: use a thread of our own.
-        let dropped = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            rt.block_on(async {
-                let (client, conn) = tokio_postgres::connect(&admin, NoTls).await.ok()?;
-                tokio::spawn(conn);
-                // FORCE: the test's pooled connections may still be closing.
-                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                client.batch_execute(&sql).await.ok()
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Some(()))) {
-            eprintln!("could not drop test database {}", self.name);
-        }
-    }
-}
-
-/// Creates an empty database. Databases that crashed runs left behind for more than an hour
-/// are dropped on the way.
-pub async fn fresh_database() -> TempDb {
-    let admin = admin_url();
-    let (client, conn) = tokio_postgres::connect(&admin, NoTls)
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "these tests need PostgreSQL: cannot connect to {admin} ({e}). Start PostgreSQL \
-                 or point SESSIONS_TEST_PG_URL at an admin connection URL."
-            )
-        });
-    tokio::spawn(conn);
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let stale = client
-        .query(
-            // CASE: SQL does not promise to test the pattern before the cast.
-            "SELECT datname FROM pg_database
-             WHERE CASE WHEN datname ~ '^sessions_test_[0-9]{1,18}_[0-9a-f]+$'
-                        THEN split_part(datname, '_', 3)::bigint < $1 ELSE false END",
-            &[&(secs as i64 - 3600)],
-        )
-        .await
-        .expect("listing databases");
-    for row in stale {
-        let name: String = row.get(0);
-        // Best effort: another run may be dropping it too.
-        let _ = client
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .await;
-    }
-    let name = format!("sessions_test_{secs}_{:016x}", rand::random::<u64>());
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap_or_else(|e| panic!("CREATE DATABASE {name} on {admin}: {e:?}"));
-    TempDb {
-        url: with_database(&admin, &name),
-        name,
-        admin,
-    }
-}
-
-/// A store on a fresh database, as the conformance suite wants it; the database is dropped
-/// with the last handle.
-pub async fn pg_store() -> DynStore {
+/// A store on a fresh database, as the conformance suite wants it, with the database as the
+/// guard that is dropped after it.
+pub async fn pg_store() -> (DynStore, TempDb) {
     let db = fresh_database().await;
-    let inner = PgStore::connect(&db.url)
+    let store = PgStore::connect(&db.url)
         .await
         .unwrap_or_else(|e| panic!("opening {}: {e}", db.url));
-    Arc::new(OwnedDb { inner, _db: db })
+    (Arc::new(store), db)
 }
 
-/// A store that owns its database. Fields drop in order: the pool, then the database.
-#[derive(Debug)]
-struct OwnedDb {
-    inner: PgStore,
-    _db: TempDb,
-}
-
-#[async_trait::async_trait]
-impl Store for OwnedDb {
-    async fn authenticate(&self, token: &TokenHash, now: UnixTime) -> Result<TokenLookup> {
-        self.inner.authenticate(token, now).await
-    }
-    async fn user(&self, org_id: &str, user_id: &str) -> Result<Option<UserRow>> {
-        self.inner.user(org_id, user_id).await
-    }
-    async fn users(&self, org_id: &str, user_ids: &[String]) -> Result<Vec<UserRow>> {
-        self.inner.users(org_id, user_ids).await
-    }
-    async fn team_exists(&self, org_id: &str, team_id: &str) -> Result<bool> {
-        self.inner.team_exists(org_id, team_id).await
-    }
-    async fn revoke_token(&self, token: &TokenHash) -> Result<bool> {
-        self.inner.revoke_token(token).await
-    }
-    async fn user_record(&self, org_id: &str, user_id: &str) -> Result<Option<UserRecord>> {
-        self.inner.user_record(org_id, user_id).await
-    }
-    async fn user_by_email(&self, org_id: &str, email: &str) -> Result<Option<UserRecord>> {
-        self.inner.user_by_email(org_id, email).await
-    }
-    async fn list_users(
-        &self,
-        org_id: &str,
-        team_id: Option<&str>,
-        after: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<UserRecord>> {
-        self.inner.list_users(org_id, team_id, after, limit).await
-    }
-    async fn list_sessions(
-        &self,
-        org_id: &str,
-        filter: &SessionFilter,
-        after: Option<u64>,
-        limit: u32,
-        now: UnixTime,
-    ) -> Result<Vec<SessionRow>> {
-        self.inner
-            .list_sessions(org_id, filter, after, limit, now)
-            .await
-    }
-    async fn session(&self, org_id: &str, session_id: u64) -> Result<Option<SessionRow>> {
-        self.inner.session(org_id, session_id).await
-    }
-    async fn users_with_sessions(
-        &self,
-        org_id: &str,
-        user_ids: &[String],
-        now: UnixTime,
-    ) -> Result<Vec<String>> {
-        self.inner.users_with_sessions(org_id, user_ids, now).await
-    }
-    async fn expire_sessions(&self, now: UnixTime, limit: u32) -> Result<u64> {
-        self.inner.expire_sessions(now, limit).await
-    }
-    async fn invalidate_session(&self, org_id: &str, id: u64, now: UnixTime) -> Result<bool> {
-        self.inner.invalidate_session(org_id, id, now).await
-    }
-    async fn reset_user(
-        &self,
-        org_id: &str,
-        user_id: &str,
-        filter: ResetFilter,
-        now: UnixTime,
-    ) -> Result<u64> {
-        self.inner.reset_user(org_id, user_id, filter, now).await
-    }
-    async fn create_session(&self, new: NewSession) -> Result<SessionRow> {
-        self.inner.create_session(new).await
-    }
-    async fn get_settings(&self, org_id: &str, user_ids: &[String]) -> Result<Vec<SettingsRow>> {
-        self.inner.get_settings(org_id, user_ids).await
-    }
-    async fn set_settings(
-        &self,
-        org_id: &str,
-        user_ids: &[String],
-        change: SettingsChange,
-    ) -> Result<()> {
-        self.inner.set_settings(org_id, user_ids, change).await
-    }
-    async fn clear_settings(&self, org_id: &str, user_ids: &[String]) -> Result<()> {
-        self.inner.clear_settings(org_id, user_ids).await
-    }
-    async fn enqueue_bulk_reset(
-        &self,
-        org_id: &str,
-        actor_user_id: &str,
-        user_ids: &[String],
-        filter: ResetFilter,
-        now: UnixTime,
-        run_after: UnixTime,
-    ) -> Result<i64> {
-        self.inner
-            .enqueue_bulk_reset(org_id, actor_user_id, user_ids, filter, now, run_after)
-            .await
-    }
-    async fn claim_bulk_job(
-        &self,
-        worker: &str,
-        now: UnixTime,
-        lease_secs: i64,
-    ) -> Result<Option<JobClaim>> {
-        self.inner.claim_bulk_job(worker, now, lease_secs).await
-    }
-    async fn complete_bulk_job(&self, claim: &JobClaim, now: UnixTime) -> Result<BulkJob> {
-        self.inner.complete_bulk_job(claim, now).await
-    }
-    async fn bulk_job(&self, org_id: &str, job_id: i64) -> Result<Option<BulkJob>> {
-        self.inner.bulk_job(org_id, job_id).await
-    }
-    async fn pending_bulk_jobs(&self) -> Result<u64> {
-        self.inner.pending_bulk_jobs().await
-    }
-    async fn load_fixture(&self, fixture: &Fixture, now: UnixTime) -> Result<()> {
-        self.inner.load_fixture(fixture, now).await
-    }
-    async fn dump(&self, org_id: Option<&str>) -> Result<Fixture> {
-        self.inner.dump(org_id).await
-    }
-    async fn reset_all(&self) -> Result<()> {
-        self.inner.reset_all().await
-    }
-    async fn server_secret(&self) -> Result<Vec<u8>> {
-        self.inner.server_secret().await
-    }
-    async fn append_audit(&self, entry: &AuditEntry) -> Result<i64> {
-        self.inner.append_audit(entry).await
-    }
-    async fn invalidate_session_audited(
-        &self,
-        org_id: &str,
-        session_id: u64,
-        now: UnixTime,
-        entry: &AuditEntry,
-    ) -> Result<bool> {
-        self.inner
-            .invalidate_session_audited(org_id, session_id, now, entry)
-            .await
-    }
-    async fn reset_user_audited(
-        &self,
-        org_id: &str,
-        user_id: &str,
-        filter: ResetFilter,
-        now: UnixTime,
-        entry: &AuditEntry,
-    ) -> Result<u64> {
-        self.inner
-            .reset_user_audited(org_id, user_id, filter, now, entry)
-            .await
-    }
-    async fn set_settings_audited(
-        &self,
-        org_id: &str,
-        user_ids: &[String],
-        change: SettingsChange,
-        entry: &AuditEntry,
-    ) -> Result<()> {
-        self.inner
-            .set_settings_audited(org_id, user_ids, change, entry)
-            .await
-    }
-    async fn clear_settings_audited(
-        &self,
-        org_id: &str,
-        user_ids: &[String],
-        entry: &AuditEntry,
-    ) -> Result<()> {
-        self.inner
-            .clear_settings_audited(org_id, user_ids, entry)
-            .await
-    }
-    async fn enqueue_bulk_reset_audited(
-        &self,
-        org_id: &str,
-        actor_user_id: &str,
-        user_ids: &[String],
-        filter: ResetFilter,
-        now: UnixTime,
-        run_after: UnixTime,
-        entry: &AuditEntry,
-    ) -> Result<i64> {
-        self.inner
-            .enqueue_bulk_reset_audited(
-                org_id,
-                actor_user_id,
-                user_ids,
-                filter,
-                now,
-                run_after,
-                entry,
-            )
-            .await
-    }
-    async fn list_audit(
-        &self,
-        org_id: &str,
-        filter: &AuditFilter,
-        page: AuditPage,
-        limit: u32,
-    ) -> Result<Vec<AuditEntry>> {
-        self.inner.list_audit(org_id, filter, page, limit).await
-    }
-    async fn prune_audit(&self, before: UnixTime, limit: u32) -> Result<u64> {
-        self.inner.prune_audit(before, limit).await
-    }
+/// An empty database of its own for one test.
+async fn fresh_database() -> TempDb {
+    TempDb::fresh("store_pg").await
 }
 
 async fn node(url: &str) -> Arc<PgStore> {
@@ -418,7 +104,7 @@ async fn all_sessions(s: &dyn Store) -> Vec<SessionRow> {
 
 #[tokio::test]
 async fn smoke_load_authenticate_list_invalidate() {
-    let s = pg_store().await;
+    let (s, _db) = pg_store().await;
     s.load_fixture(&fixture(3), NOW).await.unwrap();
 
     let TokenLookup::Active(p) = s.authenticate(&TokenHash::of("xoxp-0"), NOW).await.unwrap()
@@ -505,7 +191,7 @@ async fn smoke_load_authenticate_list_invalidate() {
 
 #[tokio::test]
 async fn smoke_reset_settings_create_and_dump() {
-    let s = pg_store().await;
+    let (s, _db) = pg_store().await;
     s.load_fixture(&fixture(2), NOW).await.unwrap();
 
     assert_eq!(
@@ -653,7 +339,7 @@ async fn smoke_reset_settings_create_and_dump() {
 
 #[tokio::test]
 async fn fixture_clashes_with_other_orgs_are_refused_and_nothing_changes() {
-    let s = pg_store().await;
+    let (s, _db) = pg_store().await;
     s.load_fixture(&fixture(2), NOW).await.unwrap();
     let before = s.dump(None).await.unwrap();
 
@@ -696,7 +382,7 @@ async fn fixture_clashes_with_other_orgs_are_refused_and_nothing_changes() {
 /// revoked exactly once (the counts add up to the number of sessions).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_resets_and_invalidations_count_each_session_once() {
-    let s = pg_store().await;
+    let (s, _db) = pg_store().await;
     let users = 8;
     s.load_fixture(&fixture(users), NOW).await.unwrap();
     let mut tasks = Vec::new();
@@ -766,7 +452,7 @@ async fn revoked_count(s: &dyn Store) -> usize {
 /// Same, with only counted operations, so the total must be exact.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_counted_revocations_add_up_exactly() {
-    let s = pg_store().await;
+    let (s, _db) = pg_store().await;
     let users = 6;
     s.load_fixture(&fixture(users), NOW).await.unwrap();
     let mut tasks = Vec::new();
@@ -815,7 +501,7 @@ async fn concurrent_counted_revocations_add_up_exactly() {
 /// expiry matches its user's final settings (no sign-in used stale settings, no update lost).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_settings_changes_and_sign_ins_stay_consistent() {
-    let s = pg_store().await;
+    let (s, _db) = pg_store().await;
     let users = 4;
     s.load_fixture(&fixture(users), NOW).await.unwrap();
     let mut tasks = Vec::new();
@@ -1314,7 +1000,7 @@ async fn unreachable_server_fails_clearly_and_hides_the_password() {
 
 // ----- the conformance suite -------------------------------------------------------------------
 
-crate::conformance::conformance_tests!(pg_store().await);
+sessions_store::conformance_tests!(pg_store().await);
 
 // ----- query plans and contention with fixture loads ---------------------------------------
 
@@ -1385,7 +1071,7 @@ async fn a_page_is_an_index_range_scan() {
 /// nobody sees a deadlock or a half-loaded org, and every call returns normally.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fixture_reloads_race_with_writers_without_errors() {
-    let s = pg_store().await;
+    let (s, _db) = pg_store().await;
     let f = fixture(6);
     s.load_fixture(&f, NOW).await.unwrap();
     let mut tasks = Vec::new();

@@ -4,7 +4,7 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::engine::Ctx;
-use crate::{Result, StoreError};
+use sessions_store::{Result, StoreError};
 
 /// Version 1: the whole model.
 ///

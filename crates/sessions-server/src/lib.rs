@@ -80,7 +80,6 @@ pub mod openapi;
 mod service;
 mod state;
 pub mod store;
-mod timed;
 mod worker;
 
 use std::fmt;

@@ -145,6 +145,14 @@ fn method_label(name: &str) -> &'static str {
         .unwrap_or("unknown")
 }
 
+/// Store timings come from the store itself, which reports every call here (see
+/// `Store::set_observer`, set in `AppState::new`).
+impl sessions_store::StoreObserver for Metrics {
+    fn store_call(&self, op: &'static str, took: Duration, failed: bool) {
+        Metrics::store_call(self, op, took, failed);
+    }
+}
+
 impl Metrics {
     fn families(&self) -> std::sync::MutexGuard<'_, Families> {
         // A panic while holding the lock cannot leave the counters inconsistent in a way that

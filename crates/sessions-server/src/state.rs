@@ -138,7 +138,7 @@ impl AppState {
         }
         let metrics = crate::metrics::Metrics::default();
         // Every store call is timed for `/metrics` (store latency by operation).
-        let store: DynStore = Arc::new(crate::timed::TimedStore::new(store, metrics.clone()));
+        store.set_observer(Arc::new(metrics.clone()));
         let control_enabled = opts.control || opts.control_token.is_some();
         let cursor_key = store.server_secret().await?;
         let clock = match &opts.emulator {

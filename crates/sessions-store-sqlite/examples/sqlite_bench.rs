@@ -13,8 +13,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sessions_store_sqlite::SqliteStore;
+use sessions_store::testing::PlainWrites;
 use sessions_store::*;
+use sessions_store_sqlite::SqliteStore;
 
 const NOW: UnixTime = 1_700_000_000;
 const WRITES: u64 = 256;

@@ -67,6 +67,8 @@ use sessions_store::*;
 #[derive(Debug)]
 pub struct SqliteStore {
     engine: Engine,
+    /// Told about every call (see [`Store::set_observer`]).
+    observer: ObserverSlot,
     /// Token lookups remembered while the database is unchanged (see `token_cache`).
     tokens: TokenCache,
 }
@@ -86,7 +88,11 @@ impl SqliteStore {
             .map_err(|e| StoreError::Backend(format!("sqlite: open task failed: {e}")))??;
         // Migrations have read the database in WAL mode, so its `-shm` file exists.
         let tokens = TokenCache::new(engine.path(), true);
-        Ok(SqliteStore { engine, tokens })
+        Ok(SqliteStore {
+            engine,
+            tokens,
+            observer: ObserverSlot::default(),
+        })
     }
 
     /// Turns the token-lookup cache on (the default) or off. Off, every call authenticates
@@ -197,21 +203,29 @@ fn wall_clock() -> UnixTime {
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn authenticate(&self, token: &TokenHash, now: UnixTime) -> Result<TokenLookup> {
-        // On a miss, the header was read before the lookup below: a commit in between makes the
-        // entry stale at once.
-        let seen = match self.tokens.get(token, now) {
-            Cached::Hit(lookup) => return Ok(lookup),
-            Cached::Miss(seen) => seen,
-        };
-        let token = *token;
-        let (lookup, expires_at) = self
-            .engine
-            .read_quick(move |c| snapshot(c, |c| queries::authenticate(c, &token, now)))
-            .await?;
-        if let Some(seen) = seen {
-            self.tokens.put(&token, seen, &lookup, expires_at);
-        }
-        Ok(lookup)
+        self.observer
+            .time("authenticate", async {
+                // On a miss, the header was read before the lookup below: a commit in between makes the
+                // entry stale at once.
+                let seen = match self.tokens.get(token, now) {
+                    Cached::Hit(lookup) => return Ok(lookup),
+                    Cached::Miss(seen) => seen,
+                };
+                let token = *token;
+                let (lookup, expires_at) = self
+                    .engine
+                    .read_quick(move |c| snapshot(c, |c| queries::authenticate(c, &token, now)))
+                    .await?;
+                if let Some(seen) = seen {
+                    self.tokens.put(&token, seen, &lookup, expires_at);
+                }
+                Ok(lookup)
+            })
+            .await
+    }
+
+    fn set_observer(&self, observer: std::sync::Arc<dyn StoreObserver>) {
+        self.observer.set(observer);
     }
 
     fn token_cache_stats(&self) -> Option<TokenCacheStats> {
@@ -219,45 +233,69 @@ impl Store for SqliteStore {
     }
 
     async fn user(&self, org_id: &str, user_id: &str) -> Result<Option<UserRow>> {
-        let (org, user) = (org_id.to_owned(), user_id.to_owned());
-        self.engine
-            .read_quick(move |c| snapshot(c, |c| queries::user(c, &org, &user)))
+        self.observer
+            .time("user", async {
+                let (org, user) = (org_id.to_owned(), user_id.to_owned());
+                self.engine
+                    .read_quick(move |c| snapshot(c, |c| queries::user(c, &org, &user)))
+                    .await
+            })
             .await
     }
 
     async fn users(&self, org_id: &str, user_ids: &[String]) -> Result<Vec<UserRow>> {
-        let (org, ids) = (org_id.to_owned(), owned(user_ids));
-        self.engine
-            .read(move |c| snapshot(c, |c| queries::users(c, &org, &ids)))
+        self.observer
+            .time("users", async {
+                let (org, ids) = (org_id.to_owned(), owned(user_ids));
+                self.engine
+                    .read(move |c| snapshot(c, |c| queries::users(c, &org, &ids)))
+                    .await
+            })
             .await
     }
 
     async fn team_exists(&self, org_id: &str, team_id: &str) -> Result<bool> {
-        let (org, team) = (org_id.to_owned(), team_id.to_owned());
-        self.engine
-            .read_quick(move |c| Ok(queries::team_name(c, &org, &team)?.is_some()))
+        self.observer
+            .time("team_exists", async {
+                let (org, team) = (org_id.to_owned(), team_id.to_owned());
+                self.engine
+                    .read_quick(move |c| Ok(queries::team_name(c, &org, &team)?.is_some()))
+                    .await
+            })
             .await
     }
 
     async fn revoke_token(&self, token: &TokenHash) -> Result<bool> {
-        let token = *token;
-        let now = wall_clock();
-        self.engine
-            .write(move |c| queries::revoke_token(c, &token, now))
+        self.observer
+            .time("revoke_token", async {
+                let token = *token;
+                let now = wall_clock();
+                self.engine
+                    .write(move |c| queries::revoke_token(c, &token, now))
+                    .await
+            })
             .await
     }
 
     async fn user_record(&self, org_id: &str, user_id: &str) -> Result<Option<UserRecord>> {
-        let (org, user) = (org_id.to_owned(), user_id.to_owned());
-        self.engine
-            .read_quick(move |c| snapshot(c, |c| directory::by_id(c, &org, &user)))
+        self.observer
+            .time("user_record", async {
+                let (org, user) = (org_id.to_owned(), user_id.to_owned());
+                self.engine
+                    .read_quick(move |c| snapshot(c, |c| directory::by_id(c, &org, &user)))
+                    .await
+            })
             .await
     }
 
     async fn user_by_email(&self, org_id: &str, email: &str) -> Result<Option<UserRecord>> {
-        let (org, email) = (org_id.to_owned(), email.to_owned());
-        self.engine
-            .read_quick(move |c| snapshot(c, |c| directory::by_email(c, &org, &email)))
+        self.observer
+            .time("user_by_email", async {
+                let (org, email) = (org_id.to_owned(), email.to_owned());
+                self.engine
+                    .read_quick(move |c| snapshot(c, |c| directory::by_email(c, &org, &email)))
+                    .await
+            })
             .await
     }
 
@@ -268,13 +306,17 @@ impl Store for SqliteStore {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<UserRecord>> {
-        let org = org_id.to_owned();
-        let (team, after) = (team_id.map(str::to_owned), after.map(str::to_owned));
-        self.engine
-            .read(move |c| {
-                snapshot(c, |c| {
-                    directory::list(c, &org, team.as_deref(), after.as_deref(), limit)
-                })
+        self.observer
+            .time("list_users", async {
+                let org = org_id.to_owned();
+                let (team, after) = (team_id.map(str::to_owned), after.map(str::to_owned));
+                self.engine
+                    .read(move |c| {
+                        snapshot(c, |c| {
+                            directory::list(c, &org, team.as_deref(), after.as_deref(), limit)
+                        })
+                    })
+                    .await
             })
             .await
     }
@@ -287,73 +329,45 @@ impl Store for SqliteStore {
         limit: u32,
         now: UnixTime,
     ) -> Result<Vec<SessionRow>> {
-        let (org, filter) = (org_id.to_owned(), filter.clone());
-        self.engine
-            .read(move |c| queries::list_sessions(c, &org, &filter, after, limit, now))
+        self.observer
+            .time("list_sessions", async {
+                let (org, filter) = (org_id.to_owned(), filter.clone());
+                self.engine
+                    .read(move |c| queries::list_sessions(c, &org, &filter, after, limit, now))
+                    .await
+            })
             .await
     }
 
     async fn session(&self, org_id: &str, session_id: u64) -> Result<Option<SessionRow>> {
-        let org = org_id.to_owned();
-        self.engine
-            .read_quick(move |c| queries::session(c, &org, session_id))
-            .await
-    }
-
-    async fn invalidate_session(
-        &self,
-        org_id: &str,
-        session_id: u64,
-        now: UnixTime,
-    ) -> Result<bool> {
-        let org = org_id.to_owned();
-        self.engine
-            .write(move |c| queries::invalidate_session(c, &org, session_id, now))
-            .await
-    }
-
-    async fn reset_user(
-        &self,
-        org_id: &str,
-        user_id: &str,
-        filter: ResetFilter,
-        now: UnixTime,
-    ) -> Result<u64> {
-        let (org, user) = (org_id.to_owned(), user_id.to_owned());
-        self.engine
-            .write(move |c| queries::reset_user(c, &org, &user, filter, now))
+        self.observer
+            .time("session", async {
+                let org = org_id.to_owned();
+                self.engine
+                    .read_quick(move |c| queries::session(c, &org, session_id))
+                    .await
+            })
             .await
     }
 
     async fn create_session(&self, new: NewSession) -> Result<SessionRow> {
-        self.engine
-            .write(move |c| queries::create_session(c, &new))
+        self.observer
+            .time("create_session", async {
+                self.engine
+                    .write(move |c| queries::create_session(c, &new))
+                    .await
+            })
             .await
     }
 
     async fn get_settings(&self, org_id: &str, user_ids: &[String]) -> Result<Vec<SettingsRow>> {
-        let (org, ids) = (org_id.to_owned(), owned(user_ids));
-        self.engine
-            .read(move |c| snapshot(c, |c| queries::get_settings(c, &org, &ids)))
-            .await
-    }
-
-    async fn set_settings(
-        &self,
-        org_id: &str,
-        user_ids: &[String],
-        change: SettingsChange,
-    ) -> Result<()> {
-        let (org, ids) = (org_id.to_owned(), owned(user_ids));
-        self.engine
-            .write(move |c| queries::set_settings(c, &org, &ids, change))
-            .await
-    }
-
-    async fn clear_settings(&self, org_id: &str, user_ids: &[String]) -> Result<()> {
-        let (org, ids) = (org_id.to_owned(), owned(user_ids));
-        self.engine
-            .write(move |c| queries::clear_settings(c, &org, &ids))
+        self.observer
+            .time("get_settings", async {
+                let (org, ids) = (org_id.to_owned(), owned(user_ids));
+                self.engine
+                    .read(move |c| snapshot(c, |c| queries::get_settings(c, &org, &ids)))
+                    .await
+            })
             .await
     }
 
@@ -363,31 +377,24 @@ impl Store for SqliteStore {
         user_ids: &[String],
         now: UnixTime,
     ) -> Result<Vec<String>> {
-        let (org, ids) = (org_id.to_owned(), owned(user_ids));
-        self.engine
-            .read(move |c| snapshot(c, |c| queries::users_with_sessions(c, &org, &ids, now)))
+        self.observer
+            .time("users_with_sessions", async {
+                let (org, ids) = (org_id.to_owned(), owned(user_ids));
+                self.engine
+                    .read(move |c| {
+                        snapshot(c, |c| queries::users_with_sessions(c, &org, &ids, now))
+                    })
+                    .await
+            })
             .await
     }
 
     async fn expire_sessions(&self, now: UnixTime, limit: u32) -> Result<u64> {
-        self.engine
-            .write(move |c| queries::expire_sessions(c, now, limit))
-            .await
-    }
-
-    async fn enqueue_bulk_reset(
-        &self,
-        org_id: &str,
-        actor_user_id: &str,
-        user_ids: &[String],
-        filter: ResetFilter,
-        now: UnixTime,
-        run_after: UnixTime,
-    ) -> Result<i64> {
-        let (org, actor, ids) = (org_id.to_owned(), actor_user_id.to_owned(), owned(user_ids));
-        self.engine
-            .write(move |c| {
-                queries::enqueue_bulk_reset(c, &org, &actor, &ids, filter, now, run_after)
+        self.observer
+            .time("expire_sessions", async {
+                self.engine
+                    .write(move |c| queries::expire_sessions(c, now, limit))
+                    .await
             })
             .await
     }
@@ -399,14 +406,18 @@ impl Store for SqliteStore {
         now: UnixTime,
         entry: &AuditEntry,
     ) -> Result<bool> {
-        let (org, entry) = (org_id.to_owned(), entry.clone());
-        self.engine
-            .write(move |c| {
-                let applied = queries::invalidate_session(c, &org, session_id, now)?;
-                if applied {
-                    audit::append(c, &entry)?;
-                }
-                Ok(applied)
+        self.observer
+            .time("invalidate_session", async {
+                let (org, entry) = (org_id.to_owned(), entry.clone());
+                self.engine
+                    .write(move |c| {
+                        let applied = queries::invalidate_session(c, &org, session_id, now)?;
+                        if applied {
+                            audit::append(c, &entry)?;
+                        }
+                        Ok(applied)
+                    })
+                    .await
             })
             .await
     }
@@ -419,12 +430,16 @@ impl Store for SqliteStore {
         now: UnixTime,
         entry: &AuditEntry,
     ) -> Result<u64> {
-        let (org, user, entry) = (org_id.to_owned(), user_id.to_owned(), entry.clone());
-        self.engine
-            .write(move |c| {
-                let n = queries::reset_user(c, &org, &user, filter, now)?;
-                audit::append(c, &entry)?;
-                Ok(n)
+        self.observer
+            .time("reset_user", async {
+                let (org, user, entry) = (org_id.to_owned(), user_id.to_owned(), entry.clone());
+                self.engine
+                    .write(move |c| {
+                        let n = queries::reset_user(c, &org, &user, filter, now)?;
+                        audit::append(c, &entry)?;
+                        Ok(n)
+                    })
+                    .await
             })
             .await
     }
@@ -436,11 +451,15 @@ impl Store for SqliteStore {
         change: SettingsChange,
         entry: &AuditEntry,
     ) -> Result<()> {
-        let (org, ids, entry) = (org_id.to_owned(), owned(user_ids), entry.clone());
-        self.engine
-            .write(move |c| {
-                queries::set_settings(c, &org, &ids, change)?;
-                audit::append(c, &entry).map(drop)
+        self.observer
+            .time("set_settings", async {
+                let (org, ids, entry) = (org_id.to_owned(), owned(user_ids), entry.clone());
+                self.engine
+                    .write(move |c| {
+                        queries::set_settings(c, &org, &ids, change)?;
+                        audit::append(c, &entry).map(drop)
+                    })
+                    .await
             })
             .await
     }
@@ -451,11 +470,15 @@ impl Store for SqliteStore {
         user_ids: &[String],
         entry: &AuditEntry,
     ) -> Result<()> {
-        let (org, ids, entry) = (org_id.to_owned(), owned(user_ids), entry.clone());
-        self.engine
-            .write(move |c| {
-                queries::clear_settings(c, &org, &ids)?;
-                audit::append(c, &entry).map(drop)
+        self.observer
+            .time("clear_settings", async {
+                let (org, ids, entry) = (org_id.to_owned(), owned(user_ids), entry.clone());
+                self.engine
+                    .write(move |c| {
+                        queries::clear_settings(c, &org, &ids)?;
+                        audit::append(c, &entry).map(drop)
+                    })
+                    .await
             })
             .await
     }
@@ -470,14 +493,20 @@ impl Store for SqliteStore {
         run_after: UnixTime,
         entry: &AuditEntry,
     ) -> Result<i64> {
-        let (org, actor, ids) = (org_id.to_owned(), actor_user_id.to_owned(), owned(user_ids));
-        let entry = entry.clone();
-        self.engine
-            .write(move |c| {
-                let id =
-                    queries::enqueue_bulk_reset(c, &org, &actor, &ids, filter, now, run_after)?;
-                audit::append(c, &entry.with_job_id(id))?;
-                Ok(id)
+        self.observer
+            .time("enqueue_bulk_reset", async {
+                let (org, actor, ids) =
+                    (org_id.to_owned(), actor_user_id.to_owned(), owned(user_ids));
+                let entry = entry.clone();
+                self.engine
+                    .write(move |c| {
+                        let id = queries::enqueue_bulk_reset(
+                            c, &org, &actor, &ids, filter, now, run_after,
+                        )?;
+                        audit::append(c, &entry.with_job_id(id))?;
+                        Ok(id)
+                    })
+                    .await
             })
             .await
     }
@@ -488,69 +517,110 @@ impl Store for SqliteStore {
         now: UnixTime,
         lease_secs: i64,
     ) -> Result<Option<JobClaim>> {
-        let worker = worker.to_owned();
-        self.engine
-            .write(move |c| queries::claim_bulk_job(c, &worker, now, lease_secs))
+        self.observer
+            .time("claim_bulk_job", async {
+                let worker = worker.to_owned();
+                self.engine
+                    .write(move |c| queries::claim_bulk_job(c, &worker, now, lease_secs))
+                    .await
+            })
             .await
     }
 
     async fn complete_bulk_job(&self, claim: &JobClaim, now: UnixTime) -> Result<BulkJob> {
-        let claim = claim.clone();
-        self.engine
-            .write(move |c| queries::complete_bulk_job(c, &claim, now))
+        self.observer
+            .time("complete_bulk_job", async {
+                let claim = claim.clone();
+                self.engine
+                    .write(move |c| queries::complete_bulk_job(c, &claim, now))
+                    .await
+            })
             .await
     }
 
     async fn bulk_job(&self, org_id: &str, job_id: i64) -> Result<Option<BulkJob>> {
-        let org = org_id.to_owned();
-        self.engine
-            .read(move |c| queries::bulk_job(c, &org, job_id))
+        self.observer
+            .time("bulk_job", async {
+                let org = org_id.to_owned();
+                self.engine
+                    .read(move |c| queries::bulk_job(c, &org, job_id))
+                    .await
+            })
             .await
     }
 
     async fn pending_bulk_jobs(&self) -> Result<u64> {
-        self.engine.read(|c| queries::pending_bulk_jobs(c)).await
+        self.observer
+            .time("pending_bulk_jobs", async {
+                self.engine.read(|c| queries::pending_bulk_jobs(c)).await
+            })
+            .await
     }
 
     async fn load_fixture(&self, fixture: &Fixture, now: UnixTime) -> Result<()> {
+        // Timed (once) by `load_fixture_owned`.
         self.load_fixture_owned(fixture.clone(), now).await
     }
 
     async fn load_fixture_owned(&self, fixture: Fixture, now: UnixTime) -> Result<()> {
-        // Checked here too so a bad file is refused without a trip to the writer.
-        fixture.check()?;
-        self.engine
-            .write(move |c| queries::load_fixture(c, &fixture, now))
+        self.observer
+            .time("load_fixture", async {
+                // Checked here too so a bad file is refused without a trip to the writer.
+                fixture.check()?;
+                self.engine
+                    .write(move |c| queries::load_fixture(c, &fixture, now))
+                    .await
+            })
             .await
     }
 
     async fn dump(&self, org_id: Option<&str>) -> Result<Fixture> {
-        let org = org_id.map(str::to_owned);
-        self.engine
-            .read(move |c| snapshot(c, |c| queries::dump(c, org.as_deref())))
+        self.observer
+            .time("dump", async {
+                let org = org_id.map(str::to_owned);
+                self.engine
+                    .read(move |c| snapshot(c, |c| queries::dump(c, org.as_deref())))
+                    .await
+            })
             .await
     }
 
     async fn reset_all(&self) -> Result<()> {
-        self.engine.write(queries::reset_all).await
+        self.observer
+            .time("reset_all", async {
+                self.engine.write(queries::reset_all).await
+            })
+            .await
     }
 
     async fn server_secret(&self) -> Result<Vec<u8>> {
-        if let Some(s) = self.engine.read(|c| queries::server_secret(c)).await? {
-            return Ok(s);
-        }
-        self.engine.write(queries::create_server_secret).await
+        self.observer
+            .time("server_secret", async {
+                if let Some(s) = self.engine.read(|c| queries::server_secret(c)).await? {
+                    return Ok(s);
+                }
+                self.engine.write(queries::create_server_secret).await
+            })
+            .await
     }
 
     async fn prune_audit(&self, before: UnixTime, limit: u32) -> Result<u64> {
-        self.engine
-            .write(move |c| audit::prune(c, before, limit))
+        self.observer
+            .time("prune_audit", async {
+                self.engine
+                    .write(move |c| audit::prune(c, before, limit))
+                    .await
+            })
             .await
     }
 
     async fn append_audit(&self, entry: &AuditEntry) -> Result<i64> {
-        let entry = entry.clone();
-        self.engine.write(move |c| audit::append(c, &entry)).await
+        self.observer
+            .time("append_audit", async {
+                let entry = entry.clone();
+                self.engine.write(move |c| audit::append(c, &entry)).await
+            })
+            .await
     }
 
     async fn list_audit(
@@ -560,9 +630,13 @@ impl Store for SqliteStore {
         page: AuditPage,
         limit: u32,
     ) -> Result<Vec<AuditEntry>> {
-        let (org, filter) = (org_id.to_owned(), filter.clone());
-        self.engine
-            .read(move |c| audit::list(c, &org, &filter, page, limit))
+        self.observer
+            .time("list_audit", async {
+                let (org, filter) = (org_id.to_owned(), filter.clone());
+                self.engine
+                    .read(move |c| audit::list(c, &org, &filter, page, limit))
+                    .await
+            })
             .await
     }
 }

@@ -742,17 +742,16 @@ pub(super) fn complete_bulk_job(
     }
     // Work from the stored job, not the caller's copy.
     let job = bulk_job(conn, &claim.job.org_id, id)?.ok_or(StoreError::LeaseLost)?;
-    let mut results = Vec::with_capacity(job.user_ids.len());
+    let mut is_bot = HashMap::new();
     for uid in &job.user_ids {
-        let outcome = match user(conn, &job.org_id, uid)? {
-            None => Some("user_not_found".to_owned()),
-            Some(u) if u.is_bot => Some("cannot_reset_bot".to_owned()),
-            Some(_) => {
-                reset_user(conn, &job.org_id, uid, job.filter, now)?;
-                None
-            }
-        };
-        results.push((uid.clone(), outcome));
+        if let Some(u) = user(conn, &job.org_id, uid)? {
+            is_bot.insert(uid.clone(), u.is_bot);
+        }
+    }
+    let sessions_store::bulk::BulkPlan { targets, results } =
+        sessions_store::bulk::plan(&job.user_ids, &is_bot);
+    for uid in &targets {
+        reset_user(conn, &job.org_id, uid, job.filter, now)?;
     }
     conn.prepare_cached(
         "UPDATE bulk_jobs SET state = 'done', finished_at = ?2, results = ?3, \

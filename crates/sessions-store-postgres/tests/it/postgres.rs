@@ -8,6 +8,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use sessions_store::testing::PlainWrites;
 use sessions_store::*;
 use sessions_store_postgres::PgStore;
 use sessions_test_support::pg::{admin_url, TempDb};

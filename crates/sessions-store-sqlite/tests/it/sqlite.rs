@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use sessions_store::testing::{base_fixture, loaded, NOW};
+use sessions_store::testing::{base_fixture, loaded, PlainWrites, NOW};
 use sessions_store::*;
 use sessions_store_sqlite::SqliteStore;
 use tempfile::TempDir;

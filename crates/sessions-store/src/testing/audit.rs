@@ -3,8 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::json;
 use crate::*;
+use serde_json::json;
 
 use super::{base_fixture, loaded, NOW};
 
@@ -232,11 +232,23 @@ pub async fn audit_bulk_jobs_record_their_entries_atomically(s: DynStore) {
         .enqueue_bulk_reset_audited("E1", "W1", &users, ResetFilter::All, NOW, NOW, &bulk)
         .await
         .unwrap();
-    // A job recorded without an entry still gets per-user entries, without a caller context.
+    // A job whose entry is gone (pruned by retention before the job ran) still gets
+    // per-user entries, without a caller context.
+    let mut old = entry("E1", NOW - 100, "W0", ACTION_BULK_RESET, &["W2"]);
+    old.ip = Some("192.0.2.9".into());
     let bare = s
-        .enqueue_bulk_reset("E1", "W0", &users[..1], ResetFilter::WebOnly, NOW, NOW)
+        .enqueue_bulk_reset_audited(
+            "E1",
+            "W0",
+            &users[..1],
+            ResetFilter::WebOnly,
+            NOW,
+            NOW,
+            &old,
+        )
         .await
         .unwrap();
+    assert_eq!(s.prune_audit(NOW - 50, 10).await.unwrap(), 1);
     let got = all(&s, "E1", &AuditFilter::default()).await;
     assert_eq!(got.len(), 1, "the bulk entry came with the job");
     assert_eq!(got[0].details, json!({"scope": "all", "job_id": job}));

@@ -1,10 +1,10 @@
 //! Conformance bodies for expiry being final and for ids that reveal nothing about other orgs
 //! (run on every backend through `conformance::conformance_tests!`).
 
-use serde_json::json;
 use crate::*;
+use serde_json::json;
 
-use super::{base_fixture, loaded, strings, NOW};
+use super::{base_fixture, loaded, strings, PlainWrites, NOW};
 
 const DAY: i64 = 86_400;
 

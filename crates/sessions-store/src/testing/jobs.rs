@@ -362,4 +362,3 @@ pub async fn concurrent_writes_are_all_applied(s: DynStore) {
     }
     assert_eq!(listed.len(), 7 + 16);
 }
-

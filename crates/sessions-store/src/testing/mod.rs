@@ -12,6 +12,7 @@ mod audit;
 mod directory;
 mod finality;
 mod jobs;
+mod plain;
 mod reads;
 mod writes;
 
@@ -19,6 +20,7 @@ pub use audit::*;
 pub use directory::*;
 pub use finality::*;
 pub use jobs::*;
+pub use plain::*;
 pub use reads::*;
 pub use writes::*;
 

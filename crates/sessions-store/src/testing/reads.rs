@@ -434,4 +434,3 @@ pub async fn list_rows_carry_every_field(s: DynStore) {
     assert_eq!(page, vec![s.session("E1", 1001).await.unwrap().unwrap()]);
     assert!(page[0].is_active(NOW));
 }
-

@@ -602,4 +602,3 @@ pub async fn settings_rederive_session_expiry(s: DynStore) {
         None
     );
 }
-

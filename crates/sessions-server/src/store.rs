@@ -22,7 +22,13 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_schemes_and_empty_paths_are_refused() {
-        assert!(matches!(open("mysql://x").await, Err(StoreError::BadUrl(_))));
-        assert!(matches!(open("sqlite://").await, Err(StoreError::BadUrl(_))));
+        assert!(matches!(
+            open("mysql://x").await,
+            Err(StoreError::BadUrl(_))
+        ));
+        assert!(matches!(
+            open("sqlite://").await,
+            Err(StoreError::BadUrl(_))
+        ));
     }
 }

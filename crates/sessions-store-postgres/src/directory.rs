@@ -6,31 +6,12 @@ use std::collections::HashMap;
 
 use tokio_postgres::Row;
 
-use super::{user_from_row, TxError, USER_COLS};
+use crate::engine::TxError;
+use crate::queries::{user_from_row, USER_COLS};
 use sessions_store::*;
 
-/// Migration: the profile table (dropped with its user by cascade). `email_key` is
-/// [`email_key`] of the address, computed in Rust so both backends fold case alike; the
-/// partial unique index makes an email unique within an org and a look-up one index probe.
-/// `user_teams_by_team` lets `users.list` with `team_id` walk one team's members in id order.
-pub(super) const MIGRATION: &str = r#"
-CREATE TABLE user_profiles (
-    org_id    TEXT NOT NULL,
-    user_id   TEXT NOT NULL,
-    email     TEXT,
-    email_key TEXT,
-    real_name TEXT,
-    deleted   BOOLEAN NOT NULL DEFAULT FALSE,
-    PRIMARY KEY (org_id, user_id),
-    FOREIGN KEY (org_id, user_id) REFERENCES users ON DELETE CASCADE
-);
-CREATE UNIQUE INDEX user_profiles_email ON user_profiles (org_id, email_key)
-    WHERE email_key IS NOT NULL;
-CREATE INDEX user_teams_by_team ON user_teams (org_id, team_id, user_id);
-"#;
-
 /// `SELECT` list of a record: the user columns plus the profile (`users u LEFT JOIN p`).
-pub(super) fn select() -> String {
+pub(crate) fn select() -> String {
     format!(
         "SELECT {USER_COLS}, p.email AS p_email, p.real_name AS p_real_name, \
          COALESCE(p.deleted, FALSE) AS p_deleted"
@@ -38,10 +19,10 @@ pub(super) fn select() -> String {
 }
 
 /// Joins the profile onto `users u`.
-pub(super) const JOIN: &str =
+pub(crate) const JOIN: &str =
     "LEFT JOIN user_profiles p ON p.org_id = u.org_id AND p.user_id = u.user_id";
 
-pub(super) fn record_from_row(row: &Row) -> Result<UserRecord, TxError> {
+pub(crate) fn record_from_row(row: &Row) -> Result<UserRecord, TxError> {
     Ok(UserRecord {
         user: user_from_row(row)?,
         email: row.try_get("p_email")?,
@@ -52,7 +33,7 @@ pub(super) fn record_from_row(row: &Row) -> Result<UserRecord, TxError> {
 
 /// At most one record: `<select> FROM <from> <JOIN> WHERE <filter>` with `params`, the one
 /// query shape of the single-user reads (`user_record`, `user_by_email`).
-pub(super) async fn one(
+pub(crate) async fn one(
     c: &deadpool_postgres::Client,
     from: &str,
     filter: &str,
@@ -69,7 +50,7 @@ pub(super) async fn one(
 
 /// Stores the profile of every fixture user that has one (inside the load's transaction,
 /// after the users are written).
-pub(super) async fn insert(
+pub(crate) async fn insert(
     tx: &tokio_postgres::Transaction<'_>,
     fixture: &Fixture,
 ) -> Result<(), TxError> {
@@ -99,7 +80,7 @@ pub(super) async fn insert(
 }
 
 /// Adds the stored profiles to the users of a dump taken in the same snapshot.
-pub(super) async fn fill(
+pub(crate) async fn fill(
     tx: &tokio_postgres::Transaction<'_>,
     org_id: Option<&str>,
     fixture: &mut Fixture,

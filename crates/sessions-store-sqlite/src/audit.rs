@@ -71,7 +71,7 @@ pub(super) fn append(conn: &Connection, e: &AuditEntry) -> Result<i64> {
 }
 
 fn encode<T: serde::Serialize>(v: &T) -> Result<String> {
-    serde_json::to_string(v).map_err(|e| StoreError::Backend(format!("encoding JSON: {e}")))
+    serde_json::to_string(v).map_err(|e| StoreError::backend_from(format!("encoding JSON: {e}"), e))
 }
 
 pub(super) fn list(

@@ -8,26 +8,6 @@ use super::engine::Ctx;
 use super::queries::{role, user_teams};
 use sessions_store::*;
 
-/// Migration: the profile table. `email_key` is [`email_key`] of the address, computed in Rust
-/// so both backends fold case alike; the partial unique index makes an email unique within an
-/// org and a look-up one index probe. `user_teams_by_team` lets `users.list` with `team_id`
-/// walk one team's members in id order.
-pub(super) const MIGRATION: &str = r#"
-CREATE TABLE user_profiles (
-    org_id    TEXT NOT NULL,
-    user_id   TEXT NOT NULL,
-    email     TEXT,
-    email_key TEXT,
-    real_name TEXT,
-    deleted   INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (org_id, user_id),
-    FOREIGN KEY (org_id, user_id) REFERENCES users(org_id, user_id)
-);
-CREATE UNIQUE INDEX user_profiles_email ON user_profiles(org_id, email_key)
-    WHERE email_key IS NOT NULL;
-CREATE INDEX user_teams_by_team ON user_teams(org_id, team_id, user_id);
-"#;
-
 /// Columns read by [`record`], from `users u LEFT JOIN user_profiles p`.
 const COLS: &str = "u.user_id, u.name, u.role, u.is_bot, p.email, p.real_name, \
      COALESCE(p.deleted, 0)";

@@ -46,7 +46,7 @@ pub(super) trait Ctx<T> {
 
 impl<T> Ctx<T> for rusqlite::Result<T> {
     fn ctx(self, what: &str) -> Result<T> {
-        self.map_err(|e| StoreError::Backend(format!("sqlite: {what}: {e}")))
+        self.map_err(|e| StoreError::backend_from(format!("sqlite: {what}: {e}"), e))
     }
 }
 
@@ -75,7 +75,7 @@ impl Engine {
         if let Some(parent) = path.parent() {
             if !parent.as_os_str().is_empty() {
                 std::fs::create_dir_all(parent).map_err(|e| {
-                    StoreError::Backend(format!("creating {}: {e}", parent.display()))
+                    StoreError::backend_from(format!("creating {}: {e}", parent.display()), e)
                 })?;
             }
         }
@@ -90,7 +90,7 @@ impl Engine {
             .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
             .ctx("enabling WAL")?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Backend(format!(
+            return Err(StoreError::backend(format!(
                 "sqlite: {} cannot use WAL mode (got {mode:?})",
                 path.display()
             )));
@@ -107,7 +107,9 @@ impl Engine {
         let writer = std::thread::Builder::new()
             .name("sqlite-writer".into())
             .spawn(move || run_writer(conn, rx, counter))
-            .map_err(|e| StoreError::Backend(format!("starting sqlite writer thread: {e}")))?;
+            .map_err(|e| {
+                StoreError::backend_from(format!("starting sqlite writer thread: {e}"), e)
+            })?;
         Ok(Engine {
             path: path.to_owned(),
             tx: Some(tx),
@@ -145,8 +147,8 @@ impl Engine {
                 let answer = match (outcome, commit) {
                     (Some(Err(e)), _) => Err(e),
                     (Some(Ok(v)), Ok(())) => Ok(v),
-                    (_, Err(msg)) => Err(StoreError::Backend(msg)),
-                    (None, Ok(())) => Err(StoreError::Backend("sqlite: write not run".into())),
+                    (_, Err(msg)) => Err(StoreError::backend(msg)),
+                    (None, Ok(())) => Err(StoreError::backend("sqlite: write not run")),
                 };
                 // The caller may have gone away (cancelled request); the write stands anyway.
                 let _ = done.send(answer);
@@ -156,8 +158,8 @@ impl Engine {
         let tx = self.tx.as_ref().ok_or_else(writer_gone)?;
         tx.send(op).map_err(|_| writer_gone())?;
         wait.await.map_err(|_| {
-            StoreError::Backend(
-                "sqlite: write aborted (the operation panicked or the writer stopped)".into(),
+            StoreError::backend(
+                "sqlite: write aborted (the operation panicked or the writer stopped)",
             )
         })?
     }
@@ -174,7 +176,7 @@ impl Engine {
             .clone()
             .acquire_owned()
             .await
-            .map_err(|_| StoreError::Backend("sqlite: reader pool closed".into()))?;
+            .map_err(|_| StoreError::backend("sqlite: reader pool closed"))?;
         tokio::task::spawn_blocking(move || {
             // Held until the read finishes, even if the caller stops waiting.
             let _permit = permit;
@@ -187,7 +189,7 @@ impl Engine {
             out
         })
         .await
-        .map_err(|e| StoreError::Backend(format!("sqlite: read task failed: {e}")))?
+        .map_err(|e| StoreError::backend_from(format!("sqlite: read task failed: {e}"), e))?
     }
 }
 
@@ -211,9 +213,7 @@ impl Engine {
             let out = match ready.then(|| catch_unwind(AssertUnwindSafe(|| f(&mut conn)))) {
                 Some(Err(_)) => {
                     tracing::error!("sqlite read panicked");
-                    return Err(StoreError::Backend(
-                        "sqlite: read task failed: panic".into(),
-                    ));
+                    return Err(StoreError::backend("sqlite: read task failed: panic"));
                 }
                 Some(Ok(out)) => Some(out),
                 None => None,
@@ -277,7 +277,7 @@ impl Drop for Engine {
 }
 
 fn writer_gone() -> StoreError {
-    StoreError::Backend("sqlite: the writer thread has stopped".into())
+    StoreError::backend("sqlite: the writer thread has stopped")
 }
 
 fn run_writer(conn: Connection, rx: mpsc::Receiver<WriteOp>, commits: Arc<AtomicU64>) {

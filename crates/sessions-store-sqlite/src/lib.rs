@@ -85,7 +85,7 @@ impl SqliteStore {
         let path = Path::new(path).to_owned();
         let engine = tokio::task::spawn_blocking(move || Engine::open(&path))
             .await
-            .map_err(|e| StoreError::Backend(format!("sqlite: open task failed: {e}")))??;
+            .map_err(|e| StoreError::backend_from(format!("sqlite: open task failed: {e}"), e))??;
         // Migrations have read the database in WAL mode, so its `-shm` file exists.
         let tokens = TokenCache::new(engine.path(), true);
         Ok(SqliteStore {

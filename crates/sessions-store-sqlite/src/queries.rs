@@ -23,7 +23,7 @@ fn json<T: serde::de::DeserializeOwned>(col: usize, text: &str) -> rusqlite::Res
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
-    serde_json::to_string(v).map_err(|e| StoreError::Backend(format!("encoding JSON: {e}")))
+    serde_json::to_string(v).map_err(|e| StoreError::backend_from(format!("encoding JSON: {e}"), e))
 }
 
 /// `created_at + duration`, saturating instead of overflowing into a REAL.
@@ -718,7 +718,7 @@ pub(super) fn claim_bulk_job(
     ])
     .ctx("claiming job")?;
     let job = bulk_job(conn, &org, id)?
-        .ok_or_else(|| StoreError::Backend(format!("job {id} vanished while claiming")))?;
+        .ok_or_else(|| StoreError::backend(format!("job {id} vanished while claiming")))?;
     Ok(Some(JobClaim { job, lease }))
 }
 
@@ -761,7 +761,7 @@ pub(super) fn complete_bulk_job(
     .execute(params![id, now, to_json(&results)?, job.org_id])
     .ctx("finishing job")?;
     let done = bulk_job(conn, &job.org_id, id)?
-        .ok_or_else(|| StoreError::Backend(format!("job {id} vanished")))?;
+        .ok_or_else(|| StoreError::backend(format!("job {id} vanished")))?;
     super::audit::append_job_entries(conn, &done, now)?;
     Ok(done)
 }
@@ -1078,5 +1078,5 @@ pub(super) fn create_server_secret(conn: &Connection) -> Result<Vec<u8>> {
         .ctx("creating secret")?
         .execute([rand::random::<[u8; 32]>().to_vec()])
         .ctx("creating secret")?;
-    server_secret(conn)?.ok_or_else(|| StoreError::Backend("server secret missing".into()))
+    server_secret(conn)?.ok_or_else(|| StoreError::backend("server secret missing"))
 }

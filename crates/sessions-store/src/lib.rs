@@ -66,8 +66,36 @@ pub enum StoreError {
     #[error("conflict: {0}")]
     Conflict(String),
     /// The backend failed (I/O, connection, corruption).
-    #[error("storage backend: {0}")]
-    Backend(String),
+    #[error("storage backend: {context}")]
+    Backend {
+        /// What the store was doing and what went wrong, in words (the driver's own message
+        /// included, since some drivers' `Display` alone says little).
+        context: String,
+        /// The driver's error, when the failure came from one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+}
+
+impl StoreError {
+    /// A backend failure with no underlying error (e.g. a corrupt value, a stopped thread).
+    pub fn backend(context: impl Into<String>) -> Self {
+        StoreError::Backend {
+            context: context.into(),
+            source: None,
+        }
+    }
+
+    /// A backend failure caused by `source` (a driver or I/O error), kept as the source.
+    pub fn backend_from(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        StoreError::Backend {
+            context: context.into(),
+            source: Some(Box::new(source)),
+        }
+    }
 }
 
 /// Result alias.

@@ -235,9 +235,10 @@ async fn control_api_answers_loopback_peers_over_tcp() {
 
 async fn state(opts: StateOptions) -> (AppState, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let store = sessions_server::store::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
-        .await
-        .unwrap();
+    let store =
+        sessions_server::store::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
+            .await
+            .unwrap();
     (AppState::new(store, opts).await.unwrap(), dir)
 }
 

@@ -713,7 +713,7 @@ async fn a_schema_from_a_newer_build_is_refused() {
         .unwrap();
     let err = PgStore::connect(&url).await.unwrap_err();
     assert!(
-        matches!(err, StoreError::Backend(ref m) if m.contains("999")),
+        matches!(err, StoreError::Backend { ref context, .. } if context.contains("999")),
         "{err}"
     );
 }
@@ -987,7 +987,7 @@ async fn unreachable_server_fails_clearly_and_hides_the_password() {
         .await
         .unwrap_err();
     let msg = err.to_string();
-    assert!(matches!(err, StoreError::Backend(_)), "{msg}");
+    assert!(matches!(err, StoreError::Backend { .. }), "{msg}");
     assert!(msg.contains("127.0.0.1:1"), "{msg}");
     assert!(!msg.contains("hunter2"), "{msg}");
     let err = PgStore::connect("postgres://u:hunter2@127.0.0.1/db?bogus_option=1")

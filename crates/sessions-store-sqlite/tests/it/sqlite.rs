@@ -268,7 +268,11 @@ async fn bad_paths_are_refused() {
     let err = SqliteStore::open(under_file.to_str().unwrap())
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
+    assert!(matches!(err, StoreError::Backend { .. }), "{err:?}");
+    assert!(
+        std::error::Error::source(&err).is_some(),
+        "the I/O error is kept: {err:?}"
+    );
 }
 
 #[tokio::test]

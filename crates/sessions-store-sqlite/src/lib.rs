@@ -50,6 +50,7 @@
 mod audit;
 mod directory;
 mod engine;
+mod fixture;
 mod queries;
 mod schema;
 mod token_cache;
@@ -568,7 +569,7 @@ impl Store for SqliteStore {
                 // Checked here too so a bad file is refused without a trip to the writer.
                 fixture.check()?;
                 self.engine
-                    .write(move |c| queries::load_fixture(c, &fixture, now))
+                    .write(move |c| fixture::load_fixture(c, &fixture, now))
                     .await
             })
             .await
@@ -579,7 +580,7 @@ impl Store for SqliteStore {
             .time("dump", async {
                 let org = org_id.map(str::to_owned);
                 self.engine
-                    .read(move |c| snapshot(c, |c| queries::dump(c, org.as_deref())))
+                    .read(move |c| snapshot(c, |c| fixture::dump(c, org.as_deref())))
                     .await
             })
             .await
@@ -588,7 +589,7 @@ impl Store for SqliteStore {
     async fn reset_all(&self) -> Result<()> {
         self.observer
             .time("reset_all", async {
-                self.engine.write(queries::reset_all).await
+                self.engine.write(fixture::reset_all).await
             })
             .await
     }
@@ -596,10 +597,10 @@ impl Store for SqliteStore {
     async fn server_secret(&self) -> Result<Vec<u8>> {
         self.observer
             .time("server_secret", async {
-                if let Some(s) = self.engine.read(|c| queries::server_secret(c)).await? {
+                if let Some(s) = self.engine.read(|c| fixture::server_secret(c)).await? {
                     return Ok(s);
                 }
-                self.engine.write(queries::create_server_secret).await
+                self.engine.write(fixture::create_server_secret).await
             })
             .await
     }

@@ -11,30 +11,30 @@ use super::engine::Ctx;
 use sessions_store::*;
 
 /// Largest id a session can have (ids are SQLite INTEGERs).
-const ID_MAX: u64 = i64::MAX as u64;
+pub(crate) const ID_MAX: u64 = i64::MAX as u64;
 
 /// A stored value we cannot interpret: reported as a backend error, never a panic.
-fn bad(col: usize, msg: impl Into<String>) -> rusqlite::Error {
+pub(crate) fn bad(col: usize, msg: impl Into<String>) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(col, Type::Text, msg.into().into())
 }
 
-fn json<T: serde::de::DeserializeOwned>(col: usize, text: &str) -> rusqlite::Result<T> {
+pub(crate) fn json<T: serde::de::DeserializeOwned>(col: usize, text: &str) -> rusqlite::Result<T> {
     serde_json::from_str(text).map_err(|e| bad(col, format!("bad JSON: {e}")))
 }
 
-fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| StoreError::backend_from(format!("encoding JSON: {e}"), e))
 }
 
 /// `created_at + duration`, saturating instead of overflowing into a REAL.
-const EXPIRY_SQL: &str = "CASE WHEN ?3 > 9223372036854775807 - created_at \
+pub(crate) const EXPIRY_SQL: &str = "CASE WHEN ?3 > 9223372036854775807 - created_at \
      THEN 9223372036854775807 ELSE created_at + ?3 END";
 
-fn duration_i64(d: u64) -> Result<i64> {
+pub(crate) fn duration_i64(d: u64) -> Result<i64> {
     i64::try_from(d).map_err(|_| StoreError::Conflict(format!("duration {d} is out of range")))
 }
 
-fn dedup(ids: &[String]) -> Vec<&str> {
+pub(crate) fn dedup(ids: &[String]) -> Vec<&str> {
     let mut seen = HashSet::new();
     ids.iter()
         .map(String::as_str)
@@ -44,10 +44,10 @@ fn dedup(ids: &[String]) -> Vec<&str> {
 
 // ----- rows ---------------------------------------------------------------------------------
 
-const SESSION_COLS: &str = "session_id, org_id, user_id, team_id, client, created_at, \
+pub(crate) const SESSION_COLS: &str = "session_id, org_id, user_id, team_id, client, created_at, \
                             expires_at, revoked_at, created, recent";
 
-fn session_row(r: &Row<'_>) -> rusqlite::Result<SessionRow> {
+pub(crate) fn session_row(r: &Row<'_>) -> rusqlite::Result<SessionRow> {
     let id: i64 = r.get(0)?;
     // The text columns that are parsed are read in place, not copied into Strings first (a
     // list page reads a thousand rows).
@@ -149,10 +149,10 @@ pub(super) fn team_name(conn: &Connection, org: &str, team: &str) -> Result<Opti
 /// The caller's org name and user, as joined onto a token row: `None` when either row is
 /// missing (foreign keys make them present; a hand-edited database without them authenticates
 /// no one).
-type Holder = Option<(String, String, Role, bool)>;
+pub(crate) type Holder = Option<(String, String, Role, bool)>;
 
 /// Reads columns `first..first+4` (org name, user name, role, is_bot) of an authentication row.
-fn holder(r: &Row<'_>, first: usize) -> rusqlite::Result<Holder> {
+pub(crate) fn holder(r: &Row<'_>, first: usize) -> rusqlite::Result<Holder> {
     let (org, user): (Option<String>, Option<String>) = (r.get(first)?, r.get(first + 1)?);
     let (Some(org), Some(user)) = (org, user) else {
         return Ok(None);
@@ -246,7 +246,7 @@ pub(super) fn authenticate(
     Ok((lookup, None))
 }
 
-fn principal(
+pub(crate) fn principal(
     conn: &Connection,
     org_id: String,
     user_id: String,
@@ -391,7 +391,7 @@ pub(super) fn reset_user(
     Ok(n as u64)
 }
 
-fn token_owner_orgs(conn: &Connection, token: &TokenHash) -> Result<Vec<String>> {
+pub(crate) fn token_owner_orgs(conn: &Connection, token: &TokenHash) -> Result<Vec<String>> {
     conn.prepare_cached(
         "SELECT org_id FROM tokens WHERE token_hash = ?1 \
          UNION ALL SELECT org_id FROM sessions WHERE token_hash = ?1",
@@ -403,7 +403,7 @@ fn token_owner_orgs(conn: &Connection, token: &TokenHash) -> Result<Vec<String>>
     .ctx("checking token")
 }
 
-fn duration_of(conn: &Connection, org: &str, user: &str) -> Result<Option<i64>> {
+pub(crate) fn duration_of(conn: &Connection, org: &str, user: &str) -> Result<Option<i64>> {
     Ok(conn
         .prepare_cached("SELECT duration FROM settings WHERE org_id = ?1 AND user_id = ?2")
         .ctx("reading settings")?
@@ -591,10 +591,11 @@ pub(super) fn users_with_sessions(
 
 // ----- bulk jobs ----------------------------------------------------------------------------
 
-const JOB_COLS: &str = "job_id, org_id, actor_user_id, user_ids, filter, state, created_at, \
+pub(crate) const JOB_COLS: &str =
+    "job_id, org_id, actor_user_id, user_ids, filter, state, created_at, \
                         run_after, finished_at, results, attempts";
 
-fn job_row(r: &Row<'_>) -> rusqlite::Result<BulkJob> {
+pub(crate) fn job_row(r: &Row<'_>) -> rusqlite::Result<BulkJob> {
     let user_ids: String = r.get(3)?;
     let filter: String = r.get(4)?;
     let state: String = r.get(5)?;
@@ -764,319 +765,4 @@ pub(super) fn complete_bulk_job(
         .ok_or_else(|| StoreError::backend(format!("job {id} vanished")))?;
     super::audit::append_job_entries(conn, &done, now)?;
     Ok(done)
-}
-
-// ----- administration -----------------------------------------------------------------------
-
-fn delete_org(conn: &Connection, org: &str) -> Result<()> {
-    for table in [
-        "sessions",
-        "tokens",
-        "settings",
-        "user_profiles",
-        "user_teams",
-        "users",
-        "teams",
-        "bulk_jobs",
-        "orgs",
-    ] {
-        conn.prepare_cached(&format!("DELETE FROM {table} WHERE org_id = ?1"))
-            .ctx("deleting org")?
-            .execute([org])
-            .ctx(&format!("deleting org {org} from {table}"))?;
-    }
-    Ok(())
-}
-
-pub(super) fn reset_all(conn: &Connection) -> Result<()> {
-    // sqlite_sequence and org_counters are kept on purpose: session, job and audit ids are
-    // never handed out twice.
-    conn.execute_batch(
-        "DELETE FROM sessions; DELETE FROM tokens; DELETE FROM settings; DELETE FROM user_teams;
-         DELETE FROM user_profiles;
-         DELETE FROM users; DELETE FROM teams; DELETE FROM bulk_jobs; DELETE FROM orgs;
-         DELETE FROM audit_targets; DELETE FROM audit_log;",
-    )
-    .ctx("resetting")
-}
-
-pub(super) fn load_fixture(conn: &Connection, fixture: &Fixture, now: UnixTime) -> Result<()> {
-    fixture.check()?;
-    let replaced: HashSet<&str> = fixture.orgs.iter().map(|o| o.id.as_str()).collect();
-    let refuse =
-        |entry: String, message: String| Err(StoreError::Fixture(FixtureError { entry, message }));
-    // Clashes with orgs that stay: checked before anything is deleted or written.
-    for (oi, org) in fixture.orgs.iter().enumerate() {
-        let o = format!("orgs[{oi}] ({})", org.id);
-        for (ki, k) in org.tokens.iter().enumerate() {
-            if let Some(other) = token_owner_orgs(conn, &TokenHash::of(&k.token))?
-                .into_iter()
-                .find(|x| !replaced.contains(x.as_str()))
-            {
-                return refuse(
-                    format!("{o}.tokens[{ki}] (user {})", k.user),
-                    format!("token already used by org {other}"),
-                );
-            }
-        }
-        for (si, s) in org.sessions.iter().enumerate() {
-            let e = format!("{o}.sessions[{si}] (session_id {})", s.session_id);
-            let owner: Option<String> = conn
-                .prepare_cached("SELECT org_id FROM sessions WHERE session_id = ?1")
-                .ctx("checking session id")?
-                .query_row([s.session_id as i64], |r| r.get(0))
-                .optional()
-                .ctx("checking session id")?;
-            if let Some(other) = owner.filter(|x| !replaced.contains(x.as_str())) {
-                return refuse(e, format!("session_id already used by org {other}"));
-            }
-            if let Some(t) = &s.token {
-                if let Some(other) = token_owner_orgs(conn, &TokenHash::of(t))?
-                    .into_iter()
-                    .find(|x| !replaced.contains(x.as_str()))
-                {
-                    return refuse(e, format!("token already used by org {other}"));
-                }
-            }
-        }
-    }
-    // Delete every replaced org before inserting any: the file may move an id or a token
-    // from one replaced org to another.
-    for org in &fixture.orgs {
-        delete_org(conn, &org.id)?;
-    }
-    for org in &fixture.orgs {
-        insert_org(conn, org, now)?;
-    }
-    Ok(())
-}
-
-fn insert_org(conn: &Connection, org: &FixtureOrg, now: UnixTime) -> Result<()> {
-    let id = org.id.as_str();
-    conn.execute(
-        "INSERT INTO orgs (org_id, name) VALUES (?1, ?2)",
-        (id, &org.name),
-    )
-    .ctx("inserting org")?;
-    let mut stmt = conn
-        .prepare_cached("INSERT INTO teams (org_id, team_id, name, pos) VALUES (?1, ?2, ?3, ?4)")
-        .ctx("inserting team")?;
-    for (i, t) in org.teams.iter().enumerate() {
-        stmt.execute(params![id, t.id, t.name, i as i64])
-            .ctx("inserting team")?;
-    }
-    let mut bots = HashSet::new();
-    for (i, u) in org.users.iter().enumerate() {
-        if u.is_bot {
-            bots.insert(u.id.as_str());
-        }
-        conn.prepare_cached(
-            "INSERT INTO users (org_id, user_id, name, role, is_bot, pos) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )
-        .ctx("inserting user")?
-        .execute(params![id, u.id, u.name, u.role, u.is_bot, i as i64])
-        .ctx("inserting user")?;
-        for (ti, t) in u.teams.iter().enumerate() {
-            conn.prepare_cached(
-                "INSERT OR IGNORE INTO user_teams (org_id, user_id, team_id, pos) \
-                 VALUES (?1, ?2, ?3, ?4)",
-            )
-            .ctx("inserting membership")?
-            .execute(params![id, u.id, t, ti as i64])
-            .ctx("inserting membership")?;
-        }
-    }
-    super::directory::insert(conn, org)?;
-    for (i, k) in org.tokens.iter().enumerate() {
-        conn.prepare_cached(
-            "INSERT INTO tokens (token_hash, org_id, user_id, kind, scopes, pos) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )
-        .ctx("inserting token")?
-        .execute(params![
-            &TokenHash::of(&k.token).0[..],
-            id,
-            k.user,
-            k.kind,
-            to_json(&k.scopes)?,
-            i as i64
-        ])
-        .ctx("inserting token")?;
-    }
-    let mut durations = HashMap::new();
-    for s in &org.settings {
-        let d = s.duration.map(duration_i64).transpose()?;
-        conn.prepare_cached(
-            "INSERT INTO settings (org_id, user_id, duration, quit) VALUES (?1, ?2, ?3, ?4)",
-        )
-        .ctx("inserting settings")?
-        .execute(params![id, s.user, d, s.desktop_app_browser_quit])
-        .ctx("inserting settings")?;
-        if let Some(d) = d {
-            durations.insert(s.user.as_str(), d);
-        }
-    }
-    for s in &org.sessions {
-        let created_at = s.created_at.unwrap_or(now);
-        let expires_at = durations
-            .get(s.user.as_str())
-            .map(|d| created_at.saturating_add(*d));
-        conn.prepare_cached(
-            "INSERT INTO sessions (session_id, org_id, user_id, team_id, client, is_bot, \
-             token_hash, created_at, expires_at, created, recent) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        )
-        .ctx("inserting session")?
-        .execute(params![
-            s.session_id as i64,
-            id,
-            s.user,
-            s.team,
-            s.client,
-            bots.contains(s.user.as_str()),
-            s.token.as_deref().map(|t| TokenHash::of(t).0.to_vec()),
-            created_at,
-            expires_at,
-            to_json(&s.created)?,
-            s.recent.as_ref().map(to_json).transpose()?,
-        ])
-        .ctx("inserting session")?;
-    }
-    Ok(())
-}
-
-/// The stored state as a fixture. Tokens are left out (only hashes are stored). Revoked
-/// sessions are left out too: the fixture format cannot say "revoked", and loading a dump
-/// must not bring them back to life.
-pub(super) fn dump(conn: &Connection, only: Option<&str>) -> Result<Fixture> {
-    let org_ids: Vec<(String, String)> = conn
-        .prepare_cached(
-            "SELECT org_id, name FROM orgs WHERE ?1 IS NULL OR org_id = ?1 ORDER BY org_id",
-        )
-        .ctx("dumping orgs")?
-        .query_map([only], |r| Ok((r.get(0)?, r.get(1)?)))
-        .ctx("dumping orgs")?
-        .collect::<rusqlite::Result<_>>()
-        .ctx("dumping orgs")?;
-    let mut orgs = Vec::with_capacity(org_ids.len());
-    for (id, name) in org_ids {
-        let teams = conn
-            .prepare_cached("SELECT team_id, name FROM teams WHERE org_id = ?1 ORDER BY pos")
-            .ctx("dumping teams")?
-            .query_map([&id], |r| {
-                Ok(FixtureTeam {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                })
-            })
-            .ctx("dumping teams")?
-            .collect::<rusqlite::Result<_>>()
-            .ctx("dumping teams")?;
-        let user_ids: Vec<String> = conn
-            .prepare_cached("SELECT user_id FROM users WHERE org_id = ?1 ORDER BY pos")
-            .ctx("dumping users")?
-            .query_map([&id], |r| r.get(0))
-            .ctx("dumping users")?
-            .collect::<rusqlite::Result<_>>()
-            .ctx("dumping users")?;
-        let mut users = Vec::with_capacity(user_ids.len());
-        for uid in &user_ids {
-            if let Some(u) = user(conn, &id, uid)? {
-                users.push(FixtureUser {
-                    id: u.user_id,
-                    name: u.name,
-                    role: u.role.as_str().to_owned(),
-                    is_bot: u.is_bot,
-                    teams: u.teams,
-                    ..Default::default()
-                });
-            }
-        }
-        super::directory::fill(conn, &id, &mut users)?;
-        let tokens = conn
-            .prepare_cached(
-                "SELECT user_id, kind, scopes FROM tokens WHERE org_id = ?1 ORDER BY pos",
-            )
-            .ctx("dumping tokens")?
-            .query_map([&id], |r| {
-                let scopes: String = r.get(2)?;
-                Ok(FixtureToken {
-                    token: String::new(),
-                    user: r.get(0)?,
-                    kind: r.get(1)?,
-                    scopes: json(2, &scopes)?,
-                })
-            })
-            .ctx("dumping tokens")?
-            .collect::<rusqlite::Result<_>>()
-            .ctx("dumping tokens")?;
-        let sessions = conn
-            .prepare_cached(&format!(
-                "SELECT {SESSION_COLS} FROM sessions WHERE org_id = ?1 AND revoked_at IS NULL \
-                 ORDER BY session_id"
-            ))
-            .ctx("dumping sessions")?
-            .query_map([&id], session_row)
-            .ctx("dumping sessions")?
-            .map(|r| {
-                r.map(|s| FixtureSession {
-                    session_id: s.session_id,
-                    user: s.user_id,
-                    team: s.team_id,
-                    client: s.client.as_str().to_owned(),
-                    token: None,
-                    created_at: Some(s.created_at),
-                    created: s.created,
-                    recent: s.recent,
-                })
-            })
-            .collect::<rusqlite::Result<_>>()
-            .ctx("dumping sessions")?;
-        let settings = conn
-            .prepare_cached(
-                "SELECT s.user_id, s.duration, s.quit FROM settings s JOIN users u \
-                 ON u.org_id = s.org_id AND u.user_id = s.user_id WHERE s.org_id = ?1 \
-                 ORDER BY u.pos",
-            )
-            .ctx("dumping settings")?
-            .query_map([&id], |r| {
-                let d: Option<i64> = r.get(1)?;
-                Ok(FixtureSettings {
-                    user: r.get(0)?,
-                    duration: d.map(|d| d.max(0) as u64),
-                    desktop_app_browser_quit: r.get(2)?,
-                })
-            })
-            .ctx("dumping settings")?
-            .collect::<rusqlite::Result<_>>()
-            .ctx("dumping settings")?;
-        orgs.push(FixtureOrg {
-            id,
-            name,
-            teams,
-            users,
-            tokens,
-            sessions,
-            settings,
-        });
-    }
-    Ok(Fixture { orgs })
-}
-
-pub(super) fn server_secret(conn: &Connection) -> Result<Option<Vec<u8>>> {
-    conn.prepare_cached("SELECT value FROM meta WHERE key = 'secret'")
-        .ctx("reading secret")?
-        .query_row([], |r| r.get(0))
-        .optional()
-        .ctx("reading secret")
-}
-
-pub(super) fn create_server_secret(conn: &Connection) -> Result<Vec<u8>> {
-    // INSERT OR IGNORE: whoever commits first wins, everyone reads the winner's value.
-    conn.prepare_cached("INSERT OR IGNORE INTO meta (key, value) VALUES ('secret', ?1)")
-        .ctx("creating secret")?
-        .execute([rand::random::<[u8; 32]>().to_vec()])
-        .ctx("creating secret")?;
-    server_secret(conn)?.ok_or_else(|| StoreError::backend("server secret missing"))
 }

@@ -400,16 +400,7 @@ pub(crate) async fn dump_in(
     for r in tx.query(&sql, &[&org_id]).await? {
         let s = session_from_row(&r)?;
         if let Some(&i) = index.get(&s.org_id) {
-            fixture.orgs[i].sessions.push(FixtureSession {
-                session_id: s.session_id,
-                user: s.user_id,
-                team: s.team_id,
-                client: s.client.as_str().to_owned(),
-                token: None,
-                created_at: Some(s.created_at),
-                created: s.created,
-                recent: s.recent,
-            });
+            fixture.orgs[i].sessions.push(FixtureSession::from(s));
         }
     }
     let sql = "SELECT st.org_id, st.user_id, st.duration, st.desktop_app_browser_quit

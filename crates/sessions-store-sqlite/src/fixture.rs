@@ -262,18 +262,7 @@ pub(super) fn dump(conn: &Connection, only: Option<&str>) -> Result<Fixture> {
             .ctx("dumping sessions")?
             .query_map([&id], session_row)
             .ctx("dumping sessions")?
-            .map(|r| {
-                r.map(|s| FixtureSession {
-                    session_id: s.session_id,
-                    user: s.user_id,
-                    team: s.team_id,
-                    client: s.client.as_str().to_owned(),
-                    token: None,
-                    created_at: Some(s.created_at),
-                    created: s.created,
-                    recent: s.recent,
-                })
-            })
+            .map(|r| r.map(FixtureSession::from))
             .collect::<rusqlite::Result<_>>()
             .ctx("dumping sessions")?;
         let settings = conn

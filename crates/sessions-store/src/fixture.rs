@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{ClientKind, Device, Role, UnixTime};
+use crate::model::{ClientKind, Device, Role, SessionRow, UnixTime};
 
 /// A whole fixture file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,6 +125,23 @@ pub struct FixtureSession {
     /// Device most recently seen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recent: Option<Device>,
+}
+
+/// A stored session as a dump shows it: its token left out (only its hash is stored), its
+/// creation time given, so reloading the dump derives the same expiry.
+impl From<SessionRow> for FixtureSession {
+    fn from(s: SessionRow) -> Self {
+        FixtureSession {
+            session_id: s.session_id,
+            user: s.user_id,
+            team: s.team_id,
+            client: s.client.as_str().to_owned(),
+            token: None,
+            created_at: Some(s.created_at),
+            created: s.created,
+            recent: s.recent,
+        }
+    }
 }
 
 /// Per-user settings.

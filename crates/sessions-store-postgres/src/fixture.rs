@@ -364,14 +364,7 @@ pub(crate) async fn dump_in(
     for r in tx.query(&sql, &[&org_id]).await? {
         let u = user_from_row(&r)?;
         if let Some(&i) = index.get(&u.org_id) {
-            fixture.orgs[i].users.push(FixtureUser {
-                id: u.user_id,
-                name: u.name,
-                role: u.role.as_str().to_owned(),
-                is_bot: u.is_bot,
-                teams: u.teams,
-                ..Default::default()
-            });
+            fixture.orgs[i].users.push(FixtureUser::from(u));
         }
     }
     for r in tx

@@ -226,14 +226,7 @@ pub(super) fn dump(conn: &Connection, only: Option<&str>) -> Result<Fixture> {
         let mut users = Vec::with_capacity(user_ids.len());
         for uid in &user_ids {
             if let Some(u) = user(conn, &id, uid)? {
-                users.push(FixtureUser {
-                    id: u.user_id,
-                    name: u.name,
-                    role: u.role.as_str().to_owned(),
-                    is_bot: u.is_bot,
-                    teams: u.teams,
-                    ..Default::default()
-                });
+                users.push(FixtureUser::from(u));
             }
         }
         crate::directory::fill(conn, &id, &mut users)?;

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{ClientKind, Device, Role, SessionRow, UnixTime};
+use crate::model::{ClientKind, Device, Role, SessionRow, UnixTime, UserRow};
 
 /// A whole fixture file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +76,21 @@ pub struct FixtureUser {
     /// find deactivated users, as on Slack).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub deleted: bool,
+}
+
+/// A stored user as a dump shows it, before its directory profile (email, real name,
+/// deactivation) is filled in by the backend.
+impl From<UserRow> for FixtureUser {
+    fn from(u: UserRow) -> Self {
+        FixtureUser {
+            id: u.user_id,
+            name: u.name,
+            role: u.role.as_str().to_owned(),
+            is_bot: u.is_bot,
+            teams: u.teams,
+            ..Default::default()
+        }
+    }
 }
 
 impl FixtureUser {

@@ -198,12 +198,12 @@ impl Deployment {
             let store = match target {
                 Target::Sqlite { token_cache: false } => {
                     let path = url.strip_prefix("sqlite://").unwrap();
-                    let s = sessions_store::sqlite::SqliteStore::open(path)
+                    let s = sessions_store_sqlite::SqliteStore::open(path)
                         .await
                         .unwrap();
                     Arc::new(s.with_token_cache(false)) as sessions_store::DynStore
                 }
-                _ => sessions_store::open(url).await.unwrap(),
+                _ => sessions_server::store::open(url).await.unwrap(),
             };
             if n == 0 {
                 let t = Instant::now();

@@ -45,7 +45,9 @@ fn env_num(name: &str, default: u64) -> u64 {
 
 /// Child role: seed (if empty), serve on 127.0.0.1:0, print the base URL, run until killed.
 async fn serve_child(url: String, invalidate_pool: usize) {
-    let store = sessions_store::open(&url).await.expect("open store");
+    let store = sessions_server::store::open(&url)
+        .await
+        .expect("open store");
     let now = sessions_server::Clock::system().now();
     if store.dump(None).await.expect("dump").orgs.is_empty() {
         let fixture = Fixture {

@@ -7,7 +7,7 @@
 //! use sessions_server::{app, demo_fixture, AppState, ServerSettings};
 //!
 //! let dir = tempfile::tempdir().unwrap();
-//! let store = sessions_store::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
+//! let store = sessions_server::store::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
 //!     .await
 //!     .unwrap();
 //! let (fixture, demo) = demo_fixture();
@@ -82,7 +82,7 @@ pub mod openapi;
 mod service;
 pub mod settings;
 mod state;
-mod timed;
+pub mod store;
 mod worker;
 
 use std::fmt;
@@ -287,7 +287,7 @@ pub async fn run(
             || e.rate_limit_file.is_some()))
     .then(|| emulation::build(e))
     .transpose()?;
-    let store = sessions_store::open(&settings.store_url()?).await?;
+    let store = store::open(&settings.store_url()?).await?;
     let clock = settings.clock.clone();
     let demo = if settings.demo {
         seed_demo(&store, clock.now()).await?

@@ -174,6 +174,14 @@ fn method_label(name: &str) -> &'static str {
         .unwrap_or("unknown")
 }
 
+/// Store timings come from the store itself, which reports every call here (see
+/// `Store::set_observer`, set in `AppState::new`).
+impl sessions_store::StoreObserver for Metrics {
+    fn store_call(&self, op: &'static str, took: Duration, failed: bool) {
+        Metrics::store_call(self, op, took, failed);
+    }
+}
+
 impl Metrics {
     pub(crate) fn connection_opened(&self) -> OpenConnection {
         self.0.connections_open.inc();

@@ -78,7 +78,7 @@ impl AppState {
         }
         let metrics = crate::metrics::Metrics::default();
         // Every store call is timed for `/metrics` (store latency by operation).
-        let store: DynStore = Arc::new(crate::timed::TimedStore::new(store, metrics.clone()));
+        store.set_observer(Arc::new(metrics.clone()));
         let cursor_key = store.server_secret().await?;
         let clock = match &emulator {
             Some(e) => crate::emulation::compose_clock(settings.clock.clone(), e),

@@ -99,7 +99,7 @@ impl AuditEntry {
 /// job's completing transaction: `user_session_reset_by_admin` by the job's actor, at `now`,
 /// with the user's outcome, and the caller's address and user agent from `origin` (the job's
 /// `bulk_session_reset_by_admin` entry).
-pub(crate) fn job_user_entries(
+pub fn job_user_entries(
     job: &BulkJob,
     now: UnixTime,
     origin: (Option<String>, Option<String>),

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{ClientKind, Device, Role, UnixTime};
+use crate::model::{ClientKind, Device, Role, SessionRow, UnixTime, UserRow};
 
 /// A whole fixture file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +78,21 @@ pub struct FixtureUser {
     pub deleted: bool,
 }
 
+/// A stored user as a dump shows it, before its directory profile (email, real name,
+/// deactivation) is filled in by the backend.
+impl From<UserRow> for FixtureUser {
+    fn from(u: UserRow) -> Self {
+        FixtureUser {
+            id: u.user_id,
+            name: u.name,
+            role: u.role.as_str().to_owned(),
+            is_bot: u.is_bot,
+            teams: u.teams,
+            ..Default::default()
+        }
+    }
+}
+
 impl FixtureUser {
     /// Whether any profile field (`email`, `real_name`, `deleted`) is set.
     pub fn has_profile(&self) -> bool {
@@ -125,6 +140,23 @@ pub struct FixtureSession {
     /// Device most recently seen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recent: Option<Device>,
+}
+
+/// A stored session as a dump shows it: its token left out (only its hash is stored), its
+/// creation time given, so reloading the dump derives the same expiry.
+impl From<SessionRow> for FixtureSession {
+    fn from(s: SessionRow) -> Self {
+        FixtureSession {
+            session_id: s.session_id,
+            user: s.user_id,
+            team: s.team_id,
+            client: s.client.as_str().to_owned(),
+            token: None,
+            created_at: Some(s.created_at),
+            created: s.created,
+            recent: s.recent,
+        }
+    }
 }
 
 /// Per-user settings.

@@ -5,33 +5,37 @@
 //! `now` (unix seconds) from the caller, so the server's clock can be controlled and several
 //! server nodes agree. Tokens are stored only as [`TokenHash`]es.
 //!
-//! ```
-//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! use sessions_store::{open, Fixture, TokenHash, TokenLookup};
+//! Backends live in their own crates (`sessions-store-sqlite`, `sessions-store-postgres`), each
+//! running the conformance suite of `sessions_store::testing` (feature `testing`); the server opens one by
+//! URL (`sessions_server::store::open`). This crate holds what they share: the trait, the
+//! model, fixtures, audit entries and the business rules above SQL ([`bulk`]).
 //!
-//! let dir = tempfile::tempdir().unwrap();
-//! let url = format!("sqlite://{}", dir.path().join("state.db").display());
-//! let store = open(&url).await.unwrap();
+//! ```
+//! use sessions_store::{Fixture, TokenHash};
+//!
 //! let fixture = Fixture::from_json(r#"{"orgs":[{"id":"E1","name":"Acme",
 //!     "teams":[{"id":"T1","name":"Eng"}],
 //!     "users":[{"id":"W1","name":"ada","role":"admin","teams":["T1"]}],
 //!     "tokens":[{"token":"xoxp-ada","user":"W1","type":"user","scopes":["admin.users:read"]}]}]}"#).unwrap();
-//! store.load_fixture(&fixture, 1_700_000_000).await.unwrap();
-//! let who = store.authenticate(&TokenHash::of("xoxp-ada"), 1_700_000_000).await.unwrap();
-//! assert!(matches!(who, TokenLookup::Active(p) if p.user.user_id == "W1"));
-//! # });
+//! assert_eq!(fixture.orgs[0].users[0].id, "W1");
+//! // Tokens are stored and looked up only by hash.
+//! assert_ne!(TokenHash::of("xoxp-ada"), TokenHash::of("xoxp-bob"));
 //! ```
 
 mod audit;
+pub mod bulk;
 mod fixture;
 mod model;
-// Backends: `sqlite` and `postgres` modules implement `Store`.
+mod observe;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::sync::Arc;
 
 pub use audit::*;
 pub use fixture::*;
 pub use model::*;
+pub use observe::{ObserverSlot, StoreObserver};
 
 /// What a token-lookup cache has done since the store opened.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -62,8 +66,36 @@ pub enum StoreError {
     #[error("conflict: {0}")]
     Conflict(String),
     /// The backend failed (I/O, connection, corruption).
-    #[error("storage backend: {0}")]
-    Backend(String),
+    #[error("storage backend: {context}")]
+    Backend {
+        /// What the store was doing and what went wrong, in words (the driver's own message
+        /// included, since some drivers' `Display` alone says little).
+        context: String,
+        /// The driver's error, when the failure came from one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+}
+
+impl StoreError {
+    /// A backend failure with no underlying error (e.g. a corrupt value, a stopped thread).
+    pub fn backend(context: impl Into<String>) -> Self {
+        StoreError::Backend {
+            context: context.into(),
+            source: None,
+        }
+    }
+
+    /// A backend failure caused by `source` (a driver or I/O error), kept as the source.
+    pub fn backend_from(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        StoreError::Backend {
+            context: context.into(),
+            source: Some(Box::new(source)),
+        }
+    }
 }
 
 /// Result alias.
@@ -122,21 +154,6 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<Vec<SessionRow>>;
     /// One session of an org, whatever its state.
     async fn session(&self, org_id: &str, session_id: u64) -> Result<Option<SessionRow>>;
-    /// Revokes one session if active; returns whether it was active.
-    async fn invalidate_session(
-        &self,
-        org_id: &str,
-        session_id: u64,
-        now: UnixTime,
-    ) -> Result<bool>;
-    /// Revokes a user's active sessions matching `filter`; returns how many.
-    async fn reset_user(
-        &self,
-        org_id: &str,
-        user_id: &str,
-        filter: ResetFilter,
-        now: UnixTime,
-    ) -> Result<u64>;
     /// Creates a session (sign-in). Its `expires_at` follows the user's duration setting.
     /// Ids are allocated by the store, unique across the server and across nodes.
     async fn create_session(&self, new: NewSession) -> Result<SessionRow>;
@@ -158,35 +175,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     // ----- settings -------------------------------------------------------------------
     /// Settings of those `user_ids` that have any (users without settings are absent).
     async fn get_settings(&self, org_id: &str, user_ids: &[String]) -> Result<Vec<SettingsRow>>;
-    /// Applies a change to every listed user in one transaction. A new duration applies to
-    /// their existing sessions only by shortening them: each session's expiry becomes
-    /// `created_at + duration` when that is earlier than the expiry it has (or it has none),
-    /// so an expired session stays expired.
-    async fn set_settings(
-        &self,
-        org_id: &str,
-        user_ids: &[String],
-        change: SettingsChange,
-    ) -> Result<()>;
-    /// Removes the listed users' settings. Their existing sessions keep the expiry they have
-    /// (clearing would only lengthen them); sessions created afterwards have none.
-    async fn clear_settings(&self, org_id: &str, user_ids: &[String]) -> Result<()>;
-
     // ----- resetBulk jobs ---------------------------------------------------------------
-    /// Records a job; once this returns it survives restarts. Job ids are numbered per org
+    /// Records a job and appends `audit` (with the new job's id added as `details.job_id`) in
+    /// one transaction; once this returns both survive restarts. Job ids are numbered per org
     /// (1, 2, ... within each org, never reused), so they reveal nothing about other orgs.
-    async fn enqueue_bulk_reset(
-        &self,
-        org_id: &str,
-        actor_user_id: &str,
-        user_ids: &[String],
-        filter: ResetFilter,
-        now: UnixTime,
-        run_after: UnixTime,
-    ) -> Result<i64>;
-    /// [`Store::enqueue_bulk_reset`] and [`Store::append_audit`] of `audit` (with the new job's
-    /// id added as `details.job_id`) in one transaction. The default runs them one after the
-    /// other, so a crash between them loses the entry; both backends override it.
     #[allow(clippy::too_many_arguments)]
     async fn enqueue_bulk_reset_audited(
         &self,
@@ -197,13 +189,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         now: UnixTime,
         run_after: UnixTime,
         audit: &AuditEntry,
-    ) -> Result<i64> {
-        let id = self
-            .enqueue_bulk_reset(org_id, actor_user_id, user_ids, filter, now, run_after)
-            .await?;
-        self.append_audit(&audit.with_job_id(id)).await?;
-        Ok(id)
-    }
+    ) -> Result<i64>;
     /// Claims the oldest runnable pending job whose lease is free or lapsed, for `lease_secs`.
     /// At most one worker holds a job's lease at a time, across nodes.
     async fn claim_bulk_job(
@@ -247,27 +233,25 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     fn token_cache_stats(&self) -> Option<TokenCacheStats> {
         None
     }
+    /// Reports every later call (its operation name, duration and outcome) to `observer`,
+    /// replacing any observer set before: how the server times the store for `/metrics`.
+    fn set_observer(&self, observer: std::sync::Arc<dyn StoreObserver>);
 
     // ----- audited writes ---------------------------------------------------------------
-    // Each applies its write and appends `entry` in ONE transaction: the entry exists if and
-    // only if the write was applied. The defaults run them one after the other (a crash in
-    // between loses the entry); both backends override them.
+    // Writes exist only in this form: each applies its write and appends `entry` in ONE
+    // transaction, so the entry exists if and only if the write was applied.
 
-    /// [`Store::invalidate_session`]; `entry` is appended only when the session was active.
+    /// Revokes one session if active and returns whether it was; `entry` is appended only
+    /// when it was.
     async fn invalidate_session_audited(
         &self,
         org_id: &str,
         session_id: u64,
         now: UnixTime,
         entry: &AuditEntry,
-    ) -> Result<bool> {
-        let applied = self.invalidate_session(org_id, session_id, now).await?;
-        if applied {
-            self.append_audit(entry).await?;
-        }
-        Ok(applied)
-    }
-    /// [`Store::reset_user`] and `entry`.
+    ) -> Result<bool>;
+    /// Revokes a user's active sessions matching `filter`, appends `entry`, and returns how
+    /// many sessions were revoked.
     async fn reset_user_audited(
         &self,
         org_id: &str,
@@ -275,34 +259,27 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         filter: ResetFilter,
         now: UnixTime,
         entry: &AuditEntry,
-    ) -> Result<u64> {
-        let n = self.reset_user(org_id, user_id, filter, now).await?;
-        self.append_audit(entry).await?;
-        Ok(n)
-    }
-    /// [`Store::set_settings`] and `entry`.
+    ) -> Result<u64>;
+    /// Applies a change to every listed user and appends `entry`. A new duration applies to
+    /// their existing sessions only by shortening them: each session's expiry becomes
+    /// `created_at + duration` when that is earlier than the expiry it has (or it has none),
+    /// so an expired session stays expired.
     async fn set_settings_audited(
         &self,
         org_id: &str,
         user_ids: &[String],
         change: SettingsChange,
         entry: &AuditEntry,
-    ) -> Result<()> {
-        self.set_settings(org_id, user_ids, change).await?;
-        self.append_audit(entry).await?;
-        Ok(())
-    }
-    /// [`Store::clear_settings`] and `entry`.
+    ) -> Result<()>;
+    /// Removes the listed users' settings and appends `entry`. Their existing sessions keep
+    /// the expiry they have (clearing would only lengthen them); sessions created afterwards
+    /// have none.
     async fn clear_settings_audited(
         &self,
         org_id: &str,
         user_ids: &[String],
         entry: &AuditEntry,
-    ) -> Result<()> {
-        self.clear_settings(org_id, user_ids).await?;
-        self.append_audit(entry).await?;
-        Ok(())
-    }
+    ) -> Result<()>;
 
     // ----- audit log --------------------------------------------------------------------
     /// Appends one entry durably (`Ok` means committed) and returns its id; `entry.id` is
@@ -332,18 +309,3 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
 /// A shared store handle.
 pub type DynStore = Arc<dyn Store>;
-
-/// Opens a store by URL: `sqlite://PATH` (created if missing) or `postgres://...`.
-/// Runs migrations.
-pub async fn open(url: &str) -> Result<DynStore> {
-    if let Some(path) = url.strip_prefix("sqlite://") {
-        sqlite::open(path).await
-    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        postgres::open(url).await
-    } else {
-        Err(StoreError::BadUrl(url.to_owned()))
-    }
-}
-
-pub mod postgres;
-pub mod sqlite;

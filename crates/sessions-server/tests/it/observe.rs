@@ -235,9 +235,10 @@ async fn control_api_answers_loopback_peers_over_tcp() {
 
 async fn state(opts: ServerSettings) -> (AppState, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let store = sessions_store::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
-        .await
-        .unwrap();
+    let store =
+        sessions_server::store::open(&format!("sqlite://{}", dir.path().join("s.db").display()))
+            .await
+            .unwrap();
     (AppState::new(store, opts).await.unwrap(), dir)
 }
 
@@ -651,7 +652,7 @@ async fn success_answers_match_the_documented_required_fields() {
 async fn ready_and_metrics_report_a_lost_store_and_the_api_stays_slack_shaped() {
     let db = sessions_test_support::pg::TempDb::fresh("obs_ready").await;
     let pg = sessions_test_support::pg::admin().await;
-    let store = sessions_store::open(&db.url).await.unwrap();
+    let store = sessions_server::store::open(&db.url).await.unwrap();
     let s = crate::support::launch_on(None, db.url.clone(), store, options(), None).await;
     let base = s.base.clone();
 

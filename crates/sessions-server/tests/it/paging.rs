@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use sessions_client::ListRequest;
 
 use crate::support::*;
+use sessions_store::testing::PlainWrites;
 
 async fn page(s: &Server, token: &str, form: &[(&str, &str)]) -> Resp {
     let r = s

@@ -12,7 +12,7 @@ use sessions_test_support::pg::TempDb;
 use crate::support::*;
 
 async fn node(db: &TempDb, opts: ServerSettings) -> Server {
-    let store = sessions_store::open(&db.url).await.unwrap();
+    let store = sessions_server::store::open(&db.url).await.unwrap();
     launch_on(None, Default::default(), store, opts, None).await
 }
 

@@ -636,7 +636,7 @@ async fn control_api_accepts_the_bearer_scheme_in_any_case() {
 #[tokio::test]
 async fn an_empty_control_token_is_refused_at_start() {
     let data = support::Data::new();
-    let store = sessions_store::open(&data.url).await.unwrap();
+    let store = sessions_server::store::open(&data.url).await.unwrap();
     for token in ["", "  "] {
         let err = AppState::new(
             store.clone(),

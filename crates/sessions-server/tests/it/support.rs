@@ -101,7 +101,7 @@ pub async fn start_emulated(
     fixture: Option<&str>,
 ) -> Server {
     let data = Data::new();
-    let store = sessions_store::open(&data.url).await.unwrap();
+    let store = sessions_server::store::open(&data.url).await.unwrap();
     if let Some(f) = fixture {
         let now = opts.clock.now();
         store
@@ -116,7 +116,7 @@ pub async fn start_emulated(
 
 /// Reopens the database of a stopped server.
 pub async fn reopen(data: Data, opts: ServerSettings) -> Server {
-    let store = sessions_store::open(&data.url).await.unwrap();
+    let store = sessions_server::store::open(&data.url).await.unwrap();
     launch(data, store, opts).await
 }
 
@@ -163,7 +163,7 @@ impl Server {
 
     /// Another node on the same database, with its own store handle.
     pub async fn second_node(&self, opts: ServerSettings) -> Server {
-        let store = sessions_store::open(&self.url).await.unwrap();
+        let store = sessions_server::store::open(&self.url).await.unwrap();
         launch_on(None, self.url.clone(), store, opts, None).await
     }
 

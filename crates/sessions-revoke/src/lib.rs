@@ -72,6 +72,7 @@ mod api;
 mod client_api;
 mod context;
 mod error;
+mod ip;
 pub mod journal;
 mod pace;
 mod plan;

@@ -82,6 +82,36 @@ impl Version {
         }
         Some(Version(parts))
     }
+
+    /// `Version::parse(text).map(|v| v.cmp(self))`, without building the version: an org scan
+    /// with `--client-version-below` compares every session's version, and the `Vec` each
+    /// parse allocates was most of that comparison's cost.
+    pub fn compare_text(&self, text: &str) -> Option<Ordering> {
+        let t = text.trim();
+        if t.is_empty() {
+            return None;
+        }
+        let mut order = Ordering::Equal;
+        let mut seen = 0;
+        for (i, part) in t.split('.').enumerate() {
+            let digits: &str = &part[..part.bytes().take_while(u8::is_ascii_digit).count()];
+            let a = digits.parse::<u64>().ok()?;
+            if order.is_eq() {
+                order = a.cmp(&self.0.get(i).copied().unwrap_or(0));
+            }
+            seen = i + 1;
+        }
+        if order.is_eq() {
+            order = self
+                .0
+                .iter()
+                .skip(seen)
+                .map(|b| 0.cmp(b))
+                .find(|o| o.is_ne())
+                .unwrap_or(Ordering::Equal);
+        }
+        Some(order)
+    }
 }
 
 impl Ord for Version {
@@ -241,28 +271,41 @@ impl Selection {
         }
         if !self.devices.is_empty()
             && !sides().any(|d| {
-                d.device_hardware.is_some_and(|hw| {
-                    let hw = hw.to_lowercase();
-                    self.devices
-                        .iter()
-                        .any(|w| hw.contains(w.to_lowercase().as_str()))
-                })
+                d.device_hardware
+                    .is_some_and(|hw| self.devices.iter().any(|w| contains_ignoring_case(hw, w)))
             })
         {
             return false;
         }
         if let Some(below) = &self.client_version_below {
-            match session_version_ref(s) {
-                Some(v) if v < *below => {}
-                _ => return false,
+            let text = s
+                .recent
+                .and_then(|r| r.slack_client_version)
+                .or(s.created.slack_client_version);
+            if text.and_then(|t| below.compare_text(t)) != Some(Ordering::Less) {
+                return false;
             }
         }
         true
     }
 }
 
+/// Whether `haystack` contains `needle`, both lowercased (Unicode lowercasing, as
+/// `str::to_lowercase`). ASCII text, nearly all device names, is compared in place; the
+/// allocation of two lowercased copies per session was the device match's whole cost.
+fn contains_ignoring_case(haystack: &str, needle: &str) -> bool {
+    if haystack.is_ascii() && needle.is_ascii() {
+        let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+        n.is_empty() || h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+    } else {
+        haystack
+            .to_lowercase()
+            .contains(needle.to_lowercase().as_str())
+    }
+}
+
 fn ip_in(d: DeviceRef<'_>, nets: &[IpNet]) -> bool {
-    d.ip.and_then(|ip| ip.trim().parse::<IpAddr>().ok())
+    d.ip.and_then(|ip| crate::ip::parse_ip(ip.trim()))
         .is_some_and(|ip| nets.iter().any(|n| n.contains(&ip)))
 }
 
@@ -554,5 +597,30 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("line 2"), "{err}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn compare_text_agrees_with_parse_and_cmp(
+            text in "[0-9a-z. -]{0,14}|[0-9]{1,3}(\\.[0-9]{1,3}){0,4}",
+            below in "[0-9]{1,3}(\\.[0-9]{1,3}){0,4}",
+        ) {
+            let below = Version::parse(&below).unwrap();
+            proptest::prop_assert_eq!(
+                below.compare_text(&text),
+                Version::parse(&text).map(|v| v.cmp(&below))
+            );
+        }
+
+        #[test]
+        fn contains_ignoring_case_agrees_with_lowercasing(
+            hay in "[a-zA-Z0-9 ]{0,12}|.{0,8}",
+            needle in "[a-zA-Z0-9 ]{0,3}|.{0,2}",
+        ) {
+            proptest::prop_assert_eq!(
+                contains_ignoring_case(&hay, &needle),
+                hay.to_lowercase().contains(needle.to_lowercase().as_str())
+            );
+        }
     }
 }

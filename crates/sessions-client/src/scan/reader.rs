@@ -29,6 +29,39 @@ const NO_DEVICE: PackedDevice = PackedDevice {
     ip: Span::NONE,
 };
 
+/// Where the first `"`, `\\` or control character of `rest` is.
+///
+/// Eight bytes at a time (SWAR): string scanning was the reader's largest single cost, and
+/// the byte-at-a-time loop tested three conditions per byte. Each test below flags the high
+/// bit of a matching byte; a borrow can also flag bytes *after* a real match, never before
+/// one, so the lowest flagged byte is the first match.
+fn string_end(rest: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = rest.chunks_exact(8);
+    let mut at = 0;
+    for chunk in chunks.by_ref() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let quote = w ^ (ONES * u64::from(b'"'));
+        let backslash = w ^ (ONES * u64::from(b'\\'));
+        let found = (quote.wrapping_sub(ONES) & !quote
+            | backslash.wrapping_sub(ONES) & !backslash
+            | w.wrapping_sub(ONES * 0x20) & !w)
+            & HIGHS;
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .map(|p| at + p)
+}
+
 /// The page of `text`, all but `text` itself, or `None` to leave it to the serde path.
 pub(super) fn read(text: &str) -> Option<SessionPage> {
     if text.len() >= ESCAPED as usize {
@@ -148,9 +181,7 @@ impl<'a> Reader<'a> {
         self.eat(b'"')?;
         let start = self.i;
         let rest = self.b.get(start..)?;
-        let len = rest
-            .iter()
-            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+        let len = string_end(rest)?;
         if rest[len] != b'"' {
             return None;
         }
@@ -342,5 +373,42 @@ impl<'a> Reader<'a> {
             created: created.unwrap_or(NO_DEVICE),
             recent,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::string_end;
+
+    fn bytewise(rest: &[u8]) -> Option<usize> {
+        rest.iter()
+            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+    }
+
+    proptest! {
+        #[test]
+        fn string_end_agrees_with_a_byte_at_a_time_scan(
+            bytes in proptest::collection::vec(
+                prop_oneof![Just(b'"'), Just(b'\\'), 0u8..0x20, 0x20u8..0x80, 0x80u8..=0xff],
+                0..40,
+            )
+        ) {
+            prop_assert_eq!(string_end(&bytes), bytewise(&bytes));
+        }
+
+        #[test]
+        fn string_end_finds_the_first_match_after_plain_text(
+            plain in "[ -!#-\\[\\]-~]{0,30}",
+            stop in prop_oneof![Just(b'"'), Just(b'\\'), 0u8..0x20],
+            tail in proptest::collection::vec(any::<u8>(), 0..20),
+        ) {
+            let mut bytes = plain.into_bytes();
+            let want = bytes.len();
+            bytes.push(stop);
+            bytes.extend(tail);
+            prop_assert_eq!(string_end(&bytes), Some(want));
+        }
     }
 }

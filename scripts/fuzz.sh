@@ -14,6 +14,9 @@ fi
 # Outside the main workspace: its own target dir (under CARGO_TARGET_DIR when set).
 target_dir="${CARGO_TARGET_DIR:-$PWD/../target}/fuzz"
 export RUSTC_BOOTSTRAP=1
+# `cargo fuzz run` has no --locked: check first that fuzz/Cargo.lock is current, so a stale
+# lockfile fails here instead of being rewritten by the run.
+cargo metadata --locked --format-version 1 >/dev/null
 for t in $(cargo fuzz list); do
   dict=()
   if [ -f "dict/$t.dict" ]; then dict=("-dict=dict/$t.dict"); fi

@@ -191,7 +191,11 @@ pub fn app(state: AppState) -> Router {
         .route("/health", get(metrics::health))
         .route("/ready", get(metrics::ready))
         .route("/openapi.json", get(openapi::openapi_json))
-        .route("/audit/v1/logs", get(audit::logs))
+        // The path the method table gives the audit log (`sessions_wire::AuditLogs`).
+        .route(
+            &format!("/{}", sessions_wire::audit::AUDIT_LOGS_PATH),
+            get(audit::logs),
+        )
         .merge(control::router(state.clone()))
         .merge(emulation::router(state.clone()))
         .method_not_allowed_fallback(api::method_not_allowed)

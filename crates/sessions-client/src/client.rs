@@ -103,6 +103,8 @@ struct Inner {
     audit: String,
     /// Told of every retry before its wait (see [`ClientBuilder::on_retry`]).
     on_retry: Option<RetryHook>,
+    /// Large response bodies are read into these; scan pages give theirs back.
+    bodies: Arc<crate::scan::pool::BodyPool>,
 }
 
 /// A typed async client for `admin.users.session.*` and `auth.test`.
@@ -260,6 +262,7 @@ impl ClientBuilder {
                 throttle: self.throttle.then(Throttle::default),
                 audit,
                 on_retry: self.on_retry,
+                bodies: Arc::default(),
             }),
             auth,
         })

@@ -18,6 +18,7 @@
 //! [`Client::admin_users_session_list`](crate::Client::admin_users_session_list).
 
 mod borrowed;
+pub(crate) mod pool;
 mod reader;
 
 use std::fmt;
@@ -68,7 +69,7 @@ struct Packed {
 #[derive(Clone, Default)]
 pub struct SessionPage {
     /// The body, or empty when built from an already decoded [`ListResponse`].
-    text: String,
+    text: pool::PageText,
     /// Unescaped strings.
     extra: String,
     sessions: Vec<Packed>,
@@ -201,9 +202,9 @@ impl SessionPage {
             return None;
         }
         let (buf, start) = if s.start & ESCAPED != 0 {
-            (&self.extra, s.start & !ESCAPED)
+            (self.extra.as_str(), s.start & !ESCAPED)
         } else {
-            (&self.text, s.start)
+            (self.text.as_str(), s.start)
         };
         let start = start as usize;
         // Spans are made from string slices of `buf`, so they are in bounds and on char
@@ -241,9 +242,17 @@ impl SessionPage {
             Err(e) => return Err(Bytes::from(e.into_bytes())),
         };
         match Self::decode_text(&text) {
-            Some(page) => Ok(SessionPage { text, ..page }),
+            Some(page) => Ok(SessionPage {
+                text: text.into(),
+                ..page
+            }),
             None => Err(Bytes::from(text.into_bytes())),
         }
+    }
+
+    /// Hands the body's buffer to `pool` when this page is dropped (see [`pool`]).
+    pub(crate) fn return_to(&mut self, pool: std::sync::Arc<pool::BodyPool>) {
+        self.text.return_to(pool);
     }
 
     /// An `ok:true` page of `text`, all but `text` itself (its spans point into it).

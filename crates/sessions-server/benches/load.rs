@@ -13,7 +13,8 @@
 //! `postgres2` (two nodes in this process, each with its own pool, on one fresh database;
 //! request i goes to node i mod 2, so list pages alternate nodes with one cursor chain).
 //! `LOAD_PG_POOL=N` sets the PostgreSQL pool size of each node (default 4 x cores).
-//! `LOAD_ONLY=auth` stops after the baseline and auth.test (for profiling the read path).
+//! `LOAD_ONLY=auth` stops after the baseline and auth.test (for profiling the read path);
+//! `LOAD_ONLY=list` measures the baseline and the list pages only.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -392,17 +393,19 @@ async fn scenarios(
         .await,
     );
 
-    let c = client.clone();
-    let n = node.clone();
-    results.push(
-        drive("auth.test (c=32)", 32, n_read, move |i| {
-            c.post(format!("{}auth.test", n(i)))
-                .bearer_auth(format!("{TOKEN}-E1"))
-        })
-        .await,
-    );
-
-    if std::env::var("LOAD_ONLY").is_ok_and(|v| v == "auth") {
+    let only = std::env::var("LOAD_ONLY").unwrap_or_default();
+    if only != "list" {
+        let c = client.clone();
+        let n = node.clone();
+        results.push(
+            drive("auth.test (c=32)", 32, n_read, move |i| {
+                c.post(format!("{}auth.test", n(i)))
+                    .bearer_auth(format!("{TOKEN}-E1"))
+            })
+            .await,
+        );
+    }
+    if only == "auth" {
         return results;
     }
 
@@ -456,6 +459,9 @@ async fn scenarios(
         )
         .await,
     );
+    if only == "list" {
+        return results;
+    }
 
     let c = client.clone();
     let n = node.clone();

@@ -32,7 +32,8 @@ impl From<WireError> for ApiError {
 #[derive(Debug)]
 pub(crate) struct Reply {
     status: StatusCode,
-    body: String,
+    /// JSON text (UTF-8).
+    body: Vec<u8>,
     scopes: Option<String>,
     /// `X-Accepted-OAuth-Scopes`: the scope the call needs.
     pub(crate) accepted: Option<&'static str>,
@@ -51,8 +52,8 @@ impl Reply {
             .to_owned();
         Reply {
             status: StatusCode::OK,
-            body: serde_json::to_string(&env)
-                .unwrap_or_else(|_| r#"{"ok":false,"error":"internal_error"}"#.into()),
+            body: serde_json::to_vec(&env)
+                .unwrap_or_else(|_| br#"{"ok":false,"error":"internal_error"}"#.to_vec()),
             scopes: None,
             accepted: None,
             job: None,
@@ -61,12 +62,28 @@ impl Reply {
     }
 
     pub(crate) fn ok<T: Serialize>(payload: &T) -> Reply {
-        // `ok` first, as Slack writes it: splice it in front of the payload's own fields.
-        let body = match serde_json::to_string(payload) {
-            Ok(s) if s == "{}" => r#"{"ok":true}"#.to_owned(),
-            Ok(s) if s.starts_with('{') => format!(r#"{{"ok":true,{}"#, &s[1..]),
-            _ => return Reply::error(ApiError::new(ErrorCode::InternalError)),
-        };
+        // `ok` first, as Slack writes it: the payload is serialized right behind `{"ok":true`
+        // and its own opening brace becomes the comma, so the body is written once, not
+        // serialized and then copied behind a prefix.
+        const OK: &[u8] = br#"{"ok":true"#;
+        let mut body = Vec::with_capacity(1024);
+        body.extend_from_slice(OK);
+        let spliced = serde_json::to_writer(&mut body, payload).is_ok()
+            && match &body[OK.len()..] {
+                b"{}" => {
+                    body.truncate(OK.len());
+                    body.push(b'}');
+                    true
+                }
+                [b'{', ..] => {
+                    body[OK.len()] = b',';
+                    true
+                }
+                _ => false,
+            };
+        if !spliced {
+            return Reply::error(ApiError::new(ErrorCode::InternalError));
+        }
         Reply {
             status: StatusCode::OK,
             body,
@@ -106,7 +123,7 @@ impl IntoResponse for Reply {
 pub(crate) fn status_error(status: StatusCode, code: &str, message: String) -> Response {
     let env = Envelope::error(ErrorCode::parse(code)).with_message(format!("[ERROR] {message}"));
     let mut res = Reply::error(ApiError::new(ErrorCode::InternalError));
-    res.body = serde_json::to_string(&env).unwrap_or_default();
+    res.body = serde_json::to_vec(&env).unwrap_or_default();
     res.status = status;
     res.code = code.to_owned();
     res.into_response()
@@ -317,4 +334,30 @@ pub(crate) async fn method_not_allowed() -> Response {
     res.headers_mut()
         .insert(http::header::ALLOW, HeaderValue::from_static("GET, POST"));
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ok_goes_first_in_front_of_the_payloads_own_fields() {
+        #[derive(Serialize)]
+        struct Empty {}
+        #[derive(Serialize)]
+        struct Two {
+            a: u8,
+            b: &'static str,
+        }
+        assert_eq!(Reply::ok(&Empty {}).body, br#"{"ok":true}"#);
+        assert_eq!(
+            Reply::ok(&Two { a: 1, b: "x" }).body,
+            br#"{"ok":true,"a":1,"b":"x"}"#
+        );
+        // Not an object: nothing to splice into, an internal error rather than bad JSON.
+        let not_object = Reply::ok(&[1, 2]);
+        assert_eq!(not_object.code, "internal_error");
+        let v: serde_json::Value = serde_json::from_slice(&not_object.body).unwrap();
+        assert_eq!(v["ok"], false);
+    }
 }

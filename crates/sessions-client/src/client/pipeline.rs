@@ -179,7 +179,9 @@ impl Client {
         let resp = request.send().await.map_err(transport)?;
         let status = resp.status();
         let headers = resp.headers().clone();
-        let bytes = resp.bytes().await.map_err(transport)?;
+        let bytes = read_body(resp, &self.inner.bodies)
+            .await
+            .map_err(transport)?;
         tracing::debug!(status = status.as_u16(), len = bytes.len(), "response");
 
         if status == StatusCode::TOO_MANY_REQUESTS {
@@ -254,4 +256,28 @@ impl Client {
             }
         }
     }
+}
+
+/// A response's body in one buffer, sized from `Content-Length` when there is one; a large
+/// one in a buffer from `pool` (see `crate::scan::pool`).
+///
+/// Each chunk is copied out as it arrives and dropped, so hyper reads the next one into the
+/// buffer it already has; collecting the chunks first (`Response::bytes`) kept every read
+/// buffer alive until the end, so each ~340 KB list page cost fresh allocations.
+async fn read_body(
+    mut resp: reqwest::Response,
+    pool: &crate::scan::pool::BodyPool,
+) -> reqwest::Result<Bytes> {
+    // A declared length is only a hint (capped, so a lying header cannot reserve gigabytes).
+    const MAX_HINT: u64 = 16 << 20;
+    let hint = resp.content_length().unwrap_or(0).min(MAX_HINT) as usize;
+    let mut body = if hint >= crate::scan::pool::MIN_POOLED {
+        pool.take(hint)
+    } else {
+        Vec::with_capacity(hint)
+    };
+    while let Some(chunk) = resp.chunk().await? {
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(body))
 }

@@ -44,15 +44,19 @@ impl Client {
         &self,
         req: ListRequest,
     ) -> Result<SessionPage, Error> {
-        self.call_decoded::<SessionList, _>(&req, |status, headers, bytes| {
-            match SessionPage::decode(bytes) {
-                Ok(page) => Ok(page),
-                // Not the usual success: the ordinary decoder says what it is.
-                Err(bytes) => Self::finish::<SessionList>(status, headers, bytes)
-                    .map(|r| SessionPage::from(r.data)),
-            }
-        })
-        .await
+        let mut page = self
+            .call_decoded::<SessionList, _>(&req, |status, headers, bytes| {
+                match SessionPage::decode(bytes) {
+                    Ok(page) => Ok(page),
+                    // Not the usual success: the ordinary decoder says what it is.
+                    Err(bytes) => Self::finish::<SessionList>(status, headers, bytes)
+                        .map(|r| SessionPage::from(r.data)),
+                }
+            })
+            .await?;
+        // The next page's body is read into this one's buffer once it is dropped.
+        page.return_to(self.inner.bodies.clone());
+        Ok(page)
     }
 
     /// Every page of `admin.users.session.list` as compact [`SessionPage`]s: the org scan.

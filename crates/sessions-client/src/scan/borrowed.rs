@@ -42,7 +42,7 @@ impl SessionPage {
             .and_then(|m| m.next_cursor)
             .map(|c| c.0.into_owned());
         Some(SessionPage {
-            text: String::new(),
+            text: Default::default(),
             extra: spans.extra,
             sessions,
             next_cursor,

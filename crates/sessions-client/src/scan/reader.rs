@@ -8,6 +8,12 @@
 //! generic map access and validate each string twice; this reader walks the bytes once,
 //! matches the handful of keys the scan needs, and records string positions directly.
 //!
+//! Keys are matched in the order our server (and Slack) writes them: the reader first tries the
+//! key it expects next as one literal (`"os":`, quotes and colon included) and only reads the
+//! key as a string and looks it up when that fails, so a page in the usual order costs one
+//! comparison per key instead of a string scan and a lookup. The order is a guess, never a
+//! requirement: any order decodes the same.
+//!
 //! It accepts strictly less than the serde path: any escape in a string (a key, a value, an
 //! ignored value), a session id that is not a plain non-negative integer, a duplicate known
 //! key, deep nesting, or anything else unexpected makes it give up (`None`), and the caller
@@ -28,6 +34,36 @@ const NO_DEVICE: PackedDevice = PackedDevice {
     slack_client_version: Span::NONE,
     ip: Span::NONE,
 };
+
+/// The keys of one object the reader knows, in the order they are expected, each written as it
+/// appears before its value: quoted, with the colon.
+type Keys = [&'static [u8]];
+
+const PAGE_KEYS: &Keys = &[
+    br#""ok":"#,
+    br#""active_sessions":"#,
+    br#""response_metadata":"#,
+];
+const METADATA_KEYS: &Keys = &[br#""next_cursor":"#];
+const SESSION_KEYS: &Keys = &[
+    br#""user_id":"#,
+    br#""team_id":"#,
+    br#""session_id":"#,
+    br#""created":"#,
+    br#""recent":"#,
+];
+const DEVICE_KEYS: &Keys = &[
+    br#""device_hardware":"#,
+    br#""os":"#,
+    br#""os_version":"#,
+    br#""slack_client_version":"#,
+    br#""ip":"#,
+];
+
+/// The name inside a [`Keys`] entry: `"os":` -> `os`.
+fn key_name(entry: &[u8]) -> &[u8] {
+    &entry[1..entry.len() - 2]
+}
 
 /// Where the first `"`, `\\` or control character of `rest` is.
 ///
@@ -75,35 +111,35 @@ pub(super) fn read(text: &str) -> Option<SessionPage> {
     let mut seen = Seen::default();
     let mut sessions = Vec::new();
     let mut next_cursor = Span::NONE;
-    r.object(|r, key| match key {
-        b"ok" => {
+    r.object(PAGE_KEYS, |r, key| match key {
+        Some(0) => {
             seen.once(0)?;
             ok = r.literal(b"true").is_some();
             ok.then_some(())
         }
-        b"active_sessions" => {
+        Some(1) => {
             seen.once(1)?;
             r.array(|r| {
                 sessions.push(r.session()?);
                 Some(())
             })
         }
-        b"response_metadata" => {
+        Some(_) => {
             seen.once(2)?;
             if r.null() {
                 return Some(());
             }
             let mut seen = Seen::default();
-            r.object(|r, key| match key {
-                b"next_cursor" => {
+            r.object(METADATA_KEYS, |r, key| match key {
+                Some(_) => {
                     seen.once(0)?;
                     next_cursor = r.opt_str()?;
                     Some(())
                 }
-                _ => r.skip(3),
+                None => r.skip(3),
             })
         }
-        _ => r.skip(2),
+        None => r.skip(2),
     })?;
     r.ws();
     if r.i != r.b.len() || !ok {
@@ -114,7 +150,7 @@ pub(super) fn read(text: &str) -> Option<SessionPage> {
         text[start..start + next_cursor.len as usize].to_owned()
     });
     Some(SessionPage {
-        text: String::new(),
+        text: Default::default(),
         extra: String::new(),
         sessions,
         next_cursor,
@@ -194,27 +230,51 @@ impl<'a> Reader<'a> {
 
     /// `null` (as [`Span::NONE`]) or a string.
     fn opt_str(&mut self) -> Option<Span> {
-        if self.null() {
+        if self.peek()? == b'"' {
+            self.str()
+        } else if self.null() {
             Some(Span::NONE)
         } else {
-            self.str()
+            None
         }
     }
 
-    /// An object, each key (without escapes) handed to `field` with the reader before the value.
-    fn object(&mut self, mut field: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
+    /// An object, each key (without escapes) handed to `field` with the reader before the
+    /// value: `Some(k)` for `keys[k]`, `None` for any other key.
+    fn object(
+        &mut self,
+        keys: &Keys,
+        mut field: impl FnMut(&mut Self, Option<usize>) -> Option<()>,
+    ) -> Option<()> {
         self.eat(b'{')?;
         if self.peek()? == b'}' {
             self.i += 1;
             return Some(());
         }
+        // The key expected next: the one after the last known key.
+        let mut next = 0;
         loop {
-            let key = self.str()?;
-            self.eat(b':')?;
-            let b = self.b;
-            field(self, &b[key.start as usize..(key.start + key.len) as usize])?;
+            let key = match keys.get(next) {
+                Some(entry) if self.b[self.i..].starts_with(entry) => {
+                    self.i += entry.len();
+                    Some(next)
+                }
+                _ => {
+                    let key = self.str()?;
+                    self.eat(b':')?;
+                    let name = &self.b[key.start as usize..(key.start + key.len) as usize];
+                    keys.iter().position(|entry| key_name(entry) == name)
+                }
+            };
+            if let Some(k) = key {
+                next = k + 1;
+            }
+            field(self, key)?;
             match self.peek()? {
-                b',' => self.i += 1,
+                b',' => {
+                    self.i += 1;
+                    self.ws();
+                }
                 b'}' => {
                     self.i += 1;
                     return Some(());
@@ -250,7 +310,7 @@ impl<'a> Reader<'a> {
         }
         match self.peek()? {
             b'"' => self.str().map(drop),
-            b'{' => self.object(|r, _| r.skip(depth + 1)),
+            b'{' => self.object(&[], |r, _| r.skip(depth + 1)),
             b'[' => self.array(|r| r.skip(depth + 1)),
             b't' => self.literal(b"true"),
             b'f' => self.literal(b"false"),
@@ -319,16 +379,16 @@ impl<'a> Reader<'a> {
     fn device(&mut self) -> Option<PackedDevice> {
         let mut d = NO_DEVICE;
         let mut seen = Seen::default();
-        self.object(|r, key| {
-            let (bit, slot) = match key {
-                b"device_hardware" => (0, &mut d.device_hardware),
-                b"os" => (1, &mut d.os),
-                b"os_version" => (2, &mut d.os_version),
-                b"slack_client_version" => (3, &mut d.slack_client_version),
-                b"ip" => (4, &mut d.ip),
-                _ => return r.skip(5),
+        self.object(DEVICE_KEYS, |r, key| {
+            let slot = match key {
+                Some(0) => &mut d.device_hardware,
+                Some(1) => &mut d.os,
+                Some(2) => &mut d.os_version,
+                Some(3) => &mut d.slack_client_version,
+                Some(_) => &mut d.ip,
+                None => return r.skip(5),
             };
-            seen.once(bit)?;
+            seen.once(key? as u8)?;
             *slot = r.opt_str()?;
             Some(())
         })?;
@@ -340,29 +400,29 @@ impl<'a> Reader<'a> {
         let mut created = None;
         let mut recent = None;
         let mut seen = Seen::default();
-        self.object(|r, key| {
+        self.object(SESSION_KEYS, |r, key| {
             match key {
-                b"user_id" => {
+                Some(0) => {
                     seen.once(0)?;
                     user_id = Some(r.str()?);
                 }
-                b"team_id" => {
+                Some(1) => {
                     seen.once(1)?;
                     team_id = Some(r.str()?);
                 }
-                b"session_id" => {
+                Some(2) => {
                     seen.once(2)?;
                     session_id = Some(r.session_id()?);
                 }
-                b"created" => {
+                Some(3) => {
                     seen.once(3)?;
                     created = Some(r.device()?);
                 }
-                b"recent" => {
+                Some(_) => {
                     seen.once(4)?;
                     recent = if r.null() { None } else { Some(r.device()?) };
                 }
-                _ => r.skip(4)?,
+                None => r.skip(4)?,
             }
             Some(())
         })?;

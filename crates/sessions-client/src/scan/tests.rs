@@ -87,7 +87,7 @@ fn device() -> impl Strategy<Value = DeviceInfo> {
 /// Sessions and cursor of a page decoded from `text` without its body.
 fn resolved(text: &str, page: SessionPage) -> (Vec<ActiveSession>, Option<String>) {
     let page = SessionPage {
-        text: text.to_owned(),
+        text: text.to_owned().into(),
         ..page
     };
     (
@@ -132,6 +132,25 @@ fn the_reader_takes_pages_in_the_servers_shape() {
         ordinary(body).active_sessions,
         "same as the ordinary decoder"
     );
+}
+
+/// Keys are tried in the order the server writes them; any other order, whitespace around the
+/// colon or a key the guess skips over is read the long way, with the same result.
+#[test]
+fn the_key_order_is_a_guess_not_a_requirement() {
+    let usual = r#"{"ok":true,"active_sessions":[{"user_id":"W1","team_id":"T1","session_id":7,"created":{"device_hardware":"Mac","os":"macOS","os_version":"14","slack_client_version":"4.41.0","ip":"10.0.0.1"},"recent":{"device_hardware":"Mac","os":"macOS","os_version":"14","slack_client_version":"4.41.1","ip":"10.0.0.2"}}],"response_metadata":{"next_cursor":"c1"}}"#;
+    let reordered = r#"{"response_metadata" : {"next_cursor":"c1"},"active_sessions":[{"recent":{"ip":"10.0.0.2","slack_client_version":"4.41.1","os_version":"14","os":"macOS","device_hardware":"Mac"},"created" :{"ip":"10.0.0.1","os":"macOS","device_hardware":"Mac","slack_client_version":"4.41.0","os_version":"14"},"session_id":7,"team_id":"T1", "user_id" :"W1"}], "ok":true}"#;
+    let skipping = r#"{"ok":true,"active_sessions":[{"user_id":"W1","session_id":7,"team_id":"T1","extra":{"os":"not this one"},"created":{"os":"macOS","ip":"10.0.0.1","device_hardware":"Mac","os_version":"14","slack_client_version":"4.41.0"},"recent":{"device_hardware":"Mac","ip":"10.0.0.2","os":"macOS","os_version":"14","slack_client_version":"4.41.1"}}],"response_metadata":{"next_cursor":"c1"}}"#;
+    let want = resolved(usual, reader::read(usual).unwrap());
+    assert_eq!(want.1.as_deref(), Some("c1"));
+    assert_eq!(
+        want.0[0].recent.as_ref().unwrap().ip.as_deref(),
+        Some("10.0.0.2")
+    );
+    for body in [reordered, skipping] {
+        assert!(reader_agrees(body).unwrap(), "{body}");
+        assert_eq!(resolved(body, reader::read(body).unwrap()), want, "{body}");
+    }
 }
 
 #[test]

@@ -35,6 +35,15 @@ const NO_DEVICE: PackedDevice = PackedDevice {
     ip: Span::NONE,
 };
 
+/// A session before its fields are read.
+const NO_SESSION: Packed = Packed {
+    session_id: 0,
+    user_id: Span::NONE,
+    team_id: Span::NONE,
+    created: NO_DEVICE,
+    recent: None,
+};
+
 /// The keys of one object the reader knows, in the order they are expected, each written as it
 /// appears before its value: quoted, with the colon.
 type Keys = [&'static [u8]];
@@ -120,8 +129,9 @@ pub(super) fn read(text: &str) -> Option<SessionPage> {
         Some(1) => {
             seen.once(1)?;
             r.array(|r| {
-                sessions.push(r.session()?);
-                Some(())
+                // Read in place: the records are too big to move around cheaply.
+                sessions.push(NO_SESSION);
+                r.session(sessions.last_mut()?)
             })
         }
         Some(_) => {
@@ -162,6 +172,11 @@ pub(super) fn read(text: &str) -> Option<SessionPage> {
 struct Seen(u8);
 
 impl Seen {
+    /// Whether every key in `mask` was seen.
+    fn all(&self, mask: u8) -> Option<()> {
+        (self.0 & mask == mask).then_some(())
+    }
+
     fn once(&mut self, bit: u8) -> Option<()> {
         let m = 1 << bit;
         if self.0 & m != 0 {
@@ -376,8 +391,8 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn device(&mut self) -> Option<PackedDevice> {
-        let mut d = NO_DEVICE;
+    /// A device object, into `d` (which starts as [`NO_DEVICE`]).
+    fn device(&mut self, d: &mut PackedDevice) -> Option<()> {
         let mut seen = Seen::default();
         self.object(DEVICE_KEYS, |r, key| {
             let slot = match key {
@@ -391,48 +406,42 @@ impl<'a> Reader<'a> {
             seen.once(key? as u8)?;
             *slot = r.opt_str()?;
             Some(())
-        })?;
-        Some(d)
+        })
     }
 
-    fn session(&mut self) -> Option<Packed> {
-        let (mut user_id, mut team_id, mut session_id) = (None, None, None);
-        let mut created = None;
-        let mut recent = None;
+    /// A session, into `p` (which starts as [`NO_SESSION`]). `user_id`, `team_id` and
+    /// `session_id` are required, as in the wire type.
+    fn session(&mut self, p: &mut Packed) -> Option<()> {
         let mut seen = Seen::default();
         self.object(SESSION_KEYS, |r, key| {
             match key {
                 Some(0) => {
                     seen.once(0)?;
-                    user_id = Some(r.str()?);
+                    p.user_id = r.str()?;
                 }
                 Some(1) => {
                     seen.once(1)?;
-                    team_id = Some(r.str()?);
+                    p.team_id = r.str()?;
                 }
                 Some(2) => {
                     seen.once(2)?;
-                    session_id = Some(r.session_id()?);
+                    p.session_id = r.session_id()?;
                 }
                 Some(3) => {
                     seen.once(3)?;
-                    created = Some(r.device()?);
+                    r.device(&mut p.created)?;
                 }
                 Some(_) => {
                     seen.once(4)?;
-                    recent = if r.null() { None } else { Some(r.device()?) };
+                    if !r.null() {
+                        r.device(p.recent.insert(NO_DEVICE))?;
+                    }
                 }
                 None => r.skip(4)?,
             }
             Some(())
         })?;
-        Some(Packed {
-            session_id: session_id?,
-            user_id: user_id?,
-            team_id: team_id?,
-            created: created.unwrap_or(NO_DEVICE),
-            recent,
-        })
+        seen.all(0b111)
     }
 }
 

@@ -1,12 +1,13 @@
-//! The typed `admin.users.session.*` methods and `auth.test`, each with its
+//! The typed `admin.users.session.*` methods, `auth.test` and `auth.revoke`, each with its
 //! `_with_http_info` twin; `list` also as pages, items, and the compact org scan.
 
 use futures::stream::Stream;
 use sessions_wire::{
-    ActiveSession, AuthTest, AuthTestRequest, AuthTestResponse, ClearSettingsRequest, Empty,
-    GetSettingsRequest, GetSettingsResponse, InvalidateRequest, ListRequest, ListResponse, Paged,
-    ResetBulkRequest, ResetRequest, SessionClearSettings, SessionGetSettings, SessionInvalidate,
-    SessionList, SessionReset, SessionResetBulk, SessionSetSettings, SetSettingsRequest,
+    ActiveSession, AuthRevoke, AuthRevokeRequest, AuthRevokeResponse, AuthTest, AuthTestRequest,
+    AuthTestResponse, ClearSettingsRequest, Empty, GetSettingsRequest, GetSettingsResponse,
+    InvalidateRequest, ListRequest, ListResponse, Paged, ResetBulkRequest, ResetRequest,
+    SessionClearSettings, SessionGetSettings, SessionInvalidate, SessionList, SessionReset,
+    SessionResetBulk, SessionSetSettings, SetSettingsRequest,
 };
 
 use super::{Client, WithHttpInfo};
@@ -125,4 +126,6 @@ typed! {
         SessionSetSettings, SetSettingsRequest => Empty;
     "admin.users.session.clearSettings": admin_users_session_clear_settings, admin_users_session_clear_settings_with_http_info,
         SessionClearSettings, ClearSettingsRequest => Empty;
+    "auth.revoke" ": revokes this client's own token (never retried)": auth_revoke,
+        auth_revoke_with_http_info, AuthRevoke, AuthRevokeRequest => AuthRevokeResponse;
 }

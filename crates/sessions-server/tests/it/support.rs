@@ -10,7 +10,7 @@ use serde_json::Value;
 use sessions_client::{Client, RetryPolicy};
 use sessions_server::emulator::Emulator;
 use sessions_server::{AppState, ServerSettings};
-use sessions_store::{DynStore, Fixture, TokenHash};
+use sessions_store::{DynStore, Fixture};
 use sessions_test_support::pg::TempDb;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -40,7 +40,7 @@ pub const FIXTURE: &str = r#"{"orgs":[
    {"token":"xoxp-acme-write","user":"WADMIN","type":"user","scopes":["admin.users:write"]},
    {"token":"xoxp-acme-owner","user":"WOWNER","type":"user","scopes":["admin.users:read","admin.users:write"]},
    {"token":"xoxp-acme-member","user":"WDANA","type":"user","scopes":["admin.users:read","admin.users:write"]},
-   {"token":"xoxp-acme-revoked","user":"WADMIN","type":"user","scopes":["admin.users:read","admin.users:write"]},
+   {"token":"xoxp-acme-revoked","user":"WADMIN","type":"user","scopes":["admin.users:read","admin.users:write"],"revoked":true},
    {"token":"xoxb-acme-bot","user":"WBOT","type":"bot","scopes":["admin.users:read","admin.users:write"]}],
   "sessions":[
    {"session_id":101,"user":"WDANA","team":"T1","client":"desktop","token":"xoxc-dana-desktop",
@@ -108,7 +108,6 @@ pub async fn start_emulated(
             .load_fixture(&Fixture::from_json(f).unwrap(), now)
             .await
             .unwrap();
-        store.revoke_token(&TokenHash::of(REVOKED)).await.unwrap();
     }
     let url = data.url.clone();
     launch_on(Some(data), url, store, opts, emulator).await

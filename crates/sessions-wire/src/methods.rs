@@ -231,10 +231,23 @@ pub trait Paged: Method {
     fn next_cursor(page: &Self::Response) -> Option<&str>;
 }
 
-/// [`Paged`] for methods whose request has `cursor` and whose response has
-/// `response_metadata`, with the response's own `next_cursor()`.
+/// [`Paged`] for methods whose request has `cursor` and `limit` and whose response has
+/// `response_metadata`: the request's `limit()` and `cursor()` setters, the response's own
+/// `next_cursor()`, written once for every paged method.
 macro_rules! paged {
-    ($($ty:ident: $resp:ty),*) => {$(
+    ($($ty:ident: $req:ty => $resp:ty),*) => {$(
+        impl $req {
+            /// Sets the page size (`limit`).
+            pub fn limit(mut self, limit: u32) -> Self {
+                self.limit = Some(limit);
+                self
+            }
+            /// Sets the cursor: the `next_cursor` of the page before, to continue after it.
+            pub fn cursor(mut self, cursor: impl Into<String>) -> Self {
+                self.cursor = Some(cursor.into());
+                self
+            }
+        }
         impl $resp {
             /// The cursor of the next page, or `None` on the last one.
             pub fn next_cursor(&self) -> Option<&str> {
@@ -254,7 +267,11 @@ macro_rules! paged {
     )*};
 }
 
-paged!(SessionList: ListResponse, UsersList: UsersListResponse, AuditLogs: AuditLogsResponse);
+paged!(
+    SessionList: ListRequest => ListResponse,
+    UsersList: UsersListRequest => UsersListResponse,
+    AuditLogs: AuditLogsRequest => AuditLogsResponse
+);
 
 /// Names of every Web API method (`POST <base>/<name>`) the server implements; the audit log
 /// ([`AuditLogs`]) is served at its own path.

@@ -52,16 +52,7 @@ impl ListRequest {
             ..Default::default()
         }
     }
-    /// Sets the page size.
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = Some(limit);
-        self
-    }
-    /// Sets the cursor.
-    pub fn cursor(mut self, cursor: impl Into<String>) -> Self {
-        self.cursor = Some(cursor.into());
-        self
-    }
+    // `limit` and `cursor`: see `paged!` in `methods`.
 }
 
 impl Request for ListRequest {

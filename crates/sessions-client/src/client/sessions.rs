@@ -1,7 +1,7 @@
 //! The typed `admin.users.session.*` methods, `auth.test` and `auth.revoke`, each with its
 //! `_with_http_info` twin; `list` also as pages, items, and the compact org scan.
 
-use futures::stream::Stream;
+use futures::stream::{Stream, StreamExt};
 use sessions_wire::{
     ActiveSession, AuthRevoke, AuthRevokeRequest, AuthRevokeResponse, AuthTest, AuthTestRequest,
     AuthTestResponse, ClearSettingsRequest, Empty, GetSettingsRequest, GetSettingsResponse,
@@ -65,14 +65,7 @@ impl Client {
         &self,
         req: ListRequest,
     ) -> impl Stream<Item = Result<SessionPage, Error>> + Send + 'static {
-        let client = self.clone();
-        Paging::new(
-            req,
-            SessionList::cursor,
-            SessionPage::next_cursor,
-            move |r| scan_page(client.clone(), r),
-        )
-        .pages()
+        self.scan(req, false)
     }
 
     /// [`Client::admin_users_session_scan`], with the next page requested (and decoded) on a
@@ -84,14 +77,27 @@ impl Client {
         &self,
         req: ListRequest,
     ) -> impl Stream<Item = Result<SessionPage, Error>> + Send + 'static {
+        self.scan(req, true)
+    }
+
+    /// The org scan's paging, polled page by page or one page ahead.
+    fn scan(
+        &self,
+        req: ListRequest,
+        ahead: bool,
+    ) -> impl Stream<Item = Result<SessionPage, Error>> + Send + 'static {
         let client = self.clone();
-        Paging::new(
+        let paging = Paging::new(
             req,
             SessionList::cursor,
             SessionPage::next_cursor,
             move |r| scan_page(client.clone(), r),
-        )
-        .ahead()
+        );
+        if ahead {
+            paging.ahead().right_stream()
+        } else {
+            paging.pages().left_stream()
+        }
     }
 
     /// `auth.test`: who the token belongs to.

@@ -46,8 +46,13 @@ st_run() {
     --no-color \
     --report junit --report-dir "$TARGET/schemathesis-report" || status=$?
 }
-# As the org admin (every method reaches the store), then with no token at all.
-st_run --header "Authorization: Bearer xoxp-acme-admin" --max-examples "${ST_MAX_EXAMPLES:-150}"
+# As the org admin (every method reaches the store), then with no token at all. auth.revoke
+# would revoke the admin's token and leave every later call `token_revoked`: it is fuzzed on
+# its own, with a token of its own (revoked by the first call that reads as a revocation).
+st_run --header "Authorization: Bearer xoxp-acme-admin" --exclude-operation-id auth_revoke \
+  --max-examples "${ST_MAX_EXAMPLES:-150}"
+st_run --header "Authorization: Bearer xoxp-acme-member" --include-operation-id auth_revoke \
+  --max-examples 30
 st_run --max-examples 30
 
 # Belt and braces: the server's own access log must show no 5xx either.

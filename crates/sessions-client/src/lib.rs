@@ -1,6 +1,6 @@
-//! Typed async client for Slack's `admin.users.session.*` Web API methods, `auth.test` and the
-//! `users.*` look-ups (`users_lookup_by_email`, `users_info`, `users_list_pages` /
-//! `users_list_all`).
+//! Typed async client for Slack's `admin.users.session.*` Web API methods, `auth.test`,
+//! `auth.revoke` and the `users.*` look-ups (`users_lookup_by_email`, `users_info`,
+//! `users_list_pages` / `users_list_all`).
 //!
 //! Arguments are validated before anything is sent; requests go out as Slack expects them
 //! (`POST <base>/<method>`, form-encoded, bearer token in the header only); 429s are waited

@@ -9,6 +9,7 @@ use reqwest::header::{HeaderMap, CONTENT_SECURITY_POLICY, LOCATION, SET_COOKIE};
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 use sessions_console::{Console, ConsoleConfig, COOKIE, CSP};
+use sessions_server::testing::TestServer;
 use sessions_test_support::wait;
 
 const TOKEN: &str = "xoxp-console-admin";
@@ -19,30 +20,21 @@ struct Setup {
     login: String,
     api: String,
     http: reqwest::Client,
+    /// The API server, stopped when the test drops it.
+    _server: TestServer,
     _dir: tempfile::TempDir,
 }
 
 async fn start_with(token: &str) -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel();
     let config = sessions_server::ServerSettings {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         database_url: Some(format!("sqlite://{}", dir.path().join("s.db").display())),
         fixtures: Some(FIXTURE.into()),
         ..sessions_server::ServerSettings::default()
     };
-    tokio::spawn(async move {
-        sessions_server::run(
-            config,
-            move |s| {
-                let _ = tx.send(s.api_url.clone());
-            },
-            std::future::pending(),
-        )
-        .await
-        .unwrap();
-    });
-    let api = rx.await.unwrap();
+    let (server, started) = TestServer::run(config).await.unwrap();
+    let api = started.api_url;
     let (base, login) = start_console(&api, token, &dir.path().join("console")).await;
     Setup {
         base,
@@ -52,6 +44,7 @@ async fn start_with(token: &str) -> Setup {
             .redirect(Policy::none())
             .build()
             .unwrap(),
+        _server: server,
         _dir: dir,
     }
 }

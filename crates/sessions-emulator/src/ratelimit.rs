@@ -15,9 +15,9 @@ use axum::response::{IntoResponse, Response};
 use http::{header, HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
 use sessions_wire::{
-    AuthTest, Method, RateTier, SessionClearSettings, SessionGetSettings, SessionInvalidate,
-    SessionList, SessionReset, SessionResetBulk, SessionSetSettings, UsersInfo, UsersList,
-    UsersLookupByEmail, METHOD_NAMES,
+    AuthRevoke, AuthTest, Method, RateTier, SessionClearSettings, SessionGetSettings,
+    SessionInvalidate, SessionList, SessionReset, SessionResetBulk, SessionSetSettings, UsersInfo,
+    UsersList, UsersLookupByEmail, METHOD_NAMES,
 };
 
 use crate::EmulatorError;
@@ -179,6 +179,7 @@ pub fn tier_of(method: &str) -> Option<RateTier> {
         SessionSetSettings,
         SessionClearSettings,
         AuthTest,
+        AuthRevoke,
         UsersLookupByEmail,
         UsersInfo,
         UsersList
@@ -483,6 +484,7 @@ mod tests {
         assert_eq!(tier_of("users.lookupByEmail"), Some(RateTier::Tier3));
         assert_eq!(tier_of("users.info"), Some(RateTier::Tier4));
         assert_eq!(tier_of("users.list"), Some(RateTier::Tier2));
+        assert_eq!(tier_of("auth.revoke"), Some(RateTier::Tier3));
         assert_eq!(tier_of("nope"), None);
         assert!(METHOD_NAMES.iter().all(|m| tier_of(m).is_some()));
     }

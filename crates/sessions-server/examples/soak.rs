@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use sessions_server::testing::TestServer;
 use sessions_server::{AppState, ServerSettings};
 use sessions_store::{Fixture, FixtureOrg};
 
@@ -68,11 +69,10 @@ async fn serve_child(url: String, invalidate_pool: usize) {
     )
     .await
     .expect("state");
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    println!("SOAK_URL http://{}/", l.local_addr().unwrap());
-    sessions_server::serve(l, state, std::future::pending())
-        .await
-        .unwrap();
+    let server = TestServer::serve(state).await.expect("listen");
+    println!("SOAK_URL {}/", server.base());
+    // Serves until the parent kills this process.
+    std::future::pending::<()>().await;
 }
 
 fn rss_kib(pid: u32) -> u64 {

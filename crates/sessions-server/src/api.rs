@@ -6,10 +6,11 @@ use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode};
 use serde::Serialize;
+use sessions_store::TokenHash;
 use sessions_wire::{
-    AuthTest, Envelope, ErrorCode, Method, Request as _, SessionClearSettings, SessionGetSettings,
-    SessionInvalidate, SessionList, SessionReset, SessionResetBulk, SessionSetSettings, UsersInfo,
-    UsersList, UsersLookupByEmail,
+    AuthRevoke, AuthTest, Envelope, ErrorCode, Method, Request as _, SessionClearSettings,
+    SessionGetSettings, SessionInvalidate, SessionList, SessionReset, SessionResetBulk,
+    SessionSetSettings, UsersInfo, UsersList, UsersLookupByEmail,
 };
 
 use crate::audit::{self, Audited, Origin};
@@ -145,7 +146,11 @@ async fn begin<M: Audited>(
 ) -> Begun<M::Request> {
     let now = state.clock().now();
     let access = Access::method::<M>();
-    let principal = match service::authorize(state, access, input.token.as_deref(), now).await {
+    // Hashed once: for the lookup, and kept in the call's context (`auth.revoke` needs it).
+    let Some(token) = input.token.as_deref().map(TokenHash::of) else {
+        return Begun::Answered(Reply::error(ApiError::new(ErrorCode::NotAuthed)));
+    };
+    let principal = match service::authorize(state, access, Some(&token), now).await {
         Ok(principal) => principal,
         Err(Refusal {
             principal: Some(principal),
@@ -165,6 +170,7 @@ async fn begin<M: Audited>(
     let ctx = Ctx {
         state: state.clone(),
         principal,
+        token,
         now,
         origin: origin.clone(),
         plan,
@@ -224,6 +230,7 @@ async fn dispatch(state: &AppState, name: &str, input: CallInput, origin: &Origi
         SessionSetSettings::NAME => exec!(SessionSetSettings, service::set_settings),
         SessionClearSettings::NAME => exec!(SessionClearSettings, service::clear_settings),
         AuthTest::NAME => exec!(AuthTest, service::auth_test),
+        AuthRevoke::NAME => exec!(AuthRevoke, service::auth_revoke),
         UsersLookupByEmail::NAME => exec!(UsersLookupByEmail, service::users_lookup_by_email),
         UsersInfo::NAME => exec!(UsersInfo, service::users_info),
         UsersList::NAME => exec!(UsersList, service::users_list),

@@ -131,6 +131,7 @@ pub fn demo_fixture() -> (Fixture, DemoInfo) {
         user: u.into(),
         kind: kind.into(),
         scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        revoked: false,
     };
     // The admins may also read the audit log and the directory (users.*, emails included).
     let rw = [

@@ -83,6 +83,8 @@ mod service;
 pub mod settings;
 mod state;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod worker;
 
 use std::fmt;

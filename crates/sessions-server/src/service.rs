@@ -32,7 +32,14 @@
 //!   does not have any active sessions, they will not be returned in the response"): they are
 //!   in neither `session_settings` nor `no_settings_applied`. Unknown users and bots are still
 //!   refused as above.
-//! - Non-admin methods (`auth.test`, `users.*`) take any token type. API tokens (user or bot)
+//! - `auth.revoke` revokes the calling API token, user or bot (Slack: "revokes a token"); with
+//!   `test` it revokes nothing and answers `"revoked": false`. A session token (`xoxc`) is
+//!   refused with `not_allowed_token_type`: it is not a token of its own to revoke but ends with
+//!   its session (`admin.users.session.invalidate`, `reset`). Afterwards the token answers
+//!   `token_revoked` everywhere, as Slack's does. A revocation is recorded in the audit log
+//!   (`user_token_revoked`, actor and target the caller) in the same transaction; a test call
+//!   changes nothing and is not recorded.
+//! - Non-admin methods (`auth.test`, `auth.revoke`, `users.*`) take any token type. API tokens (user or bot)
 //!   need the method's scope; a session token (`xoxc`), the signed-in user's own client, needs
 //!   none, as Slack's own client calls these methods with its session (see `users`).
 
@@ -41,13 +48,14 @@ use std::sync::Arc;
 
 use sessions_store::{
     Principal, PrincipalKind, ResetFilter, Role, SessionFilter, SessionRow, SettingsChange,
-    StoreError, UnixTime, UserRow,
+    StoreError, TokenHash, UnixTime, UserRow,
 };
 use sessions_wire::{
-    ActiveSession, ArgError, AuthTestResponse, ClearSettingsRequest, DeviceInfo, Empty, Envelope,
-    ErrorCode, GetSettingsRequest, GetSettingsResponse, InvalidateRequest, ListRequest,
-    ListResponse, ResetBulkRequest, ResetRequest, ResetScope, ResponseMetadata, SessionId,
-    SessionSetting, SetSettingsRequest, LIST_LIMIT_DEFAULT,
+    ActiveSession, ArgError, AuthRevokeRequest, AuthRevokeResponse, AuthTestResponse,
+    ClearSettingsRequest, DeviceInfo, Empty, Envelope, ErrorCode, GetSettingsRequest,
+    GetSettingsResponse, InvalidateRequest, ListRequest, ListResponse, ResetBulkRequest,
+    ResetRequest, ResetScope, ResponseMetadata, SessionId, SessionSetting, SetSettingsRequest,
+    LIST_LIMIT_DEFAULT,
 };
 
 use crate::audit;
@@ -137,6 +145,8 @@ pub struct Ctx {
     pub state: AppState,
     /// Who called.
     pub principal: Arc<Principal>,
+    /// The hash of the token the call came with (what `auth.revoke` revokes).
+    pub token: TokenHash,
     /// The clock's time when the request arrived.
     pub now: UnixTime,
     /// The caller's address and user agent (for the audit log).
@@ -518,6 +528,35 @@ pub async fn auth_test(
             .then(|| format!("B{}", p.user.user_id.get(1..).unwrap_or(""))),
         is_enterprise_install: !matches!(p.kind, PrincipalKind::Session(_)),
     })
+}
+
+/// `auth.revoke`: revokes the calling API token (see the module docs).
+pub async fn auth_revoke(
+    ctx: &Ctx,
+    req: AuthRevokeRequest,
+) -> Result<AuthRevokeResponse, ApiError> {
+    if let PrincipalKind::Session(_) = ctx.principal.kind {
+        return Err(ApiError::msg(
+            ErrorCode::NotAllowedTokenType,
+            "session tokens cannot be revoked on their own; they end with their session",
+        ));
+    }
+    if req.is_test() {
+        return Ok(AuthRevokeResponse { revoked: false });
+    }
+    let me = ctx.principal.user.user_id.clone();
+    let entry = audit::ok_entry(ctx, vec![me])?;
+    if !ctx
+        .state
+        .store()
+        .revoke_token_audited(&ctx.token, &entry)
+        .await?
+    {
+        // Revoked between our lookup and the write (a concurrent call won).
+        return Err(ApiError::new(ErrorCode::TokenRevoked));
+    }
+    tracing::info!(org = ctx.org(), actor = %ctx.principal.user.user_id, "token revoked");
+    Ok(AuthRevokeResponse { revoked: true })
 }
 
 #[cfg(test)]

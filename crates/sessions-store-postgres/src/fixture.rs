@@ -31,6 +31,7 @@ pub(crate) type TokenCols = (
     Vec<String>,
     Vec<String>,
     Vec<i32>,
+    Vec<Option<i64>>,
 );
 /// org, user, duration, quit.
 pub(crate) type SettingsCols = (
@@ -127,6 +128,7 @@ impl FixturePlan {
                 p.tokens.3.push(k.kind.clone());
                 p.tokens.4.push(scopes_literal(&k.scopes));
                 p.tokens.5.push(pos(i));
+                p.tokens.6.push(k.revoked.then_some(now));
             }
             let mut durations = HashMap::new();
             for s in &org.settings {
@@ -266,12 +268,13 @@ impl FixturePlan {
         .await?;
         let k = &self.tokens;
         tx.execute(
-            "INSERT INTO tokens (token_hash, org_id, user_id, kind, scopes, pos)
+            "INSERT INTO tokens (token_hash, org_id, user_id, kind, scopes, pos, revoked_at)
              SELECT h, o, u, k,
-                    ARRAY(SELECT jsonb_array_elements_text(s::jsonb)), p
-             FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[])
-                  AS x(h, o, u, k, s, p)",
-            &[&k.0, &k.1, &k.2, &k.3, &k.4, &k.5],
+                    ARRAY(SELECT jsonb_array_elements_text(s::jsonb)), p, r
+             FROM unnest($1::bytea[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[],
+                         $7::bigint[])
+                  AS x(h, o, u, k, s, p, r)",
+            &[&k.0, &k.1, &k.2, &k.3, &k.4, &k.5, &k.6],
         )
         .await?;
         let st = &self.settings;
@@ -370,7 +373,8 @@ pub(crate) async fn dump_in(
     for r in tx
         .query(
             &format!(
-                "SELECT org_id, user_id, kind, scopes FROM tokens {filter} ORDER BY org_id, pos"
+                "SELECT org_id, user_id, kind, scopes, revoked_at IS NOT NULL FROM tokens {filter} \
+                 ORDER BY org_id, pos"
             ),
             &[&org_id],
         )
@@ -382,6 +386,7 @@ pub(crate) async fn dump_in(
                 user: r.try_get(1)?,
                 kind: r.try_get(2)?,
                 scopes: r.try_get(3)?,
+                revoked: r.try_get(4)?,
             });
         }
     }

@@ -54,9 +54,9 @@
 //! - Only plaintext connections (`NoTls`): the database is expected on a private network.
 //!
 //! Semantics match the SQLite backend (one conformance suite runs on both); where the trait is
-//! silent: `revoke_token` stamps the database clock (the trait passes no `now`); a resetBulk job
-//! records `user_not_found` / `cannot_reset_bot` per user and resets the rest; completing a
-//! finished job is `LeaseLost`; `dump` leaves out tokens and revoked sessions.
+//! silent: `revoke_token_audited` stamps the database clock (the trait passes no `now`); a
+//! resetBulk job records `user_not_found` / `cannot_reset_bot` per user and resets the rest;
+//! completing a finished job is `LeaseLost`; `dump` leaves out tokens and revoked sessions.
 
 use std::fmt;
 

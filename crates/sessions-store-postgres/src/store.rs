@@ -198,25 +198,6 @@ impl Store for PgStore {
             .await
     }
 
-    async fn revoke_token(&self, token: &TokenHash) -> Result<bool> {
-        self.observer
-            .time("revoke_token", async {
-                let hash: &[u8] = &token.0;
-                with_retry!(self, "revoking a token", |c| {
-                    // The trait gives no `now`: the database clock only records when it happened.
-                    let n = c
-                        .execute(
-                            "UPDATE tokens SET revoked_at = EXTRACT(EPOCH FROM now())::bigint
-                         WHERE token_hash = $1 AND revoked_at IS NULL",
-                            &[&hash],
-                        )
-                        .await?;
-                    Ok(n == 1)
-                })
-            })
-            .await
-    }
-
     async fn list_sessions(
         &self,
         org_id: &str,
@@ -354,6 +335,31 @@ impl Store for PgStore {
                         &[&now, &i64::from(limit)],
                     )
                     .await?)
+                })
+            })
+            .await
+    }
+
+    async fn revoke_token_audited(&self, token: &TokenHash, entry: &AuditEntry) -> Result<bool> {
+        self.observer
+            .time("revoke_token", async {
+                let hash: &[u8] = &token.0;
+                with_retry!(self, "revoking a token", |c| {
+                    let tx = c.transaction().await?;
+                    // The trait gives no `now`: the database clock only records when it happened.
+                    // One statement, so of concurrent calls exactly one sees a row (and records).
+                    let n = tx
+                        .execute(
+                            "UPDATE tokens SET revoked_at = EXTRACT(EPOCH FROM now())::bigint
+                             WHERE token_hash = $1 AND revoked_at IS NULL",
+                            &[&hash],
+                        )
+                        .await?;
+                    if n == 1 {
+                        audit::append_in(&tx, entry).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(n == 1)
                 })
             })
             .await

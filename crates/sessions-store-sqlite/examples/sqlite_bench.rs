@@ -46,6 +46,7 @@ fn fixture(first_id: u64, sessions: u64) -> Fixture {
         user: "W1".into(),
         kind: "user".into(),
         scopes: vec!["admin.users:read".into(), "admin.users:write".into()],
+        revoked: false,
     });
     f
 }

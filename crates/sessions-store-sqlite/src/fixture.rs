@@ -133,8 +133,8 @@ pub(crate) fn insert_org(conn: &Connection, org: &FixtureOrg, now: UnixTime) -> 
     crate::directory::insert(conn, org)?;
     for (i, k) in org.tokens.iter().enumerate() {
         conn.prepare_cached(
-            "INSERT INTO tokens (token_hash, org_id, user_id, kind, scopes, pos) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO tokens (token_hash, org_id, user_id, kind, scopes, pos, revoked_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )
         .ctx("inserting token")?
         .execute(params![
@@ -143,7 +143,8 @@ pub(crate) fn insert_org(conn: &Connection, org: &FixtureOrg, now: UnixTime) -> 
             k.user,
             k.kind,
             to_json(&k.scopes)?,
-            i as i64
+            i as i64,
+            k.revoked.then_some(now)
         ])
         .ctx("inserting token")?;
     }
@@ -232,7 +233,8 @@ pub(super) fn dump(conn: &Connection, only: Option<&str>) -> Result<Fixture> {
         crate::directory::fill(conn, &id, &mut users)?;
         let tokens = conn
             .prepare_cached(
-                "SELECT user_id, kind, scopes FROM tokens WHERE org_id = ?1 ORDER BY pos",
+                "SELECT user_id, kind, scopes, revoked_at IS NOT NULL FROM tokens \
+                 WHERE org_id = ?1 ORDER BY pos",
             )
             .ctx("dumping tokens")?
             .query_map([&id], |r| {
@@ -242,6 +244,7 @@ pub(super) fn dump(conn: &Connection, only: Option<&str>) -> Result<Fixture> {
                     user: r.get(0)?,
                     kind: r.get(1)?,
                     scopes: json(2, &scopes)?,
+                    revoked: r.get(3)?,
                 })
             })
             .ctx("dumping tokens")?

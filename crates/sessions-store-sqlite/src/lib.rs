@@ -30,8 +30,8 @@
 //!   otherwise) and a session token no other token or session uses ([`StoreError::Conflict`]).
 //! - `dump` leaves revoked sessions out: the fixture format cannot say "revoked", and loading
 //!   a dump must not bring them back.
-//! - `revoke_token` stamps `revoked_at` with the wall clock (it takes no `now`); only the fact
-//!   of revocation is ever read.
+//! - `revoke_token_audited` stamps `revoked_at` with the wall clock (it takes no `now`); only
+//!   the fact of revocation is ever read.
 //! - A fixture replacing several orgs may move session ids and tokens between them.
 //!
 //! ```
@@ -194,7 +194,7 @@ fn owned(ids: &[String]) -> Vec<String> {
 }
 
 /// Wall-clock seconds, only for the informational `revoked_at` of API tokens (the trait's
-/// `revoke_token` takes no `now`).
+/// `revoke_token_audited` takes no `now`).
 fn wall_clock() -> UnixTime {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -261,18 +261,6 @@ impl Store for SqliteStore {
                 let (org, team) = (org_id.to_owned(), team_id.to_owned());
                 self.engine
                     .read_quick(move |c| Ok(queries::team_name(c, &org, &team)?.is_some()))
-                    .await
-            })
-            .await
-    }
-
-    async fn revoke_token(&self, token: &TokenHash) -> Result<bool> {
-        self.observer
-            .time("revoke_token", async {
-                let token = *token;
-                let now = wall_clock();
-                self.engine
-                    .write(move |c| queries::revoke_token(c, &token, now))
                     .await
             })
             .await
@@ -413,6 +401,24 @@ impl Store for SqliteStore {
                 self.engine
                     .write(move |c| {
                         let applied = queries::invalidate_session(c, &org, session_id, now)?;
+                        if applied {
+                            audit::append(c, &entry)?;
+                        }
+                        Ok(applied)
+                    })
+                    .await
+            })
+            .await
+    }
+
+    async fn revoke_token_audited(&self, token: &TokenHash, entry: &AuditEntry) -> Result<bool> {
+        self.observer
+            .time("revoke_token", async {
+                let (token, entry) = (*token, entry.clone());
+                let now = wall_clock();
+                self.engine
+                    .write(move |c| {
+                        let applied = queries::revoke_token(c, &token, now)?;
                         if applied {
                             audit::append(c, &entry)?;
                         }

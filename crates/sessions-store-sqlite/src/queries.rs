@@ -160,6 +160,23 @@ pub(crate) fn holder(r: &Row<'_>, first: usize) -> rusqlite::Result<Holder> {
     Ok(Some((org, user, role(r, first + 2)?, r.get(first + 3)?)))
 }
 
+/// The row `x` of `$table` (`tokens` or `sessions`) whose `token_hash` is `?1`: its `$cols`, then
+/// its holder's org name, user name, role and bot flag (what [`holder`] reads), one statement
+/// text for both kinds of credential.
+macro_rules! by_token_hash {
+    ($cols:literal, $table:literal) => {
+        concat!(
+            "SELECT ",
+            $cols,
+            ", o.name, u.name, u.role, u.is_bot FROM ",
+            $table,
+            " x LEFT JOIN orgs o ON o.org_id = x.org_id \
+             LEFT JOIN users u ON u.org_id = x.org_id AND u.user_id = x.user_id \
+             WHERE x.token_hash = ?1"
+        )
+    };
+}
+
 /// Who a token is, and when its session expires (session tokens). Every API call starts here,
 /// so it costs at most three indexed statements (token row joined to its org and user; the same
 /// for a session token; the user's teams joined to their names) inside the caller's read
@@ -170,14 +187,10 @@ pub(super) fn authenticate(
     now: UnixTime,
 ) -> Result<(TokenLookup, Option<UnixTime>)> {
     let api = conn
-        .prepare_cached(
-            "SELECT t.org_id, t.user_id, t.kind, t.scopes, t.revoked_at, \
-                    o.name, u.name, u.role, u.is_bot \
-               FROM tokens t \
-               LEFT JOIN orgs o ON o.org_id = t.org_id \
-               LEFT JOIN users u ON u.org_id = t.org_id AND u.user_id = t.user_id \
-              WHERE t.token_hash = ?1",
-        )
+        .prepare_cached(by_token_hash!(
+            "x.org_id, x.user_id, x.kind, x.scopes, x.revoked_at",
+            "tokens"
+        ))
         .ctx("looking up token")?
         .query_row([&token.0[..]], |r| {
             let scopes: String = r.get(3)?;
@@ -204,14 +217,10 @@ pub(super) fn authenticate(
         return Ok((principal(conn, org, user, holder, kind, scopes)?, None));
     }
     let session = conn
-        .prepare_cached(
-            "SELECT s.session_id, s.org_id, s.user_id, s.revoked_at, s.expires_at, \
-                    o.name, u.name, u.role, u.is_bot \
-               FROM sessions s \
-               LEFT JOIN orgs o ON o.org_id = s.org_id \
-               LEFT JOIN users u ON u.org_id = s.org_id AND u.user_id = s.user_id \
-              WHERE s.token_hash = ?1",
-        )
+        .prepare_cached(by_token_hash!(
+            "x.session_id, x.org_id, x.user_id, x.revoked_at, x.expires_at",
+            "sessions"
+        ))
         .ctx("looking up session token")?
         .query_row([&token.0[..]], |r| {
             Ok((

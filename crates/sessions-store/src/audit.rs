@@ -20,6 +20,10 @@ pub const ACTION_BULK_RESET: &str = "bulk_session_reset_by_admin";
 /// Slack's audit action for `setSettings` and `clearSettings`.
 pub const ACTION_SETTINGS_CHANGED: &str = "user_session_settings_changed";
 
+/// The action recorded for `auth.revoke`: a caller revoking its own API token. Slack's audit
+/// reference names no action for that method; this name is ours.
+pub const ACTION_TOKEN_REVOKED: &str = "user_token_revoked";
+
 /// The `result` of an entry whose action succeeded (otherwise the Slack error code).
 pub const RESULT_OK: &str = "ok";
 

@@ -114,6 +114,10 @@ pub struct FixtureToken {
     /// Scopes.
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// Already revoked (as by `auth.revoke`), from the load on: it authenticates as revoked.
+    /// Lets a fixture describe a revoked token without an action (and its audit entry).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub revoked: bool,
 }
 
 /// A signed-in session.

@@ -122,8 +122,6 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn users(&self, org_id: &str, user_ids: &[String]) -> Result<Vec<UserRow>>;
     /// Whether a team exists in an org.
     async fn team_exists(&self, org_id: &str, team_id: &str) -> Result<bool>;
-    /// Marks an API token revoked.
-    async fn revoke_token(&self, token: &TokenHash) -> Result<bool>;
 
     // ----- directory (users.*) ------------------------------------------------------------
     /// One user of an org with its profile (email, real name, deactivation).
@@ -250,6 +248,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         now: UnixTime,
         entry: &AuditEntry,
     ) -> Result<bool>;
+    /// Marks an API token revoked if it is not yet and returns whether it was; `entry` is
+    /// appended only when it was. (`revoked_at` records when, from the backend's own clock:
+    /// only the fact of revocation is ever read.)
+    async fn revoke_token_audited(&self, token: &TokenHash, entry: &AuditEntry) -> Result<bool>;
     /// Revokes a user's active sessions matching `filter`, appends `entry`, and returns how
     /// many sessions were revoked.
     async fn reset_user_audited(

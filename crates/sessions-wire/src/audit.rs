@@ -83,16 +83,7 @@ impl AuditLogsRequest {
         self.latest = Some(t);
         self
     }
-    /// Page size.
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = Some(limit);
-        self
-    }
-    /// Continues after a page.
-    pub fn cursor(mut self, cursor: impl Into<String>) -> Self {
-        self.cursor = Some(cursor.into());
-        self
-    }
+    // `limit` and `cursor`: see `paged!` in `methods`.
 }
 
 impl crate::Request for AuditLogsRequest {

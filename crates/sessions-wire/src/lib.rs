@@ -1,5 +1,5 @@
-//! Wire types for Slack's `admin.users.session.*` Web API methods, `auth.test` and the
-//! `users.*` look-ups (`lookupByEmail`, `info`, `list`). No I/O lives here.
+//! Wire types for Slack's `admin.users.session.*` Web API methods, `auth.test`, `auth.revoke`
+//! and the `users.*` look-ups (`lookupByEmail`, `info`, `list`). No I/O lives here.
 //!
 //! Each method is a marker type implementing [`Method`], which ties its name to its request
 //! and response types, its rate tier and whether it is safe to retry. Requests encode to Slack's

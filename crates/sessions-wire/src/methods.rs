@@ -1,5 +1,5 @@
-//! The seven `admin.users.session.*` methods, `auth.test`, the three `users.*` look-ups and the
-//! audit log read: one marker type each, tying the method's name, HTTP verb and path to its
+//! The seven `admin.users.session.*` methods, `auth.test`, `auth.revoke`, the three `users.*`
+//! look-ups and the audit log read: one marker type each, tying the method's name, HTTP verb and path to its
 //! request and response types through [`Method`], so a client needs one send loop for all.
 //! The request and payload types themselves live in `sessions`, `users` and `audit`.
 
@@ -10,9 +10,9 @@ use crate::args::{ArgError, Args};
 use crate::audit::{AuditLogsRequest, AuditLogsResponse, AUDIT_LOGS_PATH};
 use crate::envelope::ResponseMetadata;
 use crate::sessions::{
-    AuthTestRequest, AuthTestResponse, ClearSettingsRequest, Empty, GetSettingsRequest,
-    GetSettingsResponse, InvalidateRequest, ListRequest, ListResponse, ResetBulkRequest,
-    ResetRequest, SetSettingsRequest,
+    AuthRevokeRequest, AuthRevokeResponse, AuthTestRequest, AuthTestResponse, ClearSettingsRequest,
+    Empty, GetSettingsRequest, GetSettingsResponse, InvalidateRequest, ListRequest, ListResponse,
+    ResetBulkRequest, ResetRequest, SetSettingsRequest,
 };
 use crate::users::{
     UserResponse, UsersInfoRequest, UsersListRequest, UsersListResponse, UsersLookupByEmailRequest,
@@ -48,7 +48,7 @@ impl RateTier {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Scope {
-    /// No scope (`auth.test`).
+    /// No scope (`auth.test`, `auth.revoke`).
     None,
     /// `admin.users:read`.
     AdminUsersRead,
@@ -214,6 +214,8 @@ method!(SessionGetSettings, "admin.users.session.getSettings", Tier4, AdminUsers
 method!(SessionSetSettings, "admin.users.session.setSettings", Tier4, AdminUsersWrite, retry = false, admin = true, SetSettingsRequest => Empty);
 method!(SessionClearSettings, "admin.users.session.clearSettings", Tier4, AdminUsersWrite, retry = false, admin = true, ClearSettingsRequest => Empty);
 method!(AuthTest, "auth.test", AuthTest, None, retry = true, admin = false, AuthTestRequest => AuthTestResponse);
+// Revoking twice is not harmless to retry: the second call answers `token_revoked`.
+method!(AuthRevoke, "auth.revoke", Tier3, None, retry = false, admin = false, AuthRevokeRequest => AuthRevokeResponse);
 method!(UsersLookupByEmail, "users.lookupByEmail", Tier3, UsersReadEmail, retry = true, admin = false, UsersLookupByEmailRequest => UserResponse);
 method!(UsersInfo, "users.info", Tier4, UsersRead, retry = true, admin = false, UsersInfoRequest => UserResponse);
 method!(UsersList, "users.list", Tier2, UsersRead, retry = true, admin = false, UsersListRequest => UsersListResponse);
@@ -229,10 +231,23 @@ pub trait Paged: Method {
     fn next_cursor(page: &Self::Response) -> Option<&str>;
 }
 
-/// [`Paged`] for methods whose request has `cursor` and whose response has
-/// `response_metadata`, with the response's own `next_cursor()`.
+/// [`Paged`] for methods whose request has `cursor` and `limit` and whose response has
+/// `response_metadata`: the request's `limit()` and `cursor()` setters, the response's own
+/// `next_cursor()`, written once for every paged method.
 macro_rules! paged {
-    ($($ty:ident: $resp:ty),*) => {$(
+    ($($ty:ident: $req:ty => $resp:ty),*) => {$(
+        impl $req {
+            /// Sets the page size (`limit`).
+            pub fn limit(mut self, limit: u32) -> Self {
+                self.limit = Some(limit);
+                self
+            }
+            /// Sets the cursor: the `next_cursor` of the page before, to continue after it.
+            pub fn cursor(mut self, cursor: impl Into<String>) -> Self {
+                self.cursor = Some(cursor.into());
+                self
+            }
+        }
         impl $resp {
             /// The cursor of the next page, or `None` on the last one.
             pub fn next_cursor(&self) -> Option<&str> {
@@ -252,7 +267,11 @@ macro_rules! paged {
     )*};
 }
 
-paged!(SessionList: ListResponse, UsersList: UsersListResponse, AuditLogs: AuditLogsResponse);
+paged!(
+    SessionList: ListRequest => ListResponse,
+    UsersList: UsersListRequest => UsersListResponse,
+    AuditLogs: AuditLogsRequest => AuditLogsResponse
+);
 
 /// Names of every Web API method (`POST <base>/<name>`) the server implements; the audit log
 /// ([`AuditLogs`]) is served at its own path.
@@ -265,6 +284,7 @@ pub const METHOD_NAMES: &[&str] = &[
     SessionSetSettings::NAME,
     SessionClearSettings::NAME,
     AuthTest::NAME,
+    AuthRevoke::NAME,
     UsersLookupByEmail::NAME,
     UsersInfo::NAME,
     UsersList::NAME,

@@ -1,5 +1,5 @@
-//! Requests and payloads of the seven `admin.users.session.*` methods and `auth.test`: how each
-//! encodes for the wire, decodes from any SDK's shape, and validates.
+//! Requests and payloads of the seven `admin.users.session.*` methods, `auth.test` and
+//! `auth.revoke`: how each encodes for the wire, decodes from any SDK's shape, and validates.
 
 use serde::{Deserialize, Serialize};
 
@@ -52,16 +52,7 @@ impl ListRequest {
             ..Default::default()
         }
     }
-    /// Sets the page size.
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = Some(limit);
-        self
-    }
-    /// Sets the cursor.
-    pub fn cursor(mut self, cursor: impl Into<String>) -> Self {
-        self.cursor = Some(cursor.into());
-        self
-    }
+    // `limit` and `cursor`: see `paged!` in `methods`.
 }
 
 impl Request for ListRequest {
@@ -491,4 +482,77 @@ pub struct AuthTestResponse {
     /// Whether the token belongs to an org-wide installation.
     #[serde(default)]
     pub is_enterprise_install: bool,
+}
+
+// ---------------------------------------------------------------- auth.revoke
+
+/// `auth.revoke` arguments: the token to revoke is the calling one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthRevokeRequest {
+    /// Slack's test mode: when true the token is NOT revoked and the answer says
+    /// `"revoked": false`.
+    pub test: Option<bool>,
+}
+
+impl AuthRevokeRequest {
+    /// Revokes the calling token.
+    pub fn new() -> Self {
+        AuthRevokeRequest::default()
+    }
+    /// Test mode: checks the call without revoking anything.
+    pub fn test() -> Self {
+        AuthRevokeRequest { test: Some(true) }
+    }
+    /// Whether the call is only a test (the token stays valid).
+    pub fn is_test(&self) -> bool {
+        self.test.unwrap_or(false)
+    }
+}
+
+impl Request for AuthRevokeRequest {
+    fn to_form(&self) -> Vec<(&'static str, String)> {
+        let mut f = Vec::with_capacity(1);
+        opt(&mut f, "test", &self.test);
+        f
+    }
+    fn from_args(args: &Args) -> Result<Self, ArgError> {
+        Ok(AuthRevokeRequest {
+            test: args.bool("test")?,
+        })
+    }
+    fn validate(&self) -> Result<(), ArgError> {
+        Ok(())
+    }
+}
+
+/// `auth.revoke` payload.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthRevokeResponse {
+    /// Whether the token was revoked (false in test mode).
+    #[serde(default)]
+    pub revoked: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auth_revoke_sends_test_only_when_set_and_reads_every_boolean_shape() {
+        assert!(AuthRevokeRequest::new().to_form().is_empty());
+        assert_eq!(
+            AuthRevokeRequest::test().to_form(),
+            [("test", "true".to_owned())]
+        );
+        for (sent, read) in [("1", true), ("true", true), ("0", false), ("FALSE", false)] {
+            let args: Args = [("test", sent)].into_iter().collect();
+            let req = AuthRevokeRequest::from_args(&args).unwrap();
+            assert_eq!(req.is_test(), read, "{sent}");
+        }
+        let args: Args = [("test", "maybe")].into_iter().collect();
+        assert_eq!(
+            AuthRevokeRequest::from_args(&args),
+            Err(ArgError::NotBoolean { name: "test" })
+        );
+    }
 }

@@ -230,16 +230,7 @@ impl UsersListRequest {
         self.team_id = Some(team_id.into());
         self
     }
-    /// Sets the page size.
-    pub fn limit(mut self, limit: u32) -> Self {
-        self.limit = Some(limit);
-        self
-    }
-    /// Sets the cursor.
-    pub fn cursor(mut self, cursor: impl Into<String>) -> Self {
-        self.cursor = Some(cursor.into());
-        self
-    }
+    // `limit` and `cursor`: see `paged!` in `methods`.
     /// The page size the server serves for this request.
     pub fn page_size(&self) -> u32 {
         match self.limit {

@@ -1,12 +1,13 @@
-//! The typed `admin.users.session.*` methods and `auth.test`, each with its
+//! The typed `admin.users.session.*` methods, `auth.test` and `auth.revoke`, each with its
 //! `_with_http_info` twin; `list` also as pages, items, and the compact org scan.
 
-use futures::stream::Stream;
+use futures::stream::{Stream, StreamExt};
 use sessions_wire::{
-    ActiveSession, AuthTest, AuthTestRequest, AuthTestResponse, ClearSettingsRequest, Empty,
-    GetSettingsRequest, GetSettingsResponse, InvalidateRequest, ListRequest, ListResponse, Paged,
-    ResetBulkRequest, ResetRequest, SessionClearSettings, SessionGetSettings, SessionInvalidate,
-    SessionList, SessionReset, SessionResetBulk, SessionSetSettings, SetSettingsRequest,
+    ActiveSession, AuthRevoke, AuthRevokeRequest, AuthRevokeResponse, AuthTest, AuthTestRequest,
+    AuthTestResponse, ClearSettingsRequest, Empty, GetSettingsRequest, GetSettingsResponse,
+    InvalidateRequest, ListRequest, ListResponse, Paged, ResetBulkRequest, ResetRequest,
+    SessionClearSettings, SessionGetSettings, SessionInvalidate, SessionList, SessionReset,
+    SessionResetBulk, SessionSetSettings, SetSettingsRequest,
 };
 
 use super::{Client, WithHttpInfo};
@@ -68,14 +69,7 @@ impl Client {
         &self,
         req: ListRequest,
     ) -> impl Stream<Item = Result<SessionPage, Error>> + Send + 'static {
-        let client = self.clone();
-        Paging::new(
-            req,
-            SessionList::cursor,
-            SessionPage::next_cursor,
-            move |r| scan_page(client.clone(), r),
-        )
-        .pages()
+        self.scan(req, false)
     }
 
     /// [`Client::admin_users_session_scan`], with the next page requested (and decoded) on a
@@ -87,14 +81,27 @@ impl Client {
         &self,
         req: ListRequest,
     ) -> impl Stream<Item = Result<SessionPage, Error>> + Send + 'static {
+        self.scan(req, true)
+    }
+
+    /// The org scan's paging, polled page by page or one page ahead.
+    fn scan(
+        &self,
+        req: ListRequest,
+        ahead: bool,
+    ) -> impl Stream<Item = Result<SessionPage, Error>> + Send + 'static {
         let client = self.clone();
-        Paging::new(
+        let paging = Paging::new(
             req,
             SessionList::cursor,
             SessionPage::next_cursor,
             move |r| scan_page(client.clone(), r),
-        )
-        .ahead()
+        );
+        if ahead {
+            paging.ahead().right_stream()
+        } else {
+            paging.pages().left_stream()
+        }
     }
 
     /// `auth.test`: who the token belongs to.
@@ -129,4 +136,6 @@ typed! {
         SessionSetSettings, SetSettingsRequest => Empty;
     "admin.users.session.clearSettings": admin_users_session_clear_settings, admin_users_session_clear_settings_with_http_info,
         SessionClearSettings, ClearSettingsRequest => Empty;
+    "auth.revoke" ": revokes this client's own token (never retried)": auth_revoke,
+        auth_revoke_with_http_info, AuthRevoke, AuthRevokeRequest => AuthRevokeResponse;
 }

@@ -314,3 +314,35 @@ async fn from_env_reads_token_and_url() {
     std::env::remove_var("SLACK_TOKEN");
     assert_eq!(c.auth_test().await.unwrap().user_id, "WENV");
 }
+
+#[tokio::test]
+async fn auth_revoke_sends_nothing_but_the_token_and_test_only_when_asked() {
+    let server = MockServer::start().await;
+    expect_exact(
+        &server,
+        "auth.revoke",
+        "",
+        serde_json::json!({"ok": true, "revoked": true}),
+    )
+    .await;
+    let out = client(&server)
+        .auth_revoke(AuthRevokeRequest::new())
+        .await
+        .unwrap();
+    assert!(out.revoked);
+    token_only_in_header(&server).await;
+
+    let server = MockServer::start().await;
+    expect_exact(
+        &server,
+        "auth.revoke",
+        "test=true",
+        serde_json::json!({"ok": true, "revoked": false}),
+    )
+    .await;
+    let out = client(&server)
+        .auth_revoke(AuthRevokeRequest::test())
+        .await
+        .unwrap();
+    assert!(!out.revoked);
+}

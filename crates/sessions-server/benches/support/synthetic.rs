@@ -40,6 +40,7 @@ pub fn org(
         user: format!("W{id}ADMIN"),
         kind: "user".into(),
         scopes: vec!["admin.users:read".into(), "admin.users:write".into()],
+        revoked: false,
     });
     let clients = ["desktop", "web", "ios", "android"];
     for i in 0..sessions {

@@ -89,7 +89,8 @@ async fn read_logs(state: &AppState, req: Request) -> Result<AuditLogsResponse, 
     let now = state.clock().now();
     let input =
         crate::extract::read_call(&parts.headers, parts.uri.query(), Default::default()).await?;
-    let principal = authorize(state, Access::AUDIT_LOG, input.token.as_deref(), now)
+    let token = input.token.as_deref().map(sessions_store::TokenHash::of);
+    let principal = authorize(state, Access::AUDIT_LOG, token.as_ref(), now)
         .await
         .map_err(|refusal| refusal.error)?;
     let q = AuditLogsRequest::from_args(&input.args).and_then(|r| r.validate().map(|()| r))?;

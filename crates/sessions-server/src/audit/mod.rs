@@ -8,6 +8,10 @@
 //!   caller's address and user agent, the server clock's time, and the result: `ok` or the
 //!   error code the caller got (`not_an_admin`, `missing_scope`, `user_not_found`,
 //!   `invalid_arguments`, ...). Reads (`list`, `getSettings`, `auth.test`) are not recorded.
+//! - `auth.revoke` is recorded the same way, as `user_token_revoked` (our name: Slack's audit
+//!   reference has none for it) with the caller as actor and target, in the revocation's own
+//!   transaction (the store's `revoke_token_audited`); a `test` call revokes nothing and
+//!   records nothing; its refusals are recorded like any other.
 //! - Calls without a valid token (`not_authed`, `invalid_auth`, `token_revoked`) are not
 //!   recorded: anyone could fill the log with them, and there is no actor to name.
 //!   Authorization ([`crate::service::authorize`]) hands back the principal of a refused

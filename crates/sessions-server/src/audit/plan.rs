@@ -7,9 +7,10 @@ use std::collections::HashSet;
 use serde_json::{Map, Value};
 use sessions_store::{
     ACTION_BULK_RESET, ACTION_SESSION_INVALIDATED, ACTION_SESSION_RESET, ACTION_SETTINGS_CHANGED,
+    ACTION_TOKEN_REVOKED,
 };
 use sessions_wire::{
-    ArgError, Args, AuthTest, Method, Request as _, ResetScope, SessionClearSettings,
+    ArgError, Args, AuthRevoke, AuthTest, Method, Request as _, ResetScope, SessionClearSettings,
     SessionGetSettings, SessionInvalidate, SessionList, SessionReset, SessionResetBulk,
     SessionSetSettings, UsersInfo, UsersList, UsersLookupByEmail,
 };
@@ -114,6 +115,14 @@ fn trimmed(v: &Option<String>) -> Option<String> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
+}
+
+/// The caller's own token: the target (the caller) is named by the service, once known.
+impl Audited for AuthRevoke {
+    const ACTION: Option<&'static str> = Some(ACTION_TOKEN_REVOKED);
+    fn plan(_: &Self::Request) -> Plan {
+        Plan::new::<Self>(ACTION_TOKEN_REVOKED, Vec::new())
+    }
 }
 
 impl Audited for SessionInvalidate {

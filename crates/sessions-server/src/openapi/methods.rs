@@ -5,10 +5,10 @@
 
 use serde_json::{json, Value};
 use sessions_wire::{
-    ArgError, Args, AuthTest, Method, Request, SessionClearSettings, SessionGetSettings,
-    SessionInvalidate, SessionList, SessionReset, SessionResetBulk, SessionSetSettings, UsersInfo,
-    UsersList, UsersLookupByEmail, DURATION_MAX, DURATION_MIN, EMAIL_MAX_LEN, LIST_LIMIT_DEFAULT,
-    LIST_LIMIT_MAX, USER_IDS_MAX,
+    ArgError, Args, AuthRevoke, AuthTest, Method, Request, SessionClearSettings,
+    SessionGetSettings, SessionInvalidate, SessionList, SessionReset, SessionResetBulk,
+    SessionSetSettings, UsersInfo, UsersList, UsersLookupByEmail, DURATION_MAX, DURATION_MIN,
+    EMAIL_MAX_LEN, LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, USER_IDS_MAX,
 };
 
 /// One argument of a method.
@@ -219,6 +219,14 @@ pub(super) fn specs() -> Vec<Spec> {
             "",
             vec![],
             "AuthTestOk",
+        ),
+        spec::<AuthRevoke>(
+            "Revokes a token.",
+            "Revokes the calling API token (user or bot); afterwards it answers `token_revoked`. \
+             With `test` true nothing is revoked and the answer says `\"revoked\": false`. \
+             Session tokens are refused (`not_allowed_token_type`): they end with their session. ",
+            vec![flag("test")],
+            "AuthRevokeOk",
         ),
         spec::<UsersLookupByEmail>(
             "Find a user with an email address.",

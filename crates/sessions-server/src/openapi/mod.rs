@@ -61,7 +61,7 @@ pub fn document() -> Value {
         "info": {
             "title": "slack-sessions Web API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Slack's admin.users.session.* methods, auth.test and \
+            "description": "Slack's admin.users.session.* methods, auth.test, auth.revoke and \
                 users.lookupByEmail, users.info and users.list as served by slack-sessions. Every \
                 API answer is JSON; API errors are HTTP 200 with ok:false, a Slack error code and \
                 response_metadata.messages naming what was wrong. Only rate limiting (429), \

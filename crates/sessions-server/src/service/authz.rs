@@ -62,12 +62,12 @@ impl Refusal {
     }
 }
 
-/// Authenticates a token (one store lookup) and checks it may make a call needing `access`
+/// Authenticates a token, given hashed (one store lookup), and checks it may make a call needing `access`
 /// (everything before argument parsing).
 pub async fn authorize(
     state: &AppState,
     access: Access,
-    token: Option<&str>,
+    token: Option<&TokenHash>,
     now: UnixTime,
 ) -> Result<Arc<Principal>, Refusal> {
     let Some(token) = token else {
@@ -75,7 +75,7 @@ pub async fn authorize(
     };
     let lookup = state
         .store()
-        .authenticate(&TokenHash::of(token), now)
+        .authenticate(token, now)
         .await
         .map_err(|e| Refusal::anonymous(e.into()))?;
     let principal = match lookup {

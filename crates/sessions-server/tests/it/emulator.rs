@@ -12,6 +12,7 @@ use sessions_client::{
     ResetRequest, RetryPolicy, Sleeper,
 };
 use sessions_server::emulator::{EmulatorConfig, RateLimitMode};
+use sessions_server::testing::TestServer;
 use sessions_server::{ServerSettings, Started};
 use sessions_test_support::wait;
 
@@ -21,8 +22,8 @@ use crate::support::{ADMIN, CONTROL, FIXTURE, OTHER_ADMIN};
 struct Emu {
     started: Started,
     http: reqwest::Client,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<Result<(), sessions_server::ServerError>>>,
+    /// Stopped when the test drops it.
+    _server: TestServer,
     _dir: tempfile::TempDir,
 }
 
@@ -45,35 +46,14 @@ async fn start(emulator: EmulatorConfig) -> Emu {
 }
 
 async fn start_with(config: ServerSettings, dir: tempfile::TempDir) -> Emu {
-    let (started_tx, started_rx) = tokio::sync::oneshot::channel();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(sessions_server::run(
-        config,
-        move |s| {
-            let _ = started_tx.send(s.clone());
-        },
-        async {
-            let _ = stopped.await;
-        },
-    ));
-    let started = started_rx.await.expect("the server did not start");
+    let (server, started) = TestServer::run(config)
+        .await
+        .expect("the server did not start");
     Emu {
         started,
         http: reqwest::Client::new(),
-        stop: Some(stop),
-        task: Some(task),
+        _server: server,
         _dir: dir,
-    }
-}
-
-impl Drop for Emu {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.task.take() {
-            t.abort();
-        }
     }
 }
 

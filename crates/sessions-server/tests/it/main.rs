@@ -15,6 +15,7 @@ mod postgres;
 mod probe;
 mod props;
 mod restart;
+mod revoke;
 mod run;
 mod snapshots;
 mod support;

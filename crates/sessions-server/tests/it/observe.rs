@@ -574,6 +574,7 @@ async fn openapi_document_is_served_and_covers_every_method() {
         "admin.users.session.setSettings",
         "admin.users.session.clearSettings",
         "auth.test",
+        "auth.revoke",
         "users.lookupByEmail",
         "users.info",
         "users.list",

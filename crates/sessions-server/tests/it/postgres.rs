@@ -4,9 +4,11 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres`; `scripts/ensure-postgres.sh` starts one).
 //! Without it these tests fail, on purpose.
 
-use sessions_client::{GetSettingsRequest, InvalidateRequest, ListRequest, SetSettingsRequest};
+use sessions_client::{
+    AuthRevokeRequest, GetSettingsRequest, InvalidateRequest, ListRequest, SetSettingsRequest,
+};
 use sessions_server::ServerSettings;
-use sessions_store::{Fixture, TokenHash};
+use sessions_store::Fixture;
 use sessions_test_support::pg::TempDb;
 
 use crate::support::*;
@@ -35,7 +37,6 @@ async fn two_nodes_share_sessions_cursors_settings_and_jobs() {
         )
         .await
         .unwrap();
-    a.store.revoke_token(&TokenHash::of(REVOKED)).await.unwrap();
     let b = node(
         &db,
         ServerSettings {
@@ -78,6 +79,17 @@ async fn two_nodes_share_sessions_cursors_settings_and_jobs() {
     );
     assert_eq!(
         code(a.client(REVOKED).auth_test().await.unwrap_err()),
+        "token_revoked"
+    );
+    // a token revoked through B (`auth.revoke`) is refused by A at once
+    let out = b
+        .client(MEMBER)
+        .auth_revoke(AuthRevokeRequest::new())
+        .await
+        .unwrap();
+    assert!(out.revoked);
+    assert_eq!(
+        code(a.client(MEMBER).auth_test().await.unwrap_err()),
         "token_revoked"
     );
     a.client(ADMIN)

@@ -1,41 +1,9 @@
 //! `run`: fixtures, demo seeding, start-up refusal, and rate limiting through the emulator.
 
-use std::sync::{Arc, Mutex};
-
-use sessions_server::{ServerSettings, Started};
-use sessions_test_support::wait;
+use sessions_server::testing::TestServer;
+use sessions_server::ServerSettings;
 
 use crate::support::*;
-
-/// Runs the server until the returned sender fires; yields what `on_start` saw.
-async fn run_server(
-    config: ServerSettings,
-) -> (
-    Started,
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<()>,
-) {
-    let seen: Arc<Mutex<Option<Started>>> = Arc::default();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let s2 = seen.clone();
-    let task = tokio::spawn(async move {
-        sessions_server::run(
-            config,
-            move |s| *s2.lock().unwrap() = Some(s.clone()),
-            async {
-                rx.await.ok();
-            },
-        )
-        .await
-        .unwrap();
-    });
-    let started = wait::until("the server to start", || {
-        let s = seen.lock().unwrap().clone();
-        async move { s }
-    })
-    .await;
-    (started, tx, task)
-}
 
 /// Serves `data`'s database; the same `data` gives the same database, so a test can stop a
 /// server and start another on it.
@@ -50,11 +18,12 @@ fn config(data: &Data) -> ServerSettings {
 #[tokio::test]
 async fn demo_is_seeded_once_and_usable() {
     let data = Data::new();
-    let (started, stop, task) = run_server(ServerSettings {
+    let (server, started) = TestServer::run(ServerSettings {
         demo: true,
         ..config(&data)
     })
-    .await;
+    .await
+    .unwrap();
     let demo = started.demo.clone().expect("demo info");
     assert_eq!(demo.org_id, "E0DEMO");
     assert!(!format!("{started:?}").contains(&started.control_token));
@@ -90,15 +59,15 @@ async fn demo_is_seeded_once_and_usable() {
     )
     .await;
     assert_eq!(r.status, 200);
-    stop.send(()).unwrap();
-    task.await.unwrap();
+    server.stop().await.unwrap();
 
     // restart: not re-seeded (the invalidation stays), demo still described
-    let (started, stop, task) = run_server(ServerSettings {
+    let (server, started) = TestServer::run(ServerSettings {
         demo: true,
         ..config(&data)
     })
-    .await;
+    .await
+    .unwrap();
     assert!(started.demo.is_some());
     let c = sessions_client::Client::builder(DEMO)
         .base_url(&started.api_url)
@@ -109,8 +78,7 @@ async fn demo_is_seeded_once_and_usable() {
         .await
         .unwrap();
     assert_eq!(page.active_sessions.len(), 11);
-    stop.send(()).unwrap();
-    task.await.unwrap();
+    server.stop().await.unwrap();
 }
 
 const DEMO: &str = sessions_server::DEMO_ADMIN_TOKEN;
@@ -120,19 +88,19 @@ async fn fixtures_load_at_start_and_bad_files_refuse_to_start() {
     let data = Data::new();
     let good = data.dir().join("good.json");
     std::fs::write(&good, FIXTURE).unwrap();
-    let (started, stop, task) = run_server(ServerSettings {
+    let (server, started) = TestServer::run(ServerSettings {
         fixtures: Some(good),
         ..config(&data)
     })
-    .await;
+    .await
+    .unwrap();
     assert!(started.demo.is_none());
     let c = sessions_client::Client::builder(ADMIN)
         .base_url(&started.api_url)
         .build()
         .unwrap();
     assert_eq!(c.auth_test().await.unwrap().user_id, "WADMIN");
-    stop.send(()).unwrap();
-    task.await.unwrap();
+    server.stop().await.unwrap();
 
     let bad = data.dir().join("bad.json");
     std::fs::write(

@@ -9,11 +9,10 @@
 use serde_json::Value;
 use sessions_client::{Client, RetryPolicy};
 use sessions_server::emulator::Emulator;
+use sessions_server::testing::TestServer;
 use sessions_server::{AppState, ServerSettings};
-use sessions_store::{DynStore, Fixture, TokenHash};
+use sessions_store::{DynStore, Fixture};
 use sessions_test_support::pg::TempDb;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 pub const ADMIN: &str = "xoxp-acme-admin";
 pub const READ_ONLY: &str = "xoxp-acme-read";
@@ -40,7 +39,7 @@ pub const FIXTURE: &str = r#"{"orgs":[
    {"token":"xoxp-acme-write","user":"WADMIN","type":"user","scopes":["admin.users:write"]},
    {"token":"xoxp-acme-owner","user":"WOWNER","type":"user","scopes":["admin.users:read","admin.users:write"]},
    {"token":"xoxp-acme-member","user":"WDANA","type":"user","scopes":["admin.users:read","admin.users:write"]},
-   {"token":"xoxp-acme-revoked","user":"WADMIN","type":"user","scopes":["admin.users:read","admin.users:write"]},
+   {"token":"xoxp-acme-revoked","user":"WADMIN","type":"user","scopes":["admin.users:read","admin.users:write"],"revoked":true},
    {"token":"xoxb-acme-bot","user":"WBOT","type":"bot","scopes":["admin.users:read","admin.users:write"]}],
   "sessions":[
    {"session_id":101,"user":"WDANA","team":"T1","client":"desktop","token":"xoxc-dana-desktop",
@@ -73,8 +72,7 @@ pub struct Server {
     pub data: Option<Data>,
     /// The database URL this node opened.
     pub url: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
+    server: Option<TestServer>,
 }
 
 pub fn options() -> ServerSettings {
@@ -108,7 +106,6 @@ pub async fn start_emulated(
             .load_fixture(&Fixture::from_json(f).unwrap(), now)
             .await
             .unwrap();
-        store.revoke_token(&TokenHash::of(REVOKED)).await.unwrap();
     }
     let url = data.url.clone();
     launch_on(Some(data), url, store, opts, emulator).await
@@ -135,20 +132,14 @@ pub async fn launch_on(
     let state = AppState::with_emulator(store.clone(), opts, emulator)
         .await
         .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(sessions_server::serve(listener, state, async {
-        rx.await.ok();
-    }));
+    let server = TestServer::serve(state).await.unwrap();
     Server {
-        base: format!("http://{addr}"),
-        api: format!("http://{addr}/api/"),
+        base: server.base(),
+        api: server.api(),
         store,
         data,
         url,
-        stop: Some(tx),
-        task: Some(task),
+        server: Some(server),
     }
 }
 
@@ -174,8 +165,7 @@ impl Server {
 
     /// Stops gracefully; the data if this node owns it.
     pub async fn halt(mut self) -> Option<Data> {
-        self.stop.take().unwrap().send(()).unwrap();
-        self.task.take().unwrap().await.unwrap().unwrap();
+        self.server.take().unwrap().stop().await.unwrap();
         drop(self.store);
         self.data.take()
     }

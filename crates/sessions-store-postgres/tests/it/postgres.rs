@@ -65,6 +65,7 @@ fn fixture(users: usize) -> Fixture {
             user: id.clone(),
             kind: "user".into(),
             scopes: vec!["admin.users:read".into(), "admin.users:write".into()],
+            revoked: false,
         });
         for (k, client) in ["desktop", "web", "ios", "android"].iter().enumerate() {
             let sid = 100 * (u as u64 + 1) + k as u64 + 1;
@@ -174,7 +175,10 @@ async fn smoke_load_authenticate_list_invalidate() {
         Some(NOW)
     );
 
-    assert!(s.revoke_token(&TokenHash::of("xoxp-1")).await.unwrap());
+    assert!(s
+        .revoke_token("E1", &TokenHash::of("xoxp-1"))
+        .await
+        .unwrap());
     assert_eq!(
         s.authenticate(&TokenHash::of("xoxp-1"), NOW).await.unwrap(),
         TokenLookup::Revoked

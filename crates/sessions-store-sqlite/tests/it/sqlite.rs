@@ -562,7 +562,7 @@ async fn token_cache_follows_every_write_to_the_file() {
     for _ in 0..2 {
         assert!(is_active(&a.authenticate(&api, NOW).await.unwrap()));
     }
-    assert!(b.revoke_token(&api).await.unwrap());
+    assert!(b.revoke_token("E1", &api).await.unwrap());
     assert_eq!(
         a.authenticate(&api, NOW).await.unwrap(),
         TokenLookup::Revoked

@@ -52,6 +52,8 @@ pub trait PlainWrites {
     ) -> Result<()>;
     /// [`Store::clear_settings_audited`] with a plain entry.
     async fn clear_settings(&self, org_id: &str, user_ids: &[String]) -> Result<()>;
+    /// [`Store::revoke_token_audited`] with a plain entry (of org `org_id`).
+    async fn revoke_token(&self, org_id: &str, token: &TokenHash) -> Result<bool>;
     /// [`Store::enqueue_bulk_reset_audited`] with a plain entry.
     async fn enqueue_bulk_reset(
         &self,
@@ -124,6 +126,10 @@ impl<S: Store + ?Sized> PlainWrites for S {
         );
         e.target_user_ids = user_ids.to_vec();
         self.clear_settings_audited(org_id, user_ids, &e).await
+    }
+    async fn revoke_token(&self, org_id: &str, token: &TokenHash) -> Result<bool> {
+        let e = plain_entry(org_id, NOW, ACTION_TOKEN_REVOKED, "auth.revoke");
+        self.revoke_token_audited(token, &e).await
     }
     async fn enqueue_bulk_reset(
         &self,

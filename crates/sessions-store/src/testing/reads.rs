@@ -263,12 +263,28 @@ pub async fn authenticate_every_outcome(s: DynStore) {
         TokenLookup::Unknown
     );
 
-    assert!(s.revoke_token(&TokenHash::of("xoxp-dana")).await.unwrap());
+    let mut revoked = plain_entry("E1", NOW, ACTION_TOKEN_REVOKED, "auth.revoke");
+    revoked.actor_user_id = "W2".into();
+    let dana = TokenHash::of("xoxp-dana");
+    assert!(s.revoke_token_audited(&dana, &revoked).await.unwrap());
     assert!(
-        !s.revoke_token(&TokenHash::of("xoxp-dana")).await.unwrap(),
+        !s.revoke_token_audited(&dana, &revoked).await.unwrap(),
         "only once"
     );
-    assert!(!s.revoke_token(&TokenHash::of("xoxp-nobody")).await.unwrap());
+    let nobody = TokenHash::of("xoxp-nobody");
+    assert!(!s.revoke_token_audited(&nobody, &revoked).await.unwrap());
+    let log = s
+        .list_audit("E1", &AuditFilter::default(), AuditPage::Newest, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        log.iter()
+            .map(|e| e.actor_user_id.as_str())
+            .collect::<Vec<_>>(),
+        ["W2"],
+        "an entry for the one revocation that happened"
+    );
+    assert_eq!(log[0].action, ACTION_TOKEN_REVOKED);
     assert_eq!(
         s.authenticate(&TokenHash::of("xoxp-dana"), NOW)
             .await

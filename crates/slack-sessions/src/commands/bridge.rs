@@ -8,8 +8,8 @@ use sessions_bridge::inbox::SignalStatus;
 use sessions_bridge::{BridgeConfig, Inbox, KeySource, PollConfig};
 use sessions_client::Client;
 use sessions_revoke::{engine_retry_policy, Pacing};
+use sessions_server::emulator::rfc3339;
 
-use super::audit::iso8601;
 use super::{stdout, token, Outcome};
 use crate::cli::{BridgeArgs, BridgeCommand, BridgeStatusArgs, Global, SmallFormat};
 use crate::errors::{remember_secret, UsageError};
@@ -131,7 +131,7 @@ fn rows(s: &SignalStatus) -> Vec<Vec<String>> {
         .collect::<Vec<_>>()
         .join(",");
     let head = [
-        iso8601(s.received_ms / 1000),
+        rfc3339(s.received_ms / 1000),
         s.via.clone(),
         event,
         s.jti.clone(),

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use assert_cmd::Command;
 use serde_json::{json, Value};
+use sessions_server::testing::TestServer;
 
 /// The admin token every test uses; distinctive so we can prove it never leaks.
 pub const ADMIN_TOKEN: &str = "xoxp-SECRET-admin-7f3a9c1e";
@@ -124,17 +125,13 @@ impl Server {
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Runtime::new().unwrap();
             rt.block_on(async move {
-                let result = sessions_server::run(
-                    config,
-                    move |started| {
-                        let _ = url_tx.send(started.api_url.clone());
-                    },
-                    async move {
-                        let _ = stop_rx.await;
-                    },
-                )
-                .await;
-                if let Err(e) = result {
+                let (server, started) = match TestServer::run(config).await {
+                    Ok(running) => running,
+                    Err(e) => panic!("server failed: {e}"),
+                };
+                let _ = url_tx.send(started.api_url.clone());
+                let _ = stop_rx.await;
+                if let Err(e) = server.stop().await {
                     panic!("server failed: {e}");
                 }
             });

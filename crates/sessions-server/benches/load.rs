@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::routing::post;
+use sessions_server::testing::TestServer;
 use sessions_server::{AppState, ServerSettings};
 use sessions_store::{Fixture, FixtureOrg};
 use sessions_test_support::pg::TempDb;
@@ -163,8 +164,7 @@ fn pg_admin_url() -> String {
 struct Deployment {
     apis: Vec<String>,
     seed_secs: f64,
-    stops: Vec<tokio::sync::oneshot::Sender<()>>,
-    tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
+    nodes: Vec<TestServer>,
     _dir: Option<tempfile::TempDir>,
     pg_db: Option<TempDb>,
 }
@@ -189,8 +189,7 @@ impl Deployment {
         let mut d = Deployment {
             apis: Vec::new(),
             seed_secs: 0.0,
-            stops: Vec::new(),
-            tasks: Vec::new(),
+            nodes: Vec::new(),
             _dir: dir,
             pg_db,
         };
@@ -224,26 +223,17 @@ impl Deployment {
             )
             .await
             .unwrap();
-            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            d.apis
-                .push(format!("http://{}/api/", l.local_addr().unwrap()));
-            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-            d.stops.push(tx);
-            d.tasks
-                .push(tokio::spawn(sessions_server::serve(l, state, async {
-                    rx.await.ok();
-                })));
+            let node = TestServer::serve(state).await.unwrap();
+            d.apis.push(node.api());
+            d.nodes.push(node);
         }
         d
     }
 
     /// Stops the nodes and removes the storage.
     async fn remove(mut self) {
-        for tx in self.stops.drain(..) {
-            let _ = tx.send(());
-        }
-        for t in self.tasks.drain(..) {
-            let _ = t.await;
+        for node in self.nodes.drain(..) {
+            let _ = node.stop().await;
         }
         // Dropped (forcibly) once the nodes are gone.
         drop(self.pg_db.take());

@@ -56,7 +56,8 @@ impl Client {
         &self,
         req: &M::Request,
     ) -> Result<WithHttpInfo<M::Response>, Error> {
-        self.call_decoded::<M, _>(req, Self::finish::<M>).await
+        self.call_decoded::<M, _>(req, BodyRead::Whole, Self::finish::<M>)
+            .await
     }
 
     /// Like [`Client::call_with_http_info`], decoding a successful (2xx) body with `decode`
@@ -67,6 +68,7 @@ impl Client {
     pub(super) async fn call_decoded<M: Method, T>(
         &self,
         req: &M::Request,
+        read: BodyRead,
         decode: fn(StatusCode, HeaderMap, Bytes) -> Result<T, Error>,
     ) -> Result<T, Error> {
         req.validate()?;
@@ -78,7 +80,9 @@ impl Client {
             method = M::NAME,
             attempt = tracing::field::Empty
         );
-        self.run::<M, T>(auth, args, decode).instrument(span).await
+        self.run::<M, T>(auth, args, read, decode)
+            .instrument(span)
+            .await
     }
 
     /// Where method `M` is sent, and the form body when it is posted (`None`: a `GET`, its
@@ -105,6 +109,7 @@ impl Client {
         &self,
         auth: HeaderValue,
         args: String,
+        read: BodyRead,
         decode: fn(StatusCode, HeaderMap, Bytes) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let inner = &*self.inner;
@@ -129,7 +134,10 @@ impl Client {
                     inner.sleeper.sleep(wait).await;
                 }
             }
-            let failure = match self.attempt::<T>(&url, &auth, body.clone(), decode).await {
+            let failure = match self
+                .attempt::<T>(&url, &auth, body.clone(), read, decode)
+                .await
+            {
                 Ok(done) => return done,
                 Err(f) => f,
             };
@@ -161,6 +169,7 @@ impl Client {
         url: &str,
         auth: &HeaderValue,
         body: Option<Bytes>,
+        read: BodyRead,
         decode: fn(StatusCode, HeaderMap, Bytes) -> Result<T, Error>,
     ) -> Result<Result<T, Error>, Failure> {
         let http = &self.inner.http;
@@ -179,9 +188,11 @@ impl Client {
         let resp = request.send().await.map_err(transport)?;
         let status = resp.status();
         let headers = resp.headers().clone();
-        let bytes = read_body(resp, &self.inner.bodies)
-            .await
-            .map_err(transport)?;
+        let bytes = match read {
+            BodyRead::Whole => resp.bytes().await,
+            BodyRead::Pooled => read_pooled(resp, &self.inner.bodies).await,
+        }
+        .map_err(transport)?;
         tracing::debug!(status = status.as_u16(), len = bytes.len(), "response");
 
         if status == StatusCode::TOO_MANY_REQUESTS {
@@ -258,13 +269,25 @@ impl Client {
     }
 }
 
+/// How a response body is read.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum BodyRead {
+    /// As hyper hands it over (`Response::bytes`: usually one chunk, kept without a copy).
+    Whole,
+    /// Copied chunk by chunk into a buffer from the client's pool, for scan pages, which give
+    /// the buffer back when dropped (see `crate::scan::pool`).
+    Pooled,
+}
+
 /// A response's body in one buffer, sized from `Content-Length` when there is one; a large
-/// one in a buffer from `pool` (see `crate::scan::pool`).
+/// one in a buffer from `pool`.
 ///
 /// Each chunk is copied out as it arrives and dropped, so hyper reads the next one into the
-/// buffer it already has; collecting the chunks first (`Response::bytes`) kept every read
-/// buffer alive until the end, so each ~340 KB list page cost fresh allocations.
-async fn read_body(
+/// buffer it already has. Kept whole instead, each ~340 KB page of a scan held hyper's read
+/// buffer and forced fresh allocations that glibc mapped and trimmed again: page faults and
+/// `brk` were about a fifth of the org scan's CPU. The copy costs less than that; for a single
+/// call it does not pay, so only scans read this way.
+async fn read_pooled(
     mut resp: reqwest::Response,
     pool: &crate::scan::pool::BodyPool,
 ) -> reqwest::Result<Bytes> {

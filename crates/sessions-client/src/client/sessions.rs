@@ -10,6 +10,7 @@ use sessions_wire::{
     SessionResetBulk, SessionSetSettings, SetSettingsRequest,
 };
 
+use super::pipeline::BodyRead;
 use super::{Client, WithHttpInfo};
 use crate::error::Error;
 use crate::paging::Paging;
@@ -46,7 +47,7 @@ impl Client {
         req: ListRequest,
     ) -> Result<SessionPage, Error> {
         let mut page = self
-            .call_decoded::<SessionList, _>(&req, |status, headers, bytes| {
+            .call_decoded::<SessionList, _>(&req, BodyRead::Pooled, |status, headers, bytes| {
                 match SessionPage::decode(bytes) {
                     Ok(page) => Ok(page),
                     // Not the usual success: the ordinary decoder says what it is.

@@ -1171,7 +1171,26 @@ async fn a_deadlock_victim_is_retried_transparently() {
             .await
         }
     });
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The store's transaction is blocked on session 102's row lock: PostgreSQL says so.
+    let (watch, conn) = tokio_postgres::connect(&db.url, NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let watch = &watch;
+    sessions_test_support::wait::until_true(
+        "set_settings to wait for session 102's lock",
+        || async move {
+            let waiting: i64 = watch
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity \
+                  WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                    &[],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            waiting >= 1
+        },
+    )
+    .await;
     assert!(
         !settings.is_finished(),
         "set_settings should wait for session 102"

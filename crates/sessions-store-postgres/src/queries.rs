@@ -32,10 +32,13 @@ pub(crate) const JOB_COLS: &str =
 
 /// Org, user and first team of a principal (`users u JOIN orgs o`), read by
 /// [`principal_from_row`].
-pub(crate) const PRINCIPAL_COLS: &str = "o.name AS o_name, ft.team_id AS ft_id, ft.name AS ft_name";
+pub(crate) const PRINCIPAL_COLS: &str =
+    "o.name AS o_name, ft.team_id AS ft_id, ft.name AS ft_name, \
+     COALESCE(pr.deleted, FALSE) AS u_deleted";
 pub(crate) const PRINCIPAL_JOINS: &str =
     "JOIN users u ON u.org_id = x.org_id AND u.user_id = x.user_id \
      JOIN orgs o ON o.org_id = u.org_id \
+     LEFT JOIN user_profiles pr ON pr.org_id = x.org_id AND pr.user_id = x.user_id \
      LEFT JOIN LATERAL (SELECT tm.team_id, tm.name FROM user_teams ut \
          JOIN teams tm ON tm.org_id = ut.org_id AND tm.team_id = ut.team_id \
          WHERE ut.org_id = u.org_id AND ut.user_id = u.user_id \

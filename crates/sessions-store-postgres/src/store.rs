@@ -34,6 +34,9 @@ impl Store for PgStore {
                         if revoked.is_some() {
                             return Ok(TokenLookup::Revoked);
                         }
+                        if row.try_get::<_, bool>("u_deleted")? {
+                            return Ok(TokenLookup::Inactive);
+                        }
                         let kind: String = row.try_get("kind")?;
                         let kind = match kind.as_str() {
                             "bot" => PrincipalKind::BotToken,
@@ -57,6 +60,9 @@ impl Store for PgStore {
                     let expires: Option<i64> = row.try_get("expires_at")?;
                     if revoked.is_some() || expires.is_some_and(|e| e <= now) {
                         return Ok(TokenLookup::SessionEnded);
+                    }
+                    if row.try_get::<_, bool>("u_deleted")? {
+                        return Ok(TokenLookup::Inactive);
                     }
                     let id: i64 = row.try_get("session_id")?;
                     let kind = PrincipalKind::Session(u64::try_from(id).unwrap_or(0));

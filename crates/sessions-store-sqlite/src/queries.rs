@@ -149,29 +149,37 @@ pub(super) fn team_name(conn: &Connection, org: &str, team: &str) -> Result<Opti
 /// The caller's org name and user, as joined onto a token row: `None` when either row is
 /// missing (foreign keys make them present; a hand-edited database without them authenticates
 /// no one).
-pub(crate) type Holder = Option<(String, String, Role, bool)>;
+pub(crate) type Holder = Option<(String, String, Role, bool, bool)>;
 
-/// Reads columns `first..first+4` (org name, user name, role, is_bot) of an authentication row.
+/// Reads columns `first..first+5` (org name, user name, role, is_bot, deactivated) of an
+/// authentication row.
 pub(crate) fn holder(r: &Row<'_>, first: usize) -> rusqlite::Result<Holder> {
     let (org, user): (Option<String>, Option<String>) = (r.get(first)?, r.get(first + 1)?);
     let (Some(org), Some(user)) = (org, user) else {
         return Ok(None);
     };
-    Ok(Some((org, user, role(r, first + 2)?, r.get(first + 3)?)))
+    Ok(Some((
+        org,
+        user,
+        role(r, first + 2)?,
+        r.get(first + 3)?,
+        r.get(first + 4)?,
+    )))
 }
 
 /// The row `x` of `$table` (`tokens` or `sessions`) whose `token_hash` is `?1`: its `$cols`, then
-/// its holder's org name, user name, role and bot flag (what [`holder`] reads), one statement
-/// text for both kinds of credential.
+/// its holder's org name, user name, role, bot flag and whether the user is deactivated (what
+/// [`holder`] reads), one statement text for both kinds of credential.
 macro_rules! by_token_hash {
     ($cols:literal, $table:literal) => {
         concat!(
             "SELECT ",
             $cols,
-            ", o.name, u.name, u.role, u.is_bot FROM ",
+            ", o.name, u.name, u.role, u.is_bot, COALESCE(p.deleted, 0) FROM ",
             $table,
             " x LEFT JOIN orgs o ON o.org_id = x.org_id \
              LEFT JOIN users u ON u.org_id = x.org_id AND u.user_id = x.user_id \
+             LEFT JOIN user_profiles p ON p.org_id = x.org_id AND p.user_id = x.user_id \
              WHERE x.token_hash = ?1"
         )
     };
@@ -263,9 +271,12 @@ pub(crate) fn principal(
     kind: PrincipalKind,
     scopes: Vec<String>,
 ) -> Result<TokenLookup> {
-    let Some((org_name, name, role, is_bot)) = holder else {
+    let Some((org_name, name, role, is_bot, deactivated)) = holder else {
         return Ok(TokenLookup::Unknown);
     };
+    if deactivated {
+        return Ok(TokenLookup::Inactive);
+    }
     let mut teams = user_teams(conn, &org_id, &user_id)?;
     let team = match teams.first_mut() {
         Some((id, Some(name))) => Some((id.clone(), std::mem::take(name))),

@@ -250,6 +250,9 @@ pub enum TokenLookup {
     Active(std::sync::Arc<Principal>),
     /// An API token that was revoked.
     Revoked,
+    /// A token (API or session) of a deactivated user (`deleted` in the directory): Slack
+    /// answers `account_inactive` for it.
+    Inactive,
     /// A session token whose session ended (invalidated, reset or expired).
     SessionEnded,
     /// Unknown token.

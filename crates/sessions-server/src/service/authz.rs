@@ -83,6 +83,11 @@ pub async fn authorize(
         TokenLookup::Revoked => {
             return Err(Refusal::anonymous(ApiError::new(ErrorCode::TokenRevoked)))
         }
+        TokenLookup::Inactive => {
+            return Err(Refusal::anonymous(ApiError::new(
+                ErrorCode::AccountInactive,
+            )))
+        }
         // `SessionEnded`, `Unknown`.
         _ => return Err(Refusal::anonymous(ApiError::new(ErrorCode::InvalidAuth))),
     };

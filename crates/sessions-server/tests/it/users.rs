@@ -19,6 +19,8 @@ const MEMBER_DIR: &str = "xoxp-acme-member-dir";
 const BOT_DIR: &str = "xoxb-acme-bot-dir";
 /// Globex admin with both scopes.
 const GLOBEX_DIR: &str = "xoxp-globex-dir";
+/// The deactivated user's own admin token.
+const GONE: &str = "xoxp-acme-gone";
 
 /// The standard fixture plus profiles (dana's email in mixed case, a deactivated user with an
 /// email), directory tokens, and a Globex user whose email exists in Acme too.
@@ -47,6 +49,7 @@ fn fixture() -> String {
     tokens.push(json!({"token": EMAIL_ONLY, "user": "WADMIN", "type": "user", "scopes": ["users:read.email"]}));
     tokens.push(json!({"token": MEMBER_DIR, "user": "WSAM", "type": "user", "scopes": both}));
     tokens.push(json!({"token": BOT_DIR, "user": "WBOT", "type": "bot", "scopes": ["users:read"]}));
+    tokens.push(json!({"token": GONE, "user": "WGONE", "type": "user", "scopes": both}));
     let globex = &mut f["orgs"][1];
     globex["users"][1]["email"] = json!("sam@acme.example");
     globex["tokens"]
@@ -441,6 +444,26 @@ async fn list_refuses_foreign_tampered_and_other_methods_cursors() {
     assert_eq!(r.error(), "invalid_arguments");
     let r = s.post_form("users.list", Some(EMAIL_ONLY), &[]).await;
     assert_eq!(r.error(), "missing_scope");
+}
+
+/// A deactivated user's token is refused as Slack refuses it (`account_inactive`) on every
+/// method, and changes nothing; the rest of the org is unaffected.
+#[tokio::test]
+async fn a_deactivated_users_token_is_account_inactive() {
+    let s = server().await;
+    for method in ["auth.test", "users.info", "admin.users.session.list"] {
+        let r = s.post_form(method, Some(GONE), &[("user", "WDANA")]).await;
+        assert_eq!(r.error(), "account_inactive", "{method}");
+    }
+    let err = s.client(GONE).auth_test().await.unwrap_err();
+    assert_eq!(code(err), "account_inactive");
+    let before = s.client(DIR).users_info("WGONE").await.unwrap();
+    assert!(before.deleted, "still listed, as deactivated");
+    assert_eq!(
+        s.client(DIR).auth_test().await.unwrap().user_id,
+        "WADMIN",
+        "the org's other tokens work"
+    );
 }
 
 #[tokio::test]

@@ -186,3 +186,33 @@ pub async fn directory_duplicate_email_is_refused_and_changes_nothing(s: DynStor
     assert_eq!(dana.real_name.as_deref(), Some("Dana Scully"), "unchanged");
     assert_eq!(dana.email.as_deref(), Some("Dana@Acme.example"));
 }
+
+/// A deactivated user's tokens (API and session) authenticate as [`TokenLookup::Inactive`];
+/// others of the org are unaffected, and reactivating the user (a reload) lets them in again.
+pub async fn directory_deactivated_users_do_not_authenticate(s: DynStore) {
+    let mut f = with_profiles();
+    let e1 = &mut f.orgs[0];
+    let mut otto = e1.tokens[0].clone();
+    otto.token = "xoxp-otto".into();
+    otto.user = "W4".into();
+    e1.tokens.push(otto);
+    let session = e1.sessions.iter_mut().find(|x| x.session_id == 1006);
+    session.expect("W4's session").token = Some("xoxc-1006".into());
+    f.check().expect("valid fixture");
+    s.load_fixture(&f, NOW).await.unwrap();
+    for token in ["xoxp-otto", "xoxc-1006"] {
+        assert_eq!(
+            s.authenticate(&TokenHash::of(token), NOW).await.unwrap(),
+            TokenLookup::Inactive,
+            "{token}"
+        );
+    }
+    super::active(&s, "xoxp-dana", NOW).await;
+    super::active(&s, "xoxc-1001", NOW).await;
+
+    f.orgs[0].users[4].deleted = false;
+    s.load_fixture(&f, NOW).await.unwrap();
+    let otto = super::active(&s, "xoxp-otto", NOW).await;
+    assert_eq!(otto.user.user_id, "W4");
+    super::active(&s, "xoxc-1006", NOW).await;
+}

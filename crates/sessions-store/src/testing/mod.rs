@@ -171,6 +171,7 @@ macro_rules! conformance_tests {
             users_with_sessions_are_those_with_active_ones,
             audit_and_job_ids_are_numbered_per_org,
             directory_reads_profiles,
+            directory_deactivated_users_do_not_authenticate,
             directory_email_lookup_folds_case_and_isolates_orgs,
             directory_lists_in_id_order_by_page_and_team,
             directory_survives_dump_and_reload,

@@ -1,11 +1,15 @@
-//! Cursor decoding: arbitrary text never panics and is never accepted unless it is exactly a
-//! cursor this key signed for this org and filter; any change to a genuine cursor is refused.
+//! Cursor decoding (list, users.list and audit log cursors): arbitrary text never panics and is
+//! never accepted unless it is exactly a cursor this key signed for this org, kind and filter;
+//! any change to a genuine cursor is refused.
 #![no_main]
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use libfuzzer_sys::fuzz_target;
-use sessions_server::cursor::{decode, decode_users, encode, encode_users, CursorState};
+use sessions_server::cursor::{
+    decode, decode_audit, decode_users, encode, encode_audit, encode_users, CursorState,
+};
+use sessions_store::AuditFilter;
 
 const KEY: &[u8] = b"fuzz-key";
 
@@ -62,6 +66,53 @@ fuzz_target!(|data: &[u8]| {
                 assert!(decode(KEY, text, "E1", None).is_err(), "cursor of two methods");
             }
         }
+    }
+    // 5. Audit log cursors: the input as cursor text is accepted only if it is exactly what we
+    //    issue for that org, those filters and that entry id; never as another method's.
+    if let Ok(text) = std::str::from_utf8(data) {
+        let filtered = AuditFilter {
+            action: Some("session_invalidated".into()),
+            actor: Some("W1".into()),
+            user: None,
+            oldest: Some(0),
+            latest: Some(i64::MAX),
+        };
+        for f in [AuditFilter::default(), filtered] {
+            if let Ok(last) = decode_audit(KEY, text, "E1", &f) {
+                assert_eq!(
+                    encode_audit(KEY, "E1", &f, last),
+                    text.trim().trim_end_matches('='),
+                    "forged audit cursor accepted"
+                );
+                assert!(decode(KEY, text, "E1", None).is_err(), "cursor of two kinds");
+                assert!(decode_users(KEY, text, "E1", None).is_err(), "cursor of two kinds");
+            }
+        }
+    }
+    // 6. A genuine audit cursor with the input XORed onto it: accepted only when unchanged,
+    //    and never for another org or other filters.
+    let f = AuditFilter {
+        user: Some("W2".into()),
+        ..AuditFilter::default()
+    };
+    let genuine = encode_audit(KEY, "E1", &f, 77);
+    assert!(decode_audit(KEY, &genuine, "E2", &f).is_err(), "foreign org");
+    assert!(
+        decode_audit(KEY, &genuine, "E1", &AuditFilter::default()).is_err(),
+        "other filters"
+    );
+    let mut raw = URL_SAFE_NO_PAD.decode(&genuine).unwrap();
+    let n = raw.len();
+    let unchanged = data.len() <= n && data.iter().all(|b| *b == 0);
+    for (r, d) in raw.iter_mut().zip(data) {
+        *r ^= d;
+    }
+    if data.len() > n {
+        raw.extend_from_slice(&data[n..]);
+    }
+    match decode_audit(KEY, &URL_SAFE_NO_PAD.encode(&raw), "E1", &f) {
+        Ok(last) => assert!(unchanged && last == 77, "mutated audit cursor accepted"),
+        Err(_) => assert!(!unchanged, "genuine audit cursor refused"),
     }
     // 3. Signed with another key: never accepted.
     let forged = encode(

@@ -306,4 +306,131 @@ mod tests {
             ]
         );
     }
+
+    const X: &str = "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU";
+    const Y: &str = "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0";
+
+    /// A set of P-256 keys with these `kid`s (the same public point: only the ids matter here).
+    fn jwks(kids: &[&str]) -> String {
+        let keys: Vec<String> = kids
+            .iter()
+            .map(|k| format!(r#"{{"kty":"EC","crv":"P-256","kid":"{k}","x":"{X}","y":"{Y}"}}"#))
+            .collect();
+        format!(r#"{{"keys":[{}]}}"#, keys.join(","))
+    }
+
+    fn kids(keys: &[Key]) -> Vec<String> {
+        keys.iter().filter_map(|k| k.kid.clone()).collect()
+    }
+
+    /// Pretends the last read was a full interval ago (instead of waiting for it).
+    async fn age(set: &KeySet) {
+        let mut state = set.state.lock().await;
+        state.last_load = Instant::now()
+            .checked_sub(REFRESH_MIN_INTERVAL)
+            .expect("the clock has run for longer than the interval");
+    }
+
+    #[tokio::test]
+    async fn a_rotated_key_is_picked_up_from_the_file_at_most_once_per_interval() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jwks.json");
+        std::fs::write(&path, jwks(&["old"])).unwrap();
+        let set = KeySet::load(KeySource::File(path.clone()), reqwest::Client::new())
+            .await
+            .unwrap();
+        assert_eq!(
+            kids(&set.candidates(Some("old"), Algorithm::ES256).await),
+            ["old"]
+        );
+
+        // The provider rotates: the new key is in the file, the old one gone.
+        std::fs::write(&path, jwks(&["new"])).unwrap();
+        assert!(
+            set.candidates(Some("new"), Algorithm::ES256)
+                .await
+                .is_empty(),
+            "read at most once per interval: the set was just read"
+        );
+        age(&set).await;
+        assert_eq!(
+            kids(&set.candidates(Some("new"), Algorithm::ES256).await),
+            ["new"]
+        );
+        assert!(
+            set.candidates(Some("old"), Algorithm::ES256)
+                .await
+                .is_empty(),
+            "the retired key is gone"
+        );
+        // A set that cannot be read any more keeps the keys we have.
+        std::fs::write(&path, "not json").unwrap();
+        age(&set).await;
+        assert!(set
+            .candidates(Some("other"), Algorithm::ES256)
+            .await
+            .is_empty());
+        assert_eq!(
+            kids(&set.candidates(Some("new"), Algorithm::ES256).await),
+            ["new"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_flood_of_unknown_kids_fetches_the_uri_once_per_interval() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let doc = Arc::new(std::sync::Mutex::new(jwks(&["a"])));
+        let app = axum::Router::new().route(
+            "/jwks",
+            axum::routing::get({
+                let (fetches, doc) = (fetches.clone(), doc.clone());
+                move || async move {
+                    fetches.fetch_add(1, Ordering::SeqCst);
+                    let body = doc.lock().unwrap().clone();
+                    ([("content-type", "application/jwk-set+json")], body)
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let uri = format!("http://{}/jwks", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+
+        let set = KeySet::load(KeySource::Uri(uri), reqwest::Client::new())
+            .await
+            .unwrap();
+        assert_eq!(fetches.load(Ordering::SeqCst), 1, "fetched at start");
+        for i in 0..20 {
+            let kid = format!("forged-{i}");
+            assert!(set
+                .candidates(Some(&kid), Algorithm::ES256)
+                .await
+                .is_empty());
+        }
+        assert_eq!(
+            fetches.load(Ordering::SeqCst),
+            1,
+            "unknown kids within the interval fetch nothing"
+        );
+        *doc.lock().unwrap() = jwks(&["a", "b"]);
+        age(&set).await;
+        for _ in 0..5 {
+            assert_eq!(
+                kids(&set.candidates(Some("b"), Algorithm::ES256).await),
+                ["b"]
+            );
+        }
+        assert_eq!(
+            fetches.load(Ordering::SeqCst),
+            2,
+            "one fetch for the rotation"
+        );
+        assert!(
+            set.candidates(Some("zzz"), Algorithm::ES256)
+                .await
+                .is_empty()
+                && fetches.load(Ordering::SeqCst) == 2,
+            "and none again within the interval"
+        );
+    }
 }

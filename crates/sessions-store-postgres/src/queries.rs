@@ -94,7 +94,22 @@ pub(crate) fn user_from_row(row: &Row) -> Result<UserRow, TxError> {
     })
 }
 
-pub(crate) fn principal_from_row(
+/// A live credential's lookup: [`TokenLookup::Inactive`] when its user is deactivated
+/// (`u_deleted`, from [`PRINCIPAL_COLS`]), else the principal.
+pub(crate) fn lookup_from_row(
+    row: &Row,
+    kind: PrincipalKind,
+    scopes: Vec<String>,
+) -> Result<TokenLookup, TxError> {
+    if row.try_get::<_, bool>("u_deleted")? {
+        return Ok(TokenLookup::Inactive);
+    }
+    Ok(TokenLookup::Active(std::sync::Arc::new(
+        principal_from_row(row, kind, scopes)?,
+    )))
+}
+
+fn principal_from_row(
     row: &Row,
     kind: PrincipalKind,
     scopes: Vec<String>,

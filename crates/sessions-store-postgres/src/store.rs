@@ -34,9 +34,6 @@ impl Store for PgStore {
                         if revoked.is_some() {
                             return Ok(TokenLookup::Revoked);
                         }
-                        if row.try_get::<_, bool>("u_deleted")? {
-                            return Ok(TokenLookup::Inactive);
-                        }
                         let kind: String = row.try_get("kind")?;
                         let kind = match kind.as_str() {
                             "bot" => PrincipalKind::BotToken,
@@ -44,9 +41,7 @@ impl Store for PgStore {
                             _ => return Err(corrupt("token kind", &kind)),
                         };
                         let scopes = row.try_get("scopes")?;
-                        return Ok(TokenLookup::Active(std::sync::Arc::new(
-                            principal_from_row(&row, kind, scopes)?,
-                        )));
+                        return lookup_from_row(&row, kind, scopes);
                     }
                     let sql = format!(
                     "SELECT x.session_id, x.revoked_at, x.expires_at, {USER_COLS}, {PRINCIPAL_COLS}
@@ -61,14 +56,9 @@ impl Store for PgStore {
                     if revoked.is_some() || expires.is_some_and(|e| e <= now) {
                         return Ok(TokenLookup::SessionEnded);
                     }
-                    if row.try_get::<_, bool>("u_deleted")? {
-                        return Ok(TokenLookup::Inactive);
-                    }
                     let id: i64 = row.try_get("session_id")?;
                     let kind = PrincipalKind::Session(u64::try_from(id).unwrap_or(0));
-                    Ok(TokenLookup::Active(std::sync::Arc::new(
-                        principal_from_row(&row, kind, Vec::new())?,
-                    )))
+                    lookup_from_row(&row, kind, Vec::new())
                 })
             })
             .await

@@ -162,7 +162,6 @@ fn pg_admin_url() -> String {
 
 /// Where the nodes of one target listen; its storage is removed by [`Deployment::remove`].
 struct Deployment {
-    apis: Vec<String>,
     seed_secs: f64,
     nodes: Vec<TestServer>,
     _dir: Option<tempfile::TempDir>,
@@ -187,7 +186,6 @@ impl Deployment {
             }
         };
         let mut d = Deployment {
-            apis: Vec::new(),
             seed_secs: 0.0,
             nodes: Vec::new(),
             _dir: dir,
@@ -223,9 +221,7 @@ impl Deployment {
             )
             .await
             .unwrap();
-            let node = TestServer::serve(state).await.unwrap();
-            d.apis.push(node.api());
-            d.nodes.push(node);
+            d.nodes.push(TestServer::serve(state).await.unwrap());
         }
         d
     }
@@ -308,7 +304,7 @@ async fn run() {
         let results = scenarios(
             &client,
             &bare_url,
-            &d.apis,
+            &d.nodes.iter().map(TestServer::api).collect::<Vec<_>>(),
             list_sessions,
             n_read,
             n_list,
